@@ -1,0 +1,709 @@
+//! The messages that travel between the courts and the CJN.
+//!
+//! Every type derives both serde (JSON: the outbox rows written by SQL, and
+//! what cjn-ingest hands to its SQL function) and minicbor (the wire: CBOR maps
+//! with small integer keys, so the wire schema is explicit in the `#[n(..)]`
+//! annotations and never depends on Rust field names).
+//!
+//! Tolerance of unknown fields:
+//! - JSON from the outbox (`OutboxPayload` and the fiche inside it) is strict:
+//!   `deny_unknown_fields`. A column added in SQL but unknown here would
+//!   otherwise be silently dropped from a signed legal record; refusing makes
+//!   the listener leave the row in the outbox and log, until both sides agree.
+//! - CBOR on the wire skips unknown map keys (minicbor's default), so a newer
+//!   sender can add optional fields for older receivers. Nothing is lost at the
+//!   CJN: it keeps the original signed bytes. Incompatible changes raise
+//!   [`FORMAT_VERSION`]; `open` refuses versions it does not know.
+
+use minicbor::{Decode, Encode};
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::error::Reason;
+use crate::ids::{CourtCode, Niu, Party, Sha256Hash};
+
+/// Version of the message format; carried in every header.
+pub const FORMAT_VERSION: u16 = 1;
+
+time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
+
+/// One message: who, when, which one; and what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[cbor(map)]
+pub struct Message {
+    /// Routing and replay protection.
+    #[n(0)]
+    pub header: Header,
+    /// The content.
+    #[n(1)]
+    pub body: Body,
+}
+
+/// What every message carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[cbor(map)]
+pub struct Header {
+    /// Unique id; a duplicate is answered with the same receipt.
+    #[cbor(n(0), with = "cbor_uuid")]
+    pub message_id: Uuid,
+    /// Who sent it; `open` checks it against the signer and the topic.
+    #[n(1)]
+    pub sender: Party,
+    /// Who it is for; `open` checks it is the opener.
+    #[n(2)]
+    pub recipient: Party,
+    /// Per-sender sequence number.
+    #[n(3)]
+    pub seq: u64,
+    /// When the sender created it.
+    #[cbor(n(4), with = "cbor_timestamp")]
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// [`FORMAT_VERSION`] of the sender.
+    #[n(5)]
+    pub format: u16,
+}
+
+/// The content of a message, one variant per exchange.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Body {
+    /// Court → CJN: a fiche was signed (NIU given).
+    #[n(0)]
+    FicheSigned(#[n(0)] FicheEvent),
+    /// Court → CJN: a signed fiche was rectified (new version).
+    #[n(1)]
+    FicheRectified(#[n(0)] FicheEvent),
+    /// Court → CJN: a signed fiche was withdrawn (déclassée), with a motive.
+    #[n(2)]
+    FicheWithdrawn(#[n(0)] FicheEvent),
+    /// CJN → court: the message was stored (or already was).
+    #[n(3)]
+    Receipt(#[n(0)] Receipt),
+    /// Either way: the message was refused, with a reason code.
+    #[n(4)]
+    Rejection(#[n(0)] Rejection),
+    /// Court → CJN: a request for a bulletin.
+    #[n(5)]
+    ExtractRequest(#[n(0)] ExtractRequest),
+    /// CJN → court: the bulletin's content.
+    #[n(6)]
+    ExtractAnswer(#[n(0)] ExtractAnswer),
+    /// Court → CJN, in clear on the enrollment topic: a CSR with a one-time code.
+    #[n(7)]
+    EnrollmentRequest(#[n(0)] EnrollmentRequest),
+    /// CJN → court: the certificates (after enrollment or renewal).
+    #[n(8)]
+    EnrollmentAnswer(#[n(0)] EnrollmentAnswer),
+    /// CJN → everyone: the current certificate revocation list.
+    #[n(9)]
+    RevocationList(#[n(0)] RevocationList),
+    /// Court → CJN: the head of the court's audit chain, periodically.
+    #[n(10)]
+    AuditCheckpoint(#[n(0)] AuditCheckpoint),
+    /// Court → CJN, sealed with the current certificate: a CSR to renew it.
+    #[n(11)]
+    RenewalRequest(#[n(0)] RenewalRequest),
+}
+
+impl Body {
+    /// Short name, as in JSON's `kind`; for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Body::FicheSigned(_) => "fiche_signed",
+            Body::FicheRectified(_) => "fiche_rectified",
+            Body::FicheWithdrawn(_) => "fiche_withdrawn",
+            Body::Receipt(_) => "receipt",
+            Body::Rejection(_) => "rejection",
+            Body::ExtractRequest(_) => "extract_request",
+            Body::ExtractAnswer(_) => "extract_answer",
+            Body::EnrollmentRequest(_) => "enrollment_request",
+            Body::EnrollmentAnswer(_) => "enrollment_answer",
+            Body::RevocationList(_) => "revocation_list",
+            Body::AuditCheckpoint(_) => "audit_checkpoint",
+            Body::RenewalRequest(_) => "renewal_request",
+        }
+    }
+}
+
+/// A fiche signed, rectified or withdrawn: the outbox content less the header fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[serde(deny_unknown_fields)]
+#[cbor(map)]
+pub struct FicheEvent {
+    /// The fiche's NIU.
+    #[n(0)]
+    pub niu: Niu,
+    /// Version of the fiche (1 at signature, +1 at each rectification or withdrawal).
+    #[n(1)]
+    pub version: u32,
+    /// Why it was rectified or withdrawn.
+    #[n(2)]
+    pub motive: Option<String>,
+    /// The court's audit chain head when this was written.
+    #[n(3)]
+    pub audit_head: AuditHead,
+    /// The fiche as signed.
+    #[n(4)]
+    pub fiche: Fiche,
+}
+
+/// Head of a court's audit hash chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[serde(deny_unknown_fields)]
+#[cbor(map)]
+pub struct AuditHead {
+    /// Sequence number of the last audit row.
+    #[n(0)]
+    pub seq: u64,
+    /// Its SHA-256 hash.
+    #[n(1)]
+    pub hash: Sha256Hash,
+}
+
+/// One conviction record as signed by the greffier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[serde(deny_unknown_fields)]
+#[cbor(map)]
+pub struct Fiche {
+    /// The court's own number of the fiche.
+    #[n(0)]
+    pub number: u64,
+    /// The court's reference of the judgment, e.g. `103/SD/Just/2018`.
+    #[n(1)]
+    pub reference: String,
+    /// The convicted person.
+    #[n(2)]
+    pub justiciable: Justiciable,
+    /// The judgment's content.
+    #[n(3)]
+    pub condamnation: Condamnation,
+    /// Login of the signing greffier.
+    #[n(4)]
+    pub signed_by: String,
+    /// Full name of the signing greffier.
+    #[n(5)]
+    pub signed_by_name: String,
+    /// When it was signed.
+    #[cbor(n(6), with = "cbor_timestamp")]
+    #[serde(with = "time::serde::rfc3339")]
+    pub signed_at: OffsetDateTime,
+}
+
+/// The convicted person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[serde(deny_unknown_fields)]
+#[cbor(map)]
+pub struct Justiciable {
+    /// Nom.
+    #[n(0)]
+    pub surname: String,
+    /// Prénoms.
+    #[n(1)]
+    pub given_names: String,
+    /// Date de naissance.
+    #[cbor(n(2), with = "cbor_date")]
+    #[serde(with = "iso_date")]
+    pub birth_date: Date,
+    /// Lieu de naissance.
+    #[n(3)]
+    pub birth_place: String,
+    /// Sexe.
+    #[n(4)]
+    pub sex: Sex,
+    /// Père.
+    #[n(5)]
+    pub father: String,
+    /// Mère.
+    #[n(6)]
+    pub mother: String,
+    /// Profession.
+    #[n(7)]
+    pub profession: String,
+    /// Situation de famille.
+    #[n(8)]
+    pub civil_status: Option<CivilStatus>,
+    /// Domicile.
+    #[n(9)]
+    pub domicile: String,
+    /// Nationalité.
+    #[n(10)]
+    pub nationality: String,
+}
+
+/// Sexe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
+#[cbor(index_only)]
+pub enum Sex {
+    /// Masculin.
+    #[n(0)]
+    M,
+    /// Féminin.
+    #[n(1)]
+    F,
+}
+
+/// Situation de famille.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
+#[serde(rename_all = "snake_case")]
+#[cbor(index_only)]
+#[allow(missing_docs)]
+pub enum CivilStatus {
+    #[n(0)]
+    Celibataire,
+    #[n(1)]
+    Marie,
+    #[n(2)]
+    Divorce,
+    #[n(3)]
+    Veuf,
+    #[n(4)]
+    UnionLibre,
+}
+
+/// Crime, délit or contravention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
+#[serde(rename_all = "snake_case")]
+#[cbor(index_only)]
+#[allow(missing_docs)]
+pub enum OffenceClass {
+    #[n(0)]
+    Crime,
+    #[n(1)]
+    Delit,
+    #[n(2)]
+    Contravention,
+}
+
+/// Nature of the sentence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
+#[serde(rename_all = "snake_case")]
+#[cbor(index_only)]
+#[allow(missing_docs)]
+pub enum SentenceType {
+    #[n(0)]
+    Emprisonnement,
+    #[n(1)]
+    Amende,
+    #[n(2)]
+    EmprisonnementAmende,
+    #[n(3)]
+    TravauxInteretGeneral,
+    #[n(4)]
+    Perpetuite,
+    #[n(5)]
+    Mort,
+    #[n(6)]
+    Autre,
+}
+
+/// The judgment's content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[serde(deny_unknown_fields)]
+#[cbor(map)]
+pub struct Condamnation {
+    /// Date de la condamnation.
+    #[cbor(n(0), with = "cbor_date")]
+    #[serde(with = "iso_date")]
+    pub conviction_date: Date,
+    /// Date des faits.
+    #[cbor(n(1), with = "cbor_date")]
+    #[serde(with = "iso_date")]
+    pub offence_date: Date,
+    /// Nature de l'infraction, in the court's words.
+    #[n(2)]
+    pub offence_nature: String,
+    /// Category code, for statistics (e.g. `ATT_BIENS_PUBLICS`).
+    #[n(3)]
+    pub offence_category: String,
+    /// Crime, délit, contravention.
+    #[n(4)]
+    pub offence_class: OffenceClass,
+    /// Mandats.
+    #[n(5)]
+    pub warrants: Option<String>,
+    /// Road-traffic details.
+    #[n(6)]
+    pub road_traffic: Option<String>,
+    /// Nature of the sentence.
+    #[n(7)]
+    pub sentence_type: SentenceType,
+    /// Prison, in months.
+    #[n(8)]
+    pub sentence_months: Option<u32>,
+    /// Suspended part, in months.
+    #[n(9)]
+    pub suspended_months: Option<u32>,
+    /// Fine, in the currency's units.
+    #[n(10)]
+    pub fine_amount: Option<u64>,
+    /// Récidive légale.
+    #[n(11)]
+    pub legal_recidivism: bool,
+    /// The person was a minor at the time of the offence.
+    #[n(12)]
+    pub minor: bool,
+    /// Excluded from bulletin n°2.
+    #[n(13)]
+    pub excluded_b2: bool,
+    /// Excluded from bulletin n°3.
+    #[n(14)]
+    pub excluded_b3: bool,
+}
+
+/// CJN → court: the message `message_id` is stored (now or before: same receipt).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[cbor(map)]
+pub struct Receipt {
+    /// The acknowledged message.
+    #[cbor(n(0), with = "cbor_uuid")]
+    pub message_id: Uuid,
+    /// Its sequence number.
+    #[n(1)]
+    pub seq: u64,
+    /// The NIU it concerned, if any.
+    #[n(2)]
+    pub niu: Option<Niu>,
+    /// The fiche version it concerned, if any.
+    #[n(3)]
+    pub version: Option<u32>,
+    /// When the CJN first stored it.
+    #[cbor(n(4), with = "cbor_timestamp")]
+    #[serde(with = "time::serde::rfc3339")]
+    pub stored_at: OffsetDateTime,
+    /// SHA-256 of the signed bytes the CJN keeps (non-repudiation).
+    #[n(5)]
+    pub signed_hash: Sha256Hash,
+}
+
+/// A refusal of the message `message_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[cbor(map)]
+pub struct Rejection {
+    /// The refused message (nil if it could not even be read).
+    #[cbor(n(0), with = "cbor_uuid")]
+    pub message_id: Uuid,
+    /// Why.
+    #[n(1)]
+    pub reason: Reason,
+    /// Detail for the operator; never personal data.
+    #[n(2)]
+    pub detail: Option<String>,
+}
+
+/// Bulletin n°1, n°2 or n°3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
+#[cbor(index_only)]
+pub enum Bulletin {
+    /// Bulletin n°1: everything, for judicial authorities.
+    #[n(1)]
+    #[serde(rename = "b1")]
+    B1,
+    /// Bulletin n°2.
+    #[n(2)]
+    #[serde(rename = "b2")]
+    B2,
+    /// Bulletin n°3: delivered to the person.
+    #[n(3)]
+    #[serde(rename = "b3")]
+    B3,
+}
+
+/// Court → CJN: who, and which bulletin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[cbor(map)]
+pub struct ExtractRequest {
+    /// Which bulletin.
+    #[n(0)]
+    pub bulletin: Bulletin,
+    /// Nom.
+    #[n(1)]
+    pub surname: String,
+    /// Prénoms.
+    #[n(2)]
+    pub given_names: String,
+    /// Date de naissance.
+    #[cbor(n(3), with = "cbor_date")]
+    #[serde(with = "iso_date")]
+    pub birth_date: Date,
+    /// Lieu de naissance, if known.
+    #[n(4)]
+    pub birth_place: Option<String>,
+    /// NIU of a known fiche, if any.
+    #[n(5)]
+    pub niu: Option<Niu>,
+    /// Why it is requested (logged by the CJN).
+    #[n(6)]
+    pub purpose: String,
+    /// Login of the requesting user.
+    #[n(7)]
+    pub requested_by: String,
+}
+
+/// One fiche on a bulletin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[cbor(map)]
+pub struct ExtractEntry {
+    /// NIU.
+    #[n(0)]
+    pub niu: Niu,
+    /// Current version.
+    #[n(1)]
+    pub version: u32,
+    /// The fiche.
+    #[n(2)]
+    pub fiche: Fiche,
+}
+
+/// CJN → court: the bulletin (no entries: "néant").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[cbor(map)]
+pub struct ExtractAnswer {
+    /// The request's `message_id`.
+    #[cbor(n(0), with = "cbor_uuid")]
+    pub request_id: Uuid,
+    /// Which bulletin.
+    #[n(1)]
+    pub bulletin: Bulletin,
+    /// When the CJN computed it.
+    #[cbor(n(2), with = "cbor_timestamp")]
+    #[serde(with = "time::serde::rfc3339")]
+    pub issued_at: OffsetDateTime,
+    /// Printed as a QR code; proves the extract came from the CJN.
+    #[n(3)]
+    pub verification_code: String,
+    /// The fiches shown on this bulletin.
+    #[n(4)]
+    pub entries: Vec<ExtractEntry>,
+}
+
+/// Court → CJN (in clear on `enroll` topics): a CSR, authenticated with the one-time code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[cbor(map)]
+pub struct EnrollmentRequest {
+    /// The code's public id (its secret part never travels).
+    #[n(0)]
+    pub code_id: String,
+    /// PKCS#10 CSR, DER, subject CN = court code.
+    #[cbor(n(1), with = "minicbor::bytes")]
+    pub csr_der: Vec<u8>,
+    /// HMAC-SHA256 keyed with the code's secret over court code, code id and CSR.
+    #[n(2)]
+    pub mac: Sha256Hash,
+}
+
+/// CJN → court: its new certificate and what it needs to trust.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[cbor(map)]
+pub struct EnrollmentAnswer {
+    /// The court's certificate, DER.
+    #[cbor(n(0), with = "minicbor::bytes")]
+    pub court_cert_der: Vec<u8>,
+    /// The issuing CA's certificate, DER.
+    #[cbor(n(1), with = "minicbor::bytes")]
+    pub issuing_ca_der: Vec<u8>,
+    /// The root CA's certificate, DER (the court checks its fingerprint).
+    #[cbor(n(2), with = "minicbor::bytes")]
+    pub root_ca_der: Vec<u8>,
+    /// The CJN's signing and encryption certificate, DER.
+    #[cbor(n(3), with = "minicbor::bytes")]
+    pub cjn_cert_der: Vec<u8>,
+    /// The current CRL, DER.
+    #[cbor(n(4), with = "minicbor::bytes")]
+    pub crl_der: Vec<u8>,
+}
+
+/// The current certificate revocation list (X.509 CRL signed by the issuing CA).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[cbor(map)]
+pub struct RevocationList {
+    /// The CRL, DER.
+    #[cbor(n(0), with = "minicbor::bytes")]
+    pub crl_der: Vec<u8>,
+}
+
+/// The head of the court's audit chain at a point in time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[cbor(map)]
+pub struct AuditCheckpoint {
+    /// The head.
+    #[n(0)]
+    pub audit_head: AuditHead,
+    /// When it was read.
+    #[cbor(n(1), with = "cbor_timestamp")]
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// Court → CJN, sealed with the still-valid certificate: renew it with this CSR.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[cbor(map)]
+pub struct RenewalRequest {
+    /// PKCS#10 CSR, DER (new key, same court code).
+    #[cbor(n(0), with = "minicbor::bytes")]
+    pub csr_der: Vec<u8>,
+}
+
+/// Which fiche event an outbox row holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FicheEventKind {
+    /// Signed.
+    FicheSigned,
+    /// Rectified.
+    FicheRectified,
+    /// Withdrawn.
+    FicheWithdrawn,
+}
+
+/// An outbox row's JSON payload, exactly as the court database writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxPayload {
+    /// Message id.
+    pub message_id: Uuid,
+    /// Which event.
+    pub kind: FicheEventKind,
+    /// The court.
+    pub court_code: CourtCode,
+    /// The court's sequence number.
+    pub seq: u64,
+    /// When the row was written.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// NIU.
+    pub niu: Niu,
+    /// Fiche version.
+    pub version: u32,
+    /// Motive of a rectification or withdrawal.
+    pub motive: Option<String>,
+    /// Audit chain head.
+    pub audit_head: AuditHead,
+    /// The fiche.
+    pub fiche: Fiche,
+}
+
+impl OutboxPayload {
+    /// Parses an outbox row's JSON.
+    pub fn from_json(json: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(json)
+    }
+
+    /// The message to send to the CJN.
+    pub fn into_message(self) -> Message {
+        let event = FicheEvent {
+            niu: self.niu,
+            version: self.version,
+            motive: self.motive,
+            audit_head: self.audit_head,
+            fiche: self.fiche,
+        };
+        Message {
+            header: Header {
+                message_id: self.message_id,
+                sender: Party::Court(self.court_code),
+                recipient: Party::Cjn,
+                seq: self.seq,
+                created_at: self.created_at,
+                format: FORMAT_VERSION,
+            },
+            body: match self.kind {
+                FicheEventKind::FicheSigned => Body::FicheSigned(event),
+                FicheEventKind::FicheRectified => Body::FicheRectified(event),
+                FicheEventKind::FicheWithdrawn => Body::FicheWithdrawn(event),
+            },
+        }
+    }
+}
+
+impl Header {
+    /// A header for a new message with a fresh random id, created now.
+    pub fn new(sender: Party, recipient: Party, seq: u64) -> Self {
+        Header {
+            message_id: new_message_id(),
+            sender,
+            recipient,
+            seq,
+            created_at: OffsetDateTime::now_utc(),
+            format: FORMAT_VERSION,
+        }
+    }
+}
+
+/// A random (version 4) UUID from OpenSSL's generator.
+pub fn new_message_id() -> Uuid {
+    let mut b = [0u8; 16];
+    if openssl::rand::rand_bytes(&mut b).is_err() {
+        // OpenSSL's DRBG does not fail once seeded; fall back on time and a counter anyway.
+        let n = OffsetDateTime::now_utc().unix_timestamp_nanos();
+        b = n.to_le_bytes();
+    }
+    uuid::Builder::from_random_bytes(b).into_uuid()
+}
+
+/// CBOR for UUIDs: 16 bytes.
+pub(crate) mod cbor_uuid {
+    use minicbor::{Decoder, Encoder};
+    use uuid::Uuid;
+
+    pub fn encode<Ctx, W: minicbor::encode::Write>(
+        v: &Uuid,
+        e: &mut Encoder<W>,
+        _: &mut Ctx,
+    ) -> Result<(), minicbor::encode::Error<W::Error>> {
+        e.bytes(v.as_bytes())?;
+        Ok(())
+    }
+
+    pub fn decode<Ctx>(d: &mut Decoder<'_>, _: &mut Ctx) -> Result<Uuid, minicbor::decode::Error> {
+        Uuid::from_slice(d.bytes()?).map_err(|_| minicbor::decode::Error::message("bad uuid"))
+    }
+}
+
+/// CBOR for dates: days since 1970-01-01 (3 bytes for today's dates).
+pub(crate) mod cbor_date {
+    use minicbor::{Decoder, Encoder};
+    use time::Date;
+
+    const UNIX_EPOCH_JULIAN_DAY: i32 = 2_440_588;
+
+    pub fn encode<Ctx, W: minicbor::encode::Write>(
+        v: &Date,
+        e: &mut Encoder<W>,
+        _: &mut Ctx,
+    ) -> Result<(), minicbor::encode::Error<W::Error>> {
+        e.i32(v.to_julian_day() - UNIX_EPOCH_JULIAN_DAY)?;
+        Ok(())
+    }
+
+    pub fn decode<Ctx>(d: &mut Decoder<'_>, _: &mut Ctx) -> Result<Date, minicbor::decode::Error> {
+        let days = d.i32()?;
+        days.checked_add(UNIX_EPOCH_JULIAN_DAY)
+            .and_then(|j| Date::from_julian_day(j).ok())
+            .ok_or_else(|| minicbor::decode::Error::message("bad date"))
+    }
+}
+
+/// CBOR for instants: microseconds since the Unix epoch, UTC.
+pub(crate) mod cbor_timestamp {
+    use minicbor::{Decoder, Encoder};
+    use time::OffsetDateTime;
+
+    pub fn encode<Ctx, W: minicbor::encode::Write>(
+        v: &OffsetDateTime,
+        e: &mut Encoder<W>,
+        _: &mut Ctx,
+    ) -> Result<(), minicbor::encode::Error<W::Error>> {
+        let micros = v.unix_timestamp_nanos() / 1000;
+        let micros = i64::try_from(micros).map_err(|_| minicbor::encode::Error::message("instant out of range"))?;
+        e.i64(micros)?;
+        Ok(())
+    }
+
+    pub fn decode<Ctx>(d: &mut Decoder<'_>, _: &mut Ctx) -> Result<OffsetDateTime, minicbor::decode::Error> {
+        let micros = d.i64()?;
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
+            .map_err(|_| minicbor::decode::Error::message("bad instant"))
+    }
+}
