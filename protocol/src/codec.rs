@@ -170,10 +170,10 @@ Chauffeur Mécanicien Menuisier Maçon Couturière Sans profession Enseignant Fo
 Moto-taximan Pêcheur Éleveur Infirmier Comptable Gendarme Policier Militaire \
 Jean Pierre Paul Joseph Marie Emmanuel Christian Martin Albert André Jacques Samuel \
 Nkou Ngono Mballa Atangana Essomba Fouda Manga Ondoa Owona Abega Mbarga Ngoa Eto'o \
-Tchoua Kamga Fotso Tchinda Nguimfack Kamdem Djoumessi Nana Moussa Abdou Aminatou \
-Hamadou Oumarou Bello Aïssatou Fadimatou Mohamadou Ibrahim Ngo Nga Mendomo Bikoula \
-Mbida Zambo Akono Ateba Ekotto Nguema Obama Essono Abena Atouba Mvondo Belinga \
-Pauline Jeanne Françoise Thérèse Bernadette Fabienne Cécile Florence Rose Béatrice \
+Tchoua Kamga Fotso Tchinda Nguimfack Djoumessi Nana Moussa Abdou Aminatou \
+Hamadou Oumarou Bello Aïssatou Fadimatou Mohamadou Ibrahim Ngo Nga \
+Mbida Zambo Akono Ateba Ekotto Nguema Obama Essono Abena Mvondo Belinga \
+Pauline Jeanne Françoise Thérèse Bernadette Cécile Florence Rose Béatrice \
 Aucun Aucune Néant Inconnu Inconnue de père inconnu Camerounais Camerounaise \
 Nigériane Tchadien Centrafricain Gabonais Équato-guinéen Congolais \
 emprisonnement amende mois ans ferme sursis /TPI/ /TGI/ /CA/ /SD/Just/ /COR/ /CRIM/ \

@@ -250,3 +250,119 @@ mod tests {
         assert!(signer_facts(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).is_err());
     }
 }
+
+/// 1.2.840.113549.1.7.1 id-data
+const OID_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
+/// 2.16.840.1.101.3.4.1.46 aes256-GCM
+const OID_AES256_GCM: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, 0x2e];
+/// Key agreement schemes accepted: dhSinglePass-stdDH-sha1kdf (OpenSSL's
+/// default) and dhSinglePass-stdDH-sha224/256/384/512kdf.
+const OIDS_KDF: &[&[u8]] = &[
+    &[0x2b, 0x81, 0x05, 0x10, 0x86, 0x48, 0x3f, 0x00, 0x02],
+    &[0x2b, 0x81, 0x04, 0x01, 0x0b, 0x00],
+    &[0x2b, 0x81, 0x04, 0x01, 0x0b, 0x01],
+    &[0x2b, 0x81, 0x04, 0x01, 0x0b, 0x02],
+    &[0x2b, 0x81, 0x04, 0x01, 0x0b, 0x03],
+];
+
+/// Checks the fields of an AuthEnvelopedData that decryption does not
+/// authenticate (versions, content type, parameters), so that no byte of a
+/// sealed message can change unnoticed. Returns the recipients' identifiers.
+pub(crate) fn check_envelope(content_info: &[u8]) -> Option<Vec<SignerId>> {
+    let (ci, rest) = read(content_info)?;
+    if ci.tag != SEQUENCE || !rest.is_empty() {
+        return None;
+    }
+    let ci_parts: Vec<_> = children(ci.content).collect::<Option<_>>()?;
+    let [oid, explicit] = ci_parts.as_slice() else { return None };
+    if oid.tag != OID || oid.content != OID_AUTH_ENVELOPED_DATA || explicit.tag != 0xa0 {
+        return None;
+    }
+    let (aed, rest) = read(explicit.content)?;
+    if aed.tag != SEQUENCE || !rest.is_empty() {
+        return None;
+    }
+    let parts: Vec<_> = children(aed.content).collect::<Option<_>>()?;
+    let [version, recipients, eci, mac] = parts.as_slice() else { return None };
+    if version.tag != 0x02 || version.content != [0] || recipients.tag != SET || mac.tag != 0x04 || mac.content.len() != 16 {
+        return None;
+    }
+    let mut ids = Vec::new();
+    for ri in children(recipients.content) {
+        ids.extend(check_kari(ri?)?);
+    }
+    // authEncryptedContentInfo: data, AES-256-GCM (nonce 12, ICV 16), [0] ciphertext.
+    let eci_parts: Vec<_> = children(eci.content).collect::<Option<_>>()?;
+    let [ctype, alg, ciphertext] = eci_parts.as_slice() else { return None };
+    if eci.tag != SEQUENCE || ctype.tag != OID || ctype.content != OID_DATA || ciphertext.tag != 0x80 {
+        return None;
+    }
+    let alg_parts: Vec<_> = children(alg.content).collect::<Option<_>>()?;
+    let [alg_oid, params] = alg_parts.as_slice() else { return None };
+    if alg.tag != SEQUENCE || alg_oid.tag != OID || alg_oid.content != OID_AES256_GCM || params.tag != SEQUENCE {
+        return None;
+    }
+    let p: Vec<_> = children(params.content).collect::<Option<_>>()?;
+    let [nonce, icv] = p.as_slice() else { return None };
+    if nonce.tag != 0x04 || nonce.content.len() != 12 || icv.tag != 0x02 || icv.content != [16] {
+        return None;
+    }
+    Some(ids)
+}
+
+fn check_kari(ri: Tlv<'_>) -> Option<Vec<SignerId>> {
+    if ri.tag != 0xa1 {
+        return None; // only KeyAgreeRecipientInfo (ECDH)
+    }
+    let parts: Vec<_> = children(ri.content).collect::<Option<_>>()?;
+    let (version, originator, rest) = match parts.as_slice() {
+        [v, o, rest @ ..] => (v, o, rest),
+        _ => return None,
+    };
+    if version.tag != 0x02 || version.content != [3] || originator.tag != 0xa0 {
+        return None;
+    }
+    // originator [0] { [1] OriginatorPublicKey { algorithm, BIT STRING } }
+    let (okey, r) = read(originator.content)?;
+    if okey.tag != 0xa1 || !r.is_empty() {
+        return None;
+    }
+    let ok: Vec<_> = children(okey.content).collect::<Option<_>>()?;
+    let [oalg, bits] = ok.as_slice() else { return None };
+    if oalg.tag != SEQUENCE || bits.tag != 0x03 || bits.content.first() != Some(&0) {
+        return None;
+    }
+    let rest = match rest {
+        [ukm, rest @ ..] if ukm.tag == 0xa1 => rest,
+        rest => rest,
+    };
+    let [kea, keys] = rest else { return None };
+    if kea.tag != SEQUENCE || keys.tag != SEQUENCE {
+        return None;
+    }
+    let kdf = children(kea.content).next().flatten()?;
+    if kdf.tag != OID || !OIDS_KDF.contains(&kdf.content) {
+        return None;
+    }
+    let mut ids = Vec::new();
+    for rek in children(keys.content) {
+        let rek = rek?;
+        let mut it = children(rek.content);
+        let rid = it.next().flatten()?;
+        match rid.tag {
+            0xa0 => {
+                let ski = children(rid.content).next().flatten().filter(|t| t.tag == 0x04)?;
+                ids.push(SignerId::KeyId(ski.content.to_vec()));
+            }
+            SEQUENCE => {
+                let mut p = children(rid.content);
+                let issuer = p.next().flatten().filter(|t| t.tag == SEQUENCE)?;
+                let serial = p.next().flatten().filter(|t| t.tag == 0x02)?;
+                let issuer_len = rid.content.len() - rest_len(rid.content, issuer).ok()?;
+                ids.push(SignerId::IssuerSerial(rid.content.get(..issuer_len)?.to_vec(), strip_zeros(serial.content)));
+            }
+            _ => return None,
+        }
+    }
+    Some(ids)
+}

@@ -9,6 +9,7 @@ pub mod error;
 pub mod ids;
 pub mod message;
 pub mod pki;
+pub mod samples;
 pub mod seal;
 pub mod topics;
 

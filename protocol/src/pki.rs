@@ -28,7 +28,7 @@ use openssl::nid::Nid;
 use openssl::pkey::{PKey, PKeyRef, Private, Public};
 use openssl::sign::Signer;
 use openssl::x509::extension::{
-    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectKeyIdentifier,
+    AuthorityKeyIdentifier, BasicConstraints, CrlNumber, ExtendedKeyUsage, KeyUsage, SubjectKeyIdentifier,
 };
 use openssl::x509::{X509, X509Builder, X509Crl, X509CrlBuilder, X509Name, X509NameBuilder, X509Ref, X509Req, X509RevokedBuilder};
 use serde::{Deserialize, Serialize};
@@ -645,6 +645,16 @@ impl CjnPki {
         let next = Asn1Time::from_unix(t + i64::from(CRL_DAYS) * 86_400).map_err(&e)?;
         b.set_last_update(&last).map_err(&e)?;
         b.set_next_update(&next).map_err(&e)?;
+        let dummy = X509Builder::new().map_err(&e)?;
+        let aki = AuthorityKeyIdentifier::new()
+            .keyid(true)
+            .build(&dummy.x509v3_context(Some(&self.issuing), None))
+            .map_err(&e)?;
+        b.append_extension(aki).map_err(&e)?;
+        // CRL number: microseconds since the epoch, increasing without a state file.
+        let number = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000).to_string();
+        let number = BigNum::from_dec_str(&number).map_err(&e)?;
+        b.append_extension(CrlNumber::new(number).and_then(|n| n.build()).map_err(&e)?).map_err(&e)?;
         for r in self.revoked()? {
             let serial = unhex(&r.serial).ok_or_else(|| Error::new(Reason::Io, "revoked.json: bad serial"))?;
             let mut rb = X509RevokedBuilder::new().map_err(&e)?;

@@ -68,6 +68,18 @@ impl Identity {
         Self::new(key, cert)
     }
 
+    /// Whether `id` names this identity's certificate.
+    fn is(&self, id: &SignerId) -> bool {
+        match id {
+            SignerId::KeyId(k) => self.cert.subject_key_id().is_some_and(|s| s.as_slice() == k.as_slice()),
+            SignerId::IssuerSerial(i, s) => {
+                self.cert.issuer_name().to_der().ok().as_deref() == Some(i.as_slice())
+                    && self.cert.serial_number().to_bn().ok().map(|b| der::strip_zeros(&b.to_vec())).as_deref()
+                        == Some(s.as_slice())
+            }
+        }
+    }
+
     /// Who this is.
     pub fn party(&self) -> Party {
         self.party
@@ -125,6 +137,19 @@ fn unix(t: &openssl::asn1::Asn1TimeRef) -> Result<i64> {
     Ok(i64::from(d.days) * 86_400 + i64::from(d.secs))
 }
 
+/// The CRL number (a CRL without one counts as 0).
+fn crl_number(crl: &X509Crl) -> Result<Vec<u8>> {
+    let n = crl
+        .extension::<openssl::x509::extension::CrlNumber>()
+        .map_err(|e| Error::ssl(Reason::BadCertificate, "CRL number", &e))?;
+    let Some((_, n)) = n else { return Ok(Vec::new()) };
+    let bytes = n.to_bn().map_err(|e| Error::ssl(Reason::BadCertificate, "CRL number", &e))?.to_vec();
+    // Compare as fixed-width big-endian.
+    let mut v = vec![0u8; 32usize.saturating_sub(bytes.len())];
+    v.extend_from_slice(&bytes);
+    Ok(v)
+}
+
 impl TrustStore {
     /// A trust store anchored on `root`, with the issuing CA certificates.
     pub fn new(root: X509, intermediates: Vec<X509>) -> Self {
@@ -156,8 +181,15 @@ impl TrustStore {
     /// Adds a peer's certificate (several per party are fine: renewals overlap).
     /// It must name a party and chain to the root now.
     pub fn add_peer(&mut self, cert: X509) -> Result<Party> {
-        let party = party_of(&cert).ok_or_else(|| Error::new(Reason::BadCertificate, "certificate names no party"))?;
         self.verify_chain_at(&cert, OffsetDateTime::now_utc().unix_timestamp())?;
+        self.add_peer_unchecked(cert)
+    }
+
+    /// Adds a peer's certificate without checking its chain now (for
+    /// certificates kept in a database: `open` checks the chain at signing
+    /// time anyway).
+    pub fn add_peer_unchecked(&mut self, cert: X509) -> Result<Party> {
+        let party = party_of(&cert).ok_or_else(|| Error::new(Reason::BadCertificate, "certificate names no party"))?;
         let idx = self.peers.len();
         if let Some(ski) = cert.subject_key_id() {
             self.by_key_id.insert(ski.as_slice().to_vec(), idx);
@@ -192,7 +224,7 @@ impl TrustStore {
             return Err(Error::new(Reason::BadCertificate, "the CRL is not signed by the issuing CA"));
         }
         if let Some(current) = &self.crl
-            && unix(crl.last_update())? < unix(current.last_update())?
+            && crl_number(&crl)? < crl_number(current)?
         {
             return Ok(false);
         }
@@ -286,9 +318,6 @@ pub struct Opened {
     pub signing_time: OffsetDateTime,
 }
 
-fn has_reason(e: &openssl::error::ErrorStack, text: &str) -> bool {
-    e.errors().iter().any(|x| x.reason().is_some_and(|r| r.contains(text)))
-}
 
 /// Opens a sealed message: size, CMS structure, decryption for `me`, signature
 /// by a certificate of `expected_sender`, its chain to the CA and its validity
@@ -302,14 +331,18 @@ pub fn open(sealed: &[u8], me: &Identity, trust: &TrustStore, expected_sender: P
         Some((_, true)) => return Err(Error::new(Reason::Malformed, "not an AuthEnvelopedData")),
         _ => return Err(Error::new(Reason::Malformed, "not a DER CMS message")),
     }
+    let recipients = der::check_envelope(sealed)
+        .ok_or_else(|| Error::new(Reason::Malformed, "unexpected AuthEnvelopedData fields"))?;
+    if !recipients.iter().any(|r| me.is(r)) {
+        return Err(Error::new(Reason::WrongRecipient, "not encrypted for this certificate"));
+    }
     let env = CmsContentInfo::from_der(sealed).map_err(|e| Error::ssl(Reason::Malformed, "CMS", &e))?;
-    let signed_der = env.decrypt(&me.key, &me.cert).map_err(|e| {
-        if has_reason(&e, "no matching recipient") || has_reason(&e, "no recipient") {
-            Error::new(Reason::WrongRecipient, "not encrypted for this certificate")
-        } else {
-            Error::ssl(Reason::DecryptionFailed, "CMS decrypt", &e)
-        }
-    })?;
+    if env.to_der().ok().as_deref() != Some(sealed) {
+        return Err(Error::new(Reason::Malformed, "not canonical DER"));
+    }
+    let signed_der = env
+        .decrypt(&me.key, &me.cert)
+        .map_err(|e| Error::ssl(Reason::DecryptionFailed, "CMS decrypt", &e))?;
     verify_signed(signed_der, trust, expected_sender)
 }
 
