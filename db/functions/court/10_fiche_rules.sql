@@ -1,0 +1,277 @@
+-- The fiche's guardrails, as triggers: they hold for every client (GUI, psql, listener).
+
+-- French name of a fiche field, for messages.
+create function juris._field_label(field text) returns text
+    language sql immutable parallel safe
+    set search_path = pg_catalog, pg_temp
+return case field
+    when 'reference' then 'référence'
+    when 'surname' then 'nom'
+    when 'given_names' then 'prénoms'
+    when 'birth_date' then 'date de naissance'
+    when 'birth_place' then 'lieu de naissance'
+    when 'sex' then 'sexe'
+    when 'father' then 'nom du père'
+    when 'mother' then 'nom de la mère'
+    when 'profession' then 'profession'
+    when 'civil_status' then 'état civil'
+    when 'domicile' then 'domicile'
+    when 'nationality' then 'nationalité'
+    when 'conviction_date' then 'date de condamnation'
+    when 'offence_date' then 'date de commission des infractions'
+    when 'offence_nature' then 'nature des infractions'
+    when 'offence_category' then 'catégorie d''infraction'
+    when 'offence_class' then 'qualification (crime, délit, contravention)'
+    when 'warrants' then 'date et nature des mandats'
+    when 'road_traffic' then 'circulation routière'
+    when 'sentence_type' then 'type de peine'
+    when 'sentence_months' then 'durée de la peine (mois)'
+    when 'suspended_months' then 'dont sursis (mois)'
+    when 'fine_amount' then 'amende'
+    when 'legal_recidivism' then 'récidive légale'
+    when 'minor' then 'mineur au moment des faits'
+    when 'excluded_b2' then 'exclusion du bulletin n°2'
+    when 'excluded_b3' then 'exclusion du bulletin n°3'
+    else field
+end;
+
+-- The content of a fiche (what is signed and transmitted), in the JSON shape of save_fiche.
+create function juris._fiche_content(f court.fiche) returns jsonb
+    language sql stable
+    set search_path = pg_catalog, pg_temp
+return jsonb_build_object(
+    'number', f.number,
+    'reference', f.reference,
+    'justiciable', jsonb_build_object(
+        'surname', f.surname, 'given_names', f.given_names,
+        'birth_date', f.birth_date, 'birth_place', f.birth_place, 'sex', f.sex,
+        'father', f.father, 'mother', f.mother, 'profession', f.profession,
+        'civil_status', f.civil_status, 'domicile', f.domicile, 'nationality', f.nationality),
+    'condamnation', jsonb_build_object(
+        'conviction_date', f.conviction_date, 'offence_date', f.offence_date,
+        'offence_nature', f.offence_nature, 'offence_category', f.offence_category,
+        'offence_class', f.offence_class, 'warrants', f.warrants, 'road_traffic', f.road_traffic,
+        'sentence_type', f.sentence_type, 'sentence_months', f.sentence_months,
+        'suspended_months', f.suspended_months, 'fine_amount', f.fine_amount,
+        'legal_recidivism', f.legal_recidivism, 'minor', f.minor,
+        'excluded_b2', f.excluded_b2, 'excluded_b3', f.excluded_b3));
+
+-- Validates a fiche before it is written, with one clear French message per rule.
+create function juris._fiche_validate(f court.fiche) returns void
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    s court.setting;
+    missing text[];
+    age_years integer;
+begin
+    select * into s from court.setting;
+    if f.birth_date > current_date then
+        raise exception 'La date de naissance (%) est dans le futur.', to_char(f.birth_date, 'DD/MM/YYYY')
+            using errcode = 'XJ001', column = 'birth_date';
+    end if;
+    if f.offence_date > current_date then
+        raise exception 'La date de commission des infractions (%) est dans le futur.', to_char(f.offence_date, 'DD/MM/YYYY')
+            using errcode = 'XJ001', column = 'offence_date';
+    end if;
+    if f.conviction_date > current_date then
+        raise exception 'La date de condamnation (%) est dans le futur.', to_char(f.conviction_date, 'DD/MM/YYYY')
+            using errcode = 'XJ001', column = 'conviction_date';
+    end if;
+    if f.offence_date > f.conviction_date then
+        raise exception 'Les infractions (%) ne peuvent pas être postérieures à la condamnation (%).',
+            to_char(f.offence_date, 'DD/MM/YYYY'), to_char(f.conviction_date, 'DD/MM/YYYY')
+            using errcode = 'XJ001', column = 'offence_date';
+    end if;
+    if f.birth_date >= f.offence_date then
+        raise exception 'La date de naissance (%) doit précéder celle des infractions (%).',
+            to_char(f.birth_date, 'DD/MM/YYYY'), to_char(f.offence_date, 'DD/MM/YYYY')
+            using errcode = 'XJ001', column = 'birth_date';
+    end if;
+    if f.birth_date is not null and f.offence_date is not null then
+        age_years := extract(year from age(f.offence_date, f.birth_date));
+        if age_years < s.min_age_years then
+            raise exception 'Au moment des faits, la personne avait % ans : l''âge de la responsabilité pénale est de % ans.',
+                age_years, s.min_age_years
+                using errcode = 'XJ001', column = 'birth_date';
+        end if;
+    end if;
+    if f.suspended_months > coalesce(f.sentence_months, 0) then
+        raise exception 'Le sursis (% mois) dépasse la durée de la peine (% mois).', f.suspended_months, coalesce(f.sentence_months, 0)
+            using errcode = 'XJ001', column = 'suspended_months';
+    end if;
+    if f.status <> 'brouillon' then
+        missing := array_remove(array[
+            case when f.reference is null then 'reference' end,
+            case when f.surname is null then 'surname' end,
+            case when f.given_names is null then 'given_names' end,
+            case when f.birth_date is null then 'birth_date' end,
+            case when f.birth_place is null then 'birth_place' end,
+            case when f.sex is null then 'sex' end,
+            case when f.conviction_date is null then 'conviction_date' end,
+            case when f.offence_date is null then 'offence_date' end,
+            case when f.offence_nature is null then 'offence_nature' end,
+            case when f.offence_category is null then 'offence_category' end,
+            case when f.offence_class is null then 'offence_class' end,
+            case when f.sentence_type is null then 'sentence_type' end,
+            case when f.sentence_type in ('emprisonnement', 'emprisonnement_amende', 'travaux_interet_general')
+                      and f.sentence_months is null then 'sentence_months' end,
+            case when f.sentence_type in ('amende', 'emprisonnement_amende') and f.fine_amount is null
+                 then 'fine_amount' end], null);
+        if cardinality(missing) > 0 then
+            raise exception 'Fiche incomplète : % manquant(s).',
+                (select string_agg(juris._field_label(m), ', ') from unnest(missing) m)
+                using errcode = 'XJ001', column = missing[1];
+        end if;
+    end if;
+end
+$$;
+
+-- BEFORE INSERT OR UPDATE: a signed fiche changes only through archiving, rectification or
+-- withdrawal; otherwise the content is validated and the search key refreshed.
+create function juris._fiche_before_write() returns trigger
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    content_same boolean;
+begin
+    if tg_op = 'UPDATE' and old.status >= 'signee' then
+        content_same := juris._fiche_content(old) = juris._fiche_content(new)
+            and old.niu is not distinct from new.niu
+            and old.first_signed_by is not distinct from new.first_signed_by
+            and old.first_verified_by is not distinct from new.first_verified_by
+            and old.created_by = new.created_by and old.created_at = new.created_at;
+        if not (
+            -- archived: the CJN's receipt for the signed version is stored
+            (old.status = 'signee' and new.status = 'archivee' and content_same
+                and new.version = old.version)
+            -- withdrawn (déclassée), from signed or archived
+            or (old.status in ('signee', 'archivee') and new.status = 'declassee' and content_same
+                and new.version = old.version)
+            -- rectified: a new version, signed again, same NIU
+            or (old.status in ('signee', 'archivee') and new.status = 'signee'
+                and new.version = old.version + 1 and old.niu = new.niu
+                and old.number = new.number and old.created_by = new.created_by)
+            -- bookkeeping of the transmission of a withdrawal (no change of content or state)
+            or (old.status = 'declassee' and new.status = 'declassee' and content_same
+                and new.version = old.version)
+        ) then
+            raise exception 'Une fiche % ne peut être modifiée que par rectification ou déclassement, signés par le greffier.',
+                juris._status_label(old.status)
+                using errcode = 'XJ006';
+        end if;
+        if old.status = 'declassee' and (new.withdrawal_motive is distinct from old.withdrawal_motive
+                or new.withdrawn_at is distinct from old.withdrawn_at) then
+            raise exception 'Une fiche déclassée ne change plus.' using errcode = 'XJ006';
+        end if;
+    end if;
+    if tg_op = 'INSERT' and new.status <> 'brouillon' then
+        raise exception 'Une fiche est créée en brouillon.' using errcode = 'XJ003';
+    end if;
+    perform juris._fiche_validate(new);
+    new.name_norm := juris._norm(concat_ws(' ', new.surname, new.given_names));
+    if tg_op = 'UPDATE' then
+        new.updated_at := now();
+        new.updated_by := session_user;
+    end if;
+    return new;
+end
+$$;
+
+-- BEFORE DELETE: only drafts can be erased.
+create function juris._fiche_before_delete() returns trigger
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if old.status <> 'brouillon' then
+        raise exception 'Seule une fiche en brouillon peut être effacée (celle-ci est %).', juris._status_label(old.status)
+            using errcode = 'XJ006';
+    end if;
+    return old;
+end
+$$;
+
+-- AFTER every change: one audit row, whose action is told by the change itself.
+create function juris._fiche_audit() returns trigger
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    act text;
+begin
+    if tg_op = 'INSERT' then
+        act := 'create';
+    elsif tg_op = 'DELETE' then
+        act := 'erase';
+    elsif new.version > old.version then
+        act := 'rectify';
+    elsif new.status = old.status then
+        act := 'update';
+    else
+        act := case
+            when new.status = 'soumise' then 'submit'
+            when new.status = 'verifiee' then 'verify'
+            when new.status = 'brouillon' then 'return'
+            when new.status = 'signee' then 'sign'
+            when new.status = 'archivee' then 'archive'
+            when new.status = 'declassee' then 'withdraw'
+        end;
+    end if;
+    perform juris._audit_append(act, 'fiche',
+        (case when tg_op = 'DELETE' then old.fiche_id else new.fiche_id end)::text,
+        to_jsonb(case when tg_op = 'DELETE' then old else new end) - 'name_norm');
+    return null;
+end
+$$;
+
+create trigger fiche_before_write before insert or update on court.fiche
+    for each row execute function juris._fiche_before_write();
+create trigger fiche_before_delete before delete on court.fiche
+    for each row execute function juris._fiche_before_delete();
+create trigger fiche_audit after insert or update or delete on court.fiche
+    for each row execute function juris._fiche_audit();
+
+-- Users are never deleted (suspend them with privilege 0); every change is audited.
+create function juris._user_before_delete() returns trigger
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    raise exception 'Un utilisateur n''est jamais supprimé : suspendez-le (privilège 0).' using errcode = 'XJ006';
+end
+$$;
+
+create function juris._user_audit() returns trigger
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    perform juris._audit_append(
+        case when tg_op = 'INSERT' then 'user_create'
+             when new.privilege <> old.privilege then 'user_privilege'
+             else 'user_update' end,
+        'user', new.login, to_jsonb(new));
+    return null;
+end
+$$;
+
+create trigger app_user_before_delete before delete on court.app_user
+    for each row execute function juris._user_before_delete();
+create trigger app_user_audit after insert or update on court.app_user
+    for each row execute function juris._user_audit();
+
+create function juris._court_audit() returns trigger
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    perform juris._audit_append(lower(tg_op), 'court', new.code, to_jsonb(new));
+    return null;
+end
+$$;
+
+create trigger court_audit after insert or update on court.court
+    for each row execute function juris._court_audit();

@@ -1,0 +1,570 @@
+-- The fiche workflow: 0 brouillon -> 1 soumise -> 2 vérifiée -> 3 signée -> 4 archivée, and 5 déclassée.
+
+-- A text field of a JSON object: trimmed, null when absent or empty; refused if not a string.
+create function juris._text(obj jsonb, field text) returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if obj is null or obj -> field is null or jsonb_typeof(obj -> field) = 'null' then
+        return null;
+    end if;
+    if jsonb_typeof(obj -> field) not in ('string', 'number') then
+        raise exception 'Valeur invalide pour « % » : texte attendu.', juris._field_label(field)
+            using errcode = 'XJ001', column = field;
+    end if;
+    return nullif(btrim(obj ->> field), '');
+end
+$$;
+
+-- A date field (ISO 8601, YYYY-MM-DD), refused with a clear message when it is not a real date.
+create function juris._date(obj jsonb, field text) returns date
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    t text := juris._text(obj, field);
+begin
+    if t is null then
+        return null;
+    end if;
+    if t !~ '^\d{4}-\d{2}-\d{2}$' then
+        raise exception 'Date invalide pour « % » : « % » (format attendu AAAA-MM-JJ).', juris._field_label(field), t
+            using errcode = 'XJ001', column = field;
+    end if;
+    return t::date;
+exception
+    when datetime_field_overflow or invalid_datetime_format then
+        raise exception 'Date invalide pour « % » : « % » n''existe pas.', juris._field_label(field), t
+            using errcode = 'XJ001', column = field;
+end
+$$;
+
+-- A whole number or decimal field.
+create function juris._number(obj jsonb, field text) returns numeric
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    t text := juris._text(obj, field);
+begin
+    return t::numeric;
+exception
+    when invalid_text_representation then
+        raise exception 'Nombre invalide pour « % » : « % ».', juris._field_label(field), t
+            using errcode = 'XJ001', column = field;
+end
+$$;
+
+create function juris._integer(obj jsonb, field text) returns integer
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    n numeric := juris._number(obj, field);
+begin
+    if n is not null and (n <> trunc(n) or n < 0 or n > 1200) then
+        raise exception 'Nombre entier de 0 à 1200 attendu pour « % » : %.', juris._field_label(field), n
+            using errcode = 'XJ001', column = field;
+    end if;
+    return n::integer;
+end
+$$;
+
+create function juris._boolean(obj jsonb, field text) returns boolean
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if obj is null or obj -> field is null or jsonb_typeof(obj -> field) = 'null' then
+        return false;
+    end if;
+    if jsonb_typeof(obj -> field) <> 'boolean' then
+        raise exception 'Valeur invalide pour « % » : oui ou non attendu (true/false).', juris._field_label(field)
+            using errcode = 'XJ001', column = field;
+    end if;
+    return (obj -> field)::boolean;
+end
+$$;
+
+-- A value of an enumerated type (sexe, état civil...), refused with the accepted values.
+create function juris._choice(obj jsonb, field text, type regtype) returns text
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    t text := juris._text(obj, field);
+begin
+    if t is not null and not exists (select from pg_catalog.pg_enum e where e.enumtypid = type and e.enumlabel = t) then
+        raise exception 'Valeur invalide pour « % » : « % » (valeurs admises : %).', juris._field_label(field), t,
+            (select string_agg(e.enumlabel, ', ' order by e.enumsortorder) from pg_catalog.pg_enum e where e.enumtypid = type)
+            using errcode = 'XJ001', column = field;
+    end if;
+    return t;
+end
+$$;
+
+-- Refuses keys that are not fields of a fiche (a typo must not silently lose data).
+create function juris._check_keys(obj jsonb, allowed text[], what text) returns void
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    unknown text;
+begin
+    if obj is null then
+        return;
+    end if;
+    if jsonb_typeof(obj) <> 'object' then
+        raise exception '% : objet JSON attendu.', what using errcode = 'XJ001';
+    end if;
+    select string_agg(k, ', ') into unknown from jsonb_object_keys(obj) k where k <> all (allowed);
+    if unknown is not null then
+        raise exception 'Champ(s) inconnu(s) dans % : %.', what, unknown using errcode = 'XJ001';
+    end if;
+end
+$$;
+
+-- Copies the fields of a fiche given as JSON (the shape of juris.get_fiche) into a row.
+create function juris._fiche_from_json(f court.fiche, doc jsonb) returns court.fiche
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    j jsonb := doc -> 'justiciable';
+    c jsonb := doc -> 'condamnation';
+    category text;
+begin
+    perform juris._check_keys(doc, array['id', 'number', 'reference', 'justiciable', 'condamnation',
+        'status', 'status_label', 'niu', 'version', 'workflow'], 'la fiche');
+    perform juris._check_keys(j, array['surname', 'given_names', 'birth_date', 'birth_place', 'sex', 'father',
+        'mother', 'profession', 'civil_status', 'domicile', 'nationality'], 'le justiciable');
+    perform juris._check_keys(c, array['conviction_date', 'offence_date', 'offence_nature', 'offence_category',
+        'offence_category_label', 'offence_class', 'warrants', 'road_traffic', 'sentence_type', 'sentence_months',
+        'suspended_months', 'fine_amount', 'legal_recidivism', 'minor', 'excluded_b2', 'excluded_b3'],
+        'la condamnation');
+    f.reference := juris._text(doc, 'reference');
+    f.surname := juris._text(j, 'surname');
+    f.given_names := juris._text(j, 'given_names');
+    f.birth_date := juris._date(j, 'birth_date');
+    f.birth_place := juris._text(j, 'birth_place');
+    f.sex := juris._choice(j, 'sex', 'court.sex')::court.sex;
+    f.father := juris._text(j, 'father');
+    f.mother := juris._text(j, 'mother');
+    f.profession := juris._text(j, 'profession');
+    f.civil_status := juris._choice(j, 'civil_status', 'court.civil_status')::court.civil_status;
+    f.domicile := juris._text(j, 'domicile');
+    f.nationality := juris._text(j, 'nationality');
+    f.conviction_date := juris._date(c, 'conviction_date');
+    f.offence_date := juris._date(c, 'offence_date');
+    f.offence_nature := juris._text(c, 'offence_nature');
+    category := juris._text(c, 'offence_category');
+    if category is not null and not exists (select from court.offence_category o where o.code = category) then
+        raise exception 'Catégorie d''infraction inconnue : « % » (voir juris.offence_categories()).', category
+            using errcode = 'XJ001', column = 'offence_category';
+    end if;
+    f.offence_category := category;
+    f.offence_class := juris._choice(c, 'offence_class', 'court.offence_class')::court.offence_class;
+    f.warrants := juris._text(c, 'warrants');
+    f.road_traffic := juris._text(c, 'road_traffic');
+    f.sentence_type := juris._choice(c, 'sentence_type', 'court.sentence_type')::court.sentence_type;
+    f.sentence_months := juris._integer(c, 'sentence_months');
+    f.suspended_months := juris._integer(c, 'suspended_months');
+    f.fine_amount := juris._number(c, 'fine_amount');
+    if f.fine_amount < 0 then
+        raise exception 'L''amende ne peut pas être négative.' using errcode = 'XJ001', column = 'fine_amount';
+    end if;
+    f.legal_recidivism := juris._boolean(c, 'legal_recidivism');
+    f.minor := juris._boolean(c, 'minor');
+    f.excluded_b2 := juris._boolean(c, 'excluded_b2');
+    f.excluded_b3 := juris._boolean(c, 'excluded_b3');
+    return f;
+end
+$$;
+
+-- Locks a fiche for a transition, refusing an unknown one.
+create function juris._lock_fiche(id bigint) returns court.fiche
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    f court.fiche;
+begin
+    select * into f from court.fiche where fiche_id = id for update;
+    if not found then
+        raise exception 'Fiche introuvable : %.', id using errcode = 'XJ004';
+    end if;
+    return f;
+end
+$$;
+
+-- Refuses a transition from a state other than those allowed.
+create function juris._expect(f court.fiche, allowed court.fiche_status[], what text) returns void
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if f.status <> all (allowed) then
+        raise exception '% : impossible, la fiche n° % est % (statut %).', what, f.number,
+            juris._status_label(f.status), juris._status_number(f.status)
+            using errcode = 'XJ003';
+    end if;
+end
+$$;
+
+-- Creates a draft (no `id`) or replaces the content of a draft (`id` given). Returns the fiche id.
+create function juris.save_fiche(fiche jsonb) returns bigint
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    me court.app_user;
+    f court.fiche;
+    id bigint;
+begin
+    me := juris._require(1, 'Enregistrer une fiche');
+    if fiche is null or jsonb_typeof(fiche) <> 'object' then
+        raise exception 'Fiche attendue sous forme d''objet JSON.' using errcode = 'XJ001';
+    end if;
+    if fiche ? 'id' and jsonb_typeof(fiche -> 'id') <> 'null' then
+        id := (fiche ->> 'id')::bigint;
+        f := juris._lock_fiche(id);
+        perform juris._expect(f, array['brouillon']::court.fiche_status[], 'Modifier');
+        f := juris._fiche_from_json(f, fiche);
+        update court.fiche t set
+            reference = f.reference, surname = f.surname, given_names = f.given_names,
+            birth_date = f.birth_date, birth_place = f.birth_place, sex = f.sex, father = f.father,
+            mother = f.mother, profession = f.profession, civil_status = f.civil_status,
+            domicile = f.domicile, nationality = f.nationality, conviction_date = f.conviction_date,
+            offence_date = f.offence_date, offence_nature = f.offence_nature,
+            offence_category = f.offence_category, offence_class = f.offence_class, warrants = f.warrants,
+            road_traffic = f.road_traffic, sentence_type = f.sentence_type,
+            sentence_months = f.sentence_months, suspended_months = f.suspended_months,
+            fine_amount = f.fine_amount, legal_recidivism = f.legal_recidivism, minor = f.minor,
+            excluded_b2 = f.excluded_b2, excluded_b3 = f.excluded_b3
+         where t.fiche_id = id;
+        return id;
+    end if;
+    f := juris._fiche_from_json(f, fiche);
+    insert into court.fiche (
+        number, reference, surname, given_names, birth_date, birth_place, sex, father, mother,
+        profession, civil_status, domicile, nationality, conviction_date, offence_date, offence_nature,
+        offence_category, offence_class, warrants, road_traffic, sentence_type, sentence_months,
+        suspended_months, fine_amount, legal_recidivism, minor, excluded_b2, excluded_b3,
+        created_by, updated_by)
+    values (
+        juris._next('fiche', 0), f.reference, f.surname, f.given_names, f.birth_date, f.birth_place, f.sex,
+        f.father, f.mother, f.profession, f.civil_status, f.domicile, f.nationality, f.conviction_date,
+        f.offence_date, f.offence_nature, f.offence_category, f.offence_class, f.warrants, f.road_traffic,
+        f.sentence_type, f.sentence_months, f.suspended_months, f.fine_amount, f.legal_recidivism, f.minor,
+        f.excluded_b2, f.excluded_b3, me.login, me.login)
+    returning fiche_id into id;
+    return id;
+end
+$$;
+
+-- 0 -> 1: the draft is complete and goes to verification.
+create function juris.submit_fiche(id bigint) returns void
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    me court.app_user;
+    f court.fiche;
+begin
+    me := juris._require(1, 'Soumettre une fiche');
+    f := juris._lock_fiche(id);
+    perform juris._expect(f, array['brouillon']::court.fiche_status[], 'Soumettre');
+    update court.fiche t set status = 'soumise', submitted_by = me.login, submitted_at = now()
+     where t.fiche_id = id;
+end
+$$;
+
+-- 1 -> 2: a secrétaire (or the greffier) other than the author checks the fiche.
+create function juris.verify_fiche(id bigint) returns void
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    me court.app_user;
+    f court.fiche;
+begin
+    me := juris._require(2, 'Vérifier une fiche');
+    f := juris._lock_fiche(id);
+    perform juris._expect(f, array['soumise']::court.fiche_status[], 'Vérifier');
+    if f.created_by = me.login then
+        raise exception 'Vous ne pouvez pas vérifier une fiche que vous avez saisie.' using errcode = 'XJ002';
+    end if;
+    update court.fiche t set status = 'verifiee', verified_by = me.login, verified_at = now(),
+           first_verified_by = coalesce(t.first_verified_by, me.login)
+     where t.fiche_id = id;
+end
+$$;
+
+-- 1 or 2 -> 0: back to the author for correction, with a comment.
+create function juris.return_fiche(id bigint, comment text) returns void
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    me court.app_user;
+    f court.fiche;
+begin
+    me := juris._require(2, 'Renvoyer une fiche');
+    if coalesce(btrim(comment), '') = '' then
+        raise exception 'Un commentaire est requis pour renvoyer une fiche en correction.'
+            using errcode = 'XJ001', column = 'comment';
+    end if;
+    f := juris._lock_fiche(id);
+    perform juris._expect(f, array['soumise', 'verifiee']::court.fiche_status[], 'Renvoyer');
+    update court.fiche t set status = 'brouillon', returned_by = me.login, returned_at = now(),
+           return_comment = btrim(comment), verified_by = null, verified_at = null
+     where t.fiche_id = id;
+end
+$$;
+
+-- Writes the message to transmit to the CJN, in the caller's transaction, and wakes the listener.
+create function juris._enqueue(f court.fiche, kind text, motive text) returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    c court.court;
+    msg_seq bigint;
+    msg_id uuid := gen_random_uuid();
+    signer court.app_user;
+begin
+    select * into c from court.court;
+    select * into signer from court.app_user u where u.login = session_user;
+    msg_seq := juris._next('message', 0);
+    insert into court.outbox (message_id, seq, kind, fiche_id, niu, version, payload)
+    values (msg_id, msg_seq, kind, f.fiche_id, f.niu, f.version, jsonb_build_object(
+        'message_id', msg_id,
+        'kind', kind,
+        'court_code', c.code,
+        'seq', msg_seq,
+        'created_at', juris._iso(clock_timestamp()),
+        'niu', f.niu,
+        'version', f.version,
+        'motive', motive,
+        'audit_head', juris._audit_head(),
+        'fiche', juris._fiche_content(f) || jsonb_build_object(
+            'signed_by', session_user,
+            'signed_by_name', signer.full_name,
+            'signed_at', juris._iso(coalesce(f.signed_at, now())))));
+    -- One wake-up per transaction (identical notifications are folded), never a data carrier.
+    notify xmjuris_outbox;
+end
+$$;
+
+-- 2 -> 3: the greffier signs; the fiche gets its NIU and its message to the CJN. Returns the NIU.
+create function juris.sign_fiche(id bigint) returns text
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    me court.app_user;
+    f court.fiche;
+    c court.court;
+    sign_year integer := extract(year from current_date);
+    niu_seq bigint;
+    base text;
+begin
+    me := juris._require(3, 'Signer une fiche');
+    select * into c from court.court;
+    if not found then
+        raise exception 'La juridiction n''est pas initialisée (xmjuris court init).' using errcode = 'XJ007';
+    end if;
+    f := juris._lock_fiche(id);
+    perform juris._expect(f, array['verifiee']::court.fiche_status[], 'Signer');
+    niu_seq := juris._next('niu', sign_year);
+    if niu_seq > 999999 then
+        raise exception 'Plus d''un million de fiches signées cette année : le NIU ne peut plus être attribué.'
+            using errcode = 'XJ005';
+    end if;
+    base := c.code || sign_year::text || lpad(niu_seq::text, 6, '0');
+    update court.fiche t set status = 'signee', niu = base || juris._mod97_check(base),
+           signed_by = me.login, signed_at = now(), first_signed_by = coalesce(t.first_signed_by, me.login)
+     where t.fiche_id = id
+    returning * into f;
+    perform juris._enqueue(f, 'fiche_signed', null);
+    return f.niu;
+end
+$$;
+
+-- 3 or 4 -> 5 (déclasser): the greffier withdraws a signed fiche, with a motive; transmitted.
+create function juris.withdraw_fiche(id bigint, motive text) returns void
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    me court.app_user;
+    f court.fiche;
+begin
+    me := juris._require(3, 'Déclasser une fiche');
+    if coalesce(btrim(motive), '') = '' then
+        raise exception 'Le motif du déclassement est requis.' using errcode = 'XJ001', column = 'motive';
+    end if;
+    f := juris._lock_fiche(id);
+    perform juris._expect(f, array['signee', 'archivee']::court.fiche_status[], 'Déclasser');
+    update court.fiche t set status = 'declassee', withdrawn_by = me.login, withdrawn_at = now(),
+           withdrawal_motive = btrim(motive)
+     where t.fiche_id = id
+    returning * into f;
+    perform juris._enqueue(f, 'fiche_withdrawn', btrim(motive));
+end
+$$;
+
+-- A signed fiche's corrected new version (greffier only): same NIU, version + 1, signed again.
+create function juris.rectify_fiche(id bigint, fiche jsonb, motive text) returns integer
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    me court.app_user;
+    f court.fiche;
+begin
+    me := juris._require(3, 'Rectifier une fiche');
+    if coalesce(btrim(motive), '') = '' then
+        raise exception 'Le motif de la rectification est requis.' using errcode = 'XJ001', column = 'motive';
+    end if;
+    f := juris._lock_fiche(id);
+    perform juris._expect(f, array['signee', 'archivee']::court.fiche_status[], 'Rectifier');
+    f := juris._fiche_from_json(f, fiche);
+    update court.fiche t set
+        reference = f.reference, surname = f.surname, given_names = f.given_names,
+        birth_date = f.birth_date, birth_place = f.birth_place, sex = f.sex, father = f.father,
+        mother = f.mother, profession = f.profession, civil_status = f.civil_status,
+        domicile = f.domicile, nationality = f.nationality, conviction_date = f.conviction_date,
+        offence_date = f.offence_date, offence_nature = f.offence_nature,
+        offence_category = f.offence_category, offence_class = f.offence_class, warrants = f.warrants,
+        road_traffic = f.road_traffic, sentence_type = f.sentence_type,
+        sentence_months = f.sentence_months, suspended_months = f.suspended_months,
+        fine_amount = f.fine_amount, legal_recidivism = f.legal_recidivism, minor = f.minor,
+        excluded_b2 = f.excluded_b2, excluded_b3 = f.excluded_b3,
+        status = 'signee', version = t.version + 1, rectification_motive = btrim(motive),
+        signed_by = me.login, signed_at = now(), verified_by = null, verified_at = null, archived_at = null
+     where t.fiche_id = id
+    returning * into f;
+    perform juris._enqueue(f, 'fiche_rectified', btrim(motive));
+    return f.version;
+end
+$$;
+
+-- Erases a draft (its author, a secrétaire or the greffier). Signed records are never deleted.
+create function juris.erase_fiche(id bigint) returns void
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    me court.app_user;
+    f court.fiche;
+begin
+    me := juris._require(1, 'Effacer une fiche');
+    f := juris._lock_fiche(id);
+    perform juris._expect(f, array['brouillon']::court.fiche_status[], 'Effacer');
+    if me.privilege < 2 and f.created_by <> me.login then
+        raise exception 'Un agent ne peut effacer que ses propres brouillons.' using errcode = 'XJ002';
+    end if;
+    delete from court.fiche t where t.fiche_id = id;
+end
+$$;
+
+-- A fiche as JSON (the shape save_fiche takes, plus its workflow), for the GUI and psql.
+create function juris.get_fiche(id bigint) returns jsonb
+    language plpgsql stable security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    f court.fiche;
+begin
+    perform juris._require(1, 'Consulter une fiche');
+    select * into f from court.fiche t where t.fiche_id = id;
+    if not found then
+        raise exception 'Fiche introuvable : %.', id using errcode = 'XJ004';
+    end if;
+    return juris._fiche_content(f) || jsonb_build_object(
+        'id', f.fiche_id, 'status', juris._status_number(f.status), 'status_label', juris._status_label(f.status),
+        'niu', f.niu, 'version', f.version,
+        'workflow', jsonb_build_object(
+            'created_by', f.created_by, 'created_at', f.created_at, 'updated_by', f.updated_by,
+            'updated_at', f.updated_at, 'submitted_by', f.submitted_by, 'submitted_at', f.submitted_at,
+            'returned_by', f.returned_by, 'returned_at', f.returned_at, 'return_comment', f.return_comment,
+            'verified_by', f.verified_by, 'verified_at', f.verified_at, 'first_verified_by', f.first_verified_by,
+            'signed_by', f.signed_by, 'signed_at', f.signed_at, 'first_signed_by', f.first_signed_by,
+            'archived_at', f.archived_at, 'rectification_motive', f.rectification_motive,
+            'withdrawn_by', f.withdrawn_by, 'withdrawn_at', f.withdrawn_at,
+            'withdrawal_motive', f.withdrawal_motive));
+end
+$$;
+
+-- Full name of a staff login (null-safe).
+create function juris._full_name(login text) returns text
+    language sql stable
+    set search_path = pg_catalog, pg_temp
+return (select u.full_name from court.app_user u where u.login = _full_name.login);
+
+-- Everything the printed fiche shows (forms/README.md documents the shape).
+create function juris.fiche_document(id bigint) returns jsonb
+    language plpgsql stable security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    f court.fiche;
+    content jsonb;
+begin
+    perform juris._require(1, 'Imprimer une fiche');
+    select * into f from court.fiche t where t.fiche_id = id;
+    if not found then
+        raise exception 'Fiche introuvable : %.', id using errcode = 'XJ004';
+    end if;
+    content := juris._fiche_content(f);
+    return jsonb_build_object(
+        'court', (select jsonb_build_object('code', c.code, 'name', c.name, 'region', c.region,
+                      'departement', c.departement, 'arrondissement', c.arrondissement) from court.court c),
+        'fiche', jsonb_build_object('id', f.fiche_id, 'number', f.number, 'status', juris._status_number(f.status),
+            'status_label', juris._status_label(f.status), 'niu', f.niu, 'version', f.version,
+            'reference', f.reference, 'created_at', f.created_at, 'signed_at', f.signed_at),
+        'justiciable', content -> 'justiciable',
+        'condamnation', (content -> 'condamnation') || jsonb_build_object('offence_category_label',
+            (select o.label from court.offence_category o where o.code = f.offence_category)),
+        'staff', jsonb_build_object(
+            'author', juris._full_name(f.created_by),
+            'secretaire_initial', juris._full_name(f.first_verified_by),
+            'greffier_initial', juris._full_name(f.first_signed_by),
+            'secretaire', case when f.version > 1 or f.verified_by is distinct from f.first_verified_by
+                               then juris._full_name(f.verified_by) end,
+            'greffier', case when f.version > 1 then juris._full_name(f.signed_by) end));
+end
+$$;
+
+-- The court's fiches whose conviction date falls in a period, for the printed list.
+create function juris.fiche_list_document(from_date date, to_date date) returns jsonb
+    language plpgsql stable security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    perform juris._require(1, 'Imprimer la liste des fiches');
+    if from_date is null or to_date is null or from_date > to_date then
+        raise exception 'Période invalide : du % au %.', from_date, to_date using errcode = 'XJ001';
+    end if;
+    return jsonb_build_object(
+        'court', (select jsonb_build_object('code', c.code, 'name', c.name, 'region', c.region,
+                      'departement', c.departement, 'arrondissement', c.arrondissement) from court.court c),
+        'period', jsonb_build_object('from', from_date, 'to', to_date),
+        'fiches', coalesce((select jsonb_agg(jsonb_build_object(
+                'number', f.number, 'niu', f.niu, 'reference', f.reference, 'surname', f.surname,
+                'given_names', f.given_names, 'birth_date', f.birth_date, 'conviction_date', f.conviction_date,
+                'offence_nature', f.offence_nature, 'status', juris._status_number(f.status),
+                'status_label', juris._status_label(f.status)) order by f.conviction_date, f.number)
+            from court.fiche f where f.conviction_date between from_date and to_date), '[]'::jsonb));
+end
+$$;
+
+-- The offence categories (code, label), for the entry form.
+create function juris.offence_categories() returns table (code text, label text)
+    language sql stable security definer
+    set search_path = pg_catalog, pg_temp
+begin atomic
+    select o.code, o.label from court.offence_category o order by o.label;
+end;

@@ -1,0 +1,143 @@
+-- Searching fiches, their history, and the proof that the audit trail was not rewritten.
+
+-- Finds fiches by NIU, court reference, names (accent-, case- and spelling-tolerant), birth date
+-- and status; every criterion given must hold. Ranked by name likeness, then newest first.
+-- A mistyped NIU is refused, never matched to another fiche.
+create function juris.search_fiches(
+    by_name text default null,
+    by_niu text default null,
+    by_reference text default null,
+    by_birth_date date default null,
+    by_status integer default null,
+    max_rows integer default 50)
+    returns table (
+        fiche_id bigint, number bigint, status integer, status_label text, niu text, version integer,
+        reference text, surname text, given_names text, birth_date date, birth_place text,
+        conviction_date date, score real)
+    language plpgsql stable security definer
+    set search_path = pg_catalog, ext, pg_temp
+as $$
+declare
+    q text := nullif(juris._norm(by_name), '');
+    conditions text[] := array['true'];
+    score_expr text := '1::real';
+begin
+    perform juris._require(1, 'Rechercher des fiches');
+    if by_niu is not null and btrim(by_niu) <> '' then
+        if not juris.niu_valid(btrim(by_niu)) then
+            raise exception 'NIU invalide : « % » (17 chiffres dont une clé de contrôle) ; vérifiez la saisie.', by_niu
+                using errcode = 'XJ001', column = 'niu';
+        end if;
+        conditions := array_append(conditions, 'f.niu = $2');
+    end if;
+    if by_reference is not null and btrim(by_reference) <> '' then
+        conditions := array_append(conditions, 'lower(f.reference) = lower(btrim($3))');
+    end if;
+    if by_birth_date is not null then
+        conditions := array_append(conditions, 'f.birth_date = $4');
+    end if;
+    if by_status is not null then
+        if by_status not between 0 and 5 then
+            raise exception 'Statut invalide : % (0 à 5).', by_status using errcode = 'XJ001', column = 'status';
+        end if;
+        conditions := array_append(conditions, 'f.status = (enum_range(null::court.fiche_status))[$5 + 1]');
+    end if;
+    if q is not null then
+        score_expr := 'greatest(ext.similarity(f.name_norm, $1), ext.word_similarity($1, f.name_norm))';
+        if by_birth_date is not null then
+            -- Anchored on the birth date (btree): a looser likeness is enough.
+            conditions := array_append(conditions, ('(' || score_expr || ') >= 0.25'));
+        else
+            -- Trigram index: similar whole names, or a query close to part of the name.
+            conditions := array_append(conditions, '(f.name_norm operator(ext.%) $1 or $1 operator(ext.<%) f.name_norm)');
+        end if;
+    end if;
+    if cardinality(conditions) = 1 and max_rows > 1000 then
+        max_rows := 1000;
+    end if;
+    return query execute format(
+        'select f.fiche_id, f.number, juris._status_number(f.status), juris._status_label(f.status), f.niu,
+                f.version, f.reference, f.surname, f.given_names, f.birth_date, f.birth_place,
+                f.conviction_date, (%s)::real as score
+           from court.fiche f
+          where %s
+          order by score desc, f.number desc
+          limit $6', score_expr, array_to_string(conditions, ' and '))
+    using q, btrim(by_niu), by_reference, by_birth_date, by_status, greatest(1, least(coalesce(max_rows, 50), 10000));
+end
+$$;
+
+-- Every change of a fiche: when, who (login and name), what, the state after it, and the
+-- comment or motive that came with it.
+create function juris.fiche_history(id bigint)
+    returns table (seq bigint, at timestamptz, actor text, actor_name text, action text, status integer,
+                   status_label text, version integer, detail text)
+    language plpgsql stable security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    perform juris._require(1, 'Consulter l''historique d''une fiche');
+    return query
+    select a.seq, a.at, a.actor, juris._full_name(a.actor), a.action,
+           juris._status_number((a.data ->> 'status')::court.fiche_status),
+           juris._status_label((a.data ->> 'status')::court.fiche_status),
+           (a.data ->> 'version')::integer,
+           case a.action
+               when 'return' then a.data ->> 'return_comment'
+               when 'rectify' then a.data ->> 'rectification_motive'
+               when 'withdraw' then a.data ->> 'withdrawal_motive'
+               when 'sign' then 'NIU ' || (a.data ->> 'niu')
+           end
+      from court.audit a
+     where a.entity = 'fiche' and a.entity_id = id::text
+     order by a.seq;
+end
+$$;
+
+-- Checks the whole audit chain: consecutive sequence numbers, each row's link to the previous
+-- hash, and each hash against the row's content. Names the first broken link, if any.
+create function juris.audit_verify()
+    returns table (ok boolean, rows_checked bigint, first_broken_seq bigint, problem text)
+    language plpgsql stable security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    zero bytea := '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea;
+    total bigint;
+    broken_seq bigint;
+    broken text;
+begin
+    if not pg_has_role(session_user, 'pg_read_all_data', 'member')
+       and not (select rolsuper from pg_catalog.pg_roles where rolname = session_user) then
+        perform juris._require(3, 'Vérifier le journal d''audit');
+    end if;
+    select count(*) into total from court.audit;
+    with chain as (
+        select a.*, lag(a.seq) over w as prev_seq, lag(a.hash) over w as prev_row_hash
+          from court.audit a
+        window w as (order by a.seq)
+    )
+    select c.seq,
+           case
+               when c.prev_seq is null and c.seq <> 1 then
+                   format('Les lignes 1 à %s ont disparu (supprimées).', c.seq - 1)
+               when c.prev_seq is not null and c.seq <> c.prev_seq + 1 then
+                   format('Les lignes %s à %s ont disparu (supprimées).', c.prev_seq + 1, c.seq - 1)
+               when c.prev_hash <> coalesce(c.prev_row_hash, zero) then
+                   'Le lien vers la ligne précédente est rompu (ligne insérée, ou ligne précédente remplacée).'
+               when c.hash <> sha256(c.prev_hash || juris._audit_canonical(
+                        c.seq, c.at, c.actor, c.action, c.entity, c.entity_id, c.data)) then
+                   'Le contenu de la ligne a été modifié (empreinte incorrecte).'
+           end
+      into broken_seq, broken
+      from chain c
+     where (c.prev_seq is null and c.seq <> 1)
+        or (c.prev_seq is not null and c.seq <> c.prev_seq + 1)
+        or c.prev_hash <> coalesce(c.prev_row_hash, zero)
+        or c.hash <> sha256(c.prev_hash || juris._audit_canonical(
+               c.seq, c.at, c.actor, c.action, c.entity, c.entity_id, c.data))
+     order by c.seq
+     limit 1;
+    return query select broken_seq is null, total, broken_seq, broken;
+end
+$$;

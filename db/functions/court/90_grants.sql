@@ -1,0 +1,38 @@
+-- Who may call what. Nothing is executable by PUBLIC; each role gets exactly its functions.
+-- The functions also check the caller's privilege themselves (defence in depth).
+
+revoke all on all functions in schema juris from public;
+grant usage on schema juris to agent, secretaire, greffier;
+
+-- Every staff member.
+grant execute on function
+    juris.save_fiche(jsonb),
+    juris.submit_fiche(bigint),
+    juris.erase_fiche(bigint),
+    juris.get_fiche(bigint),
+    juris.fiche_document(bigint),
+    juris.fiche_list_document(date, date),
+    juris.fiche_id_by_niu(text),
+    juris.search_fiches(text, text, text, date, integer, integer),
+    juris.fiche_history(bigint),
+    juris.offence_categories(),
+    juris.niu_valid(text),
+    juris.whoami()
+to agent, secretaire, greffier;
+
+-- Secrétaires and the greffier.
+grant execute on function
+    juris.verify_fiche(bigint),
+    juris.return_fiche(bigint, text)
+to secretaire, greffier;
+
+-- The greffier alone.
+grant execute on function
+    juris.sign_fiche(bigint),
+    juris.withdraw_fiche(bigint, text),
+    juris.rectify_fiche(bigint, jsonb, text),
+    juris.create_user(text, text, text, integer),
+    juris.set_privilege(text, integer),
+    juris.list_users(),
+    juris.audit_verify()
+to greffier;

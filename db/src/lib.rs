@@ -1,0 +1,219 @@
+//! XMJuris database schemas: embedded court and CJN migrations, SQL functions re-applied on every migrate.
+//!
+//! Stateful objects (roles, tables, constraints, indexes) are immutable numbered refinery
+//! migrations (`db/migrations/<schema>/V{n}__name.sql`). Functions, triggers and grants live in
+//! an API schema (`juris` at a court) that [`migrate`] drops and rebuilds from one explicit,
+//! ordered list of files, in one transaction, under an advisory lock — and only when the files
+//! changed, so that a second `migrate` is a no-op.
+
+mod error;
+
+pub use error::{DbError, ErrorKind};
+
+use std::fmt;
+
+use tokio_postgres::{Client, NoTls};
+
+mod court_migrations {
+    refinery::embed_migrations!("migrations/court");
+}
+
+/// The court API's function files, in the order they are applied.
+const COURT_FUNCTIONS: &[(&str, &str)] = &[
+    ("court/00_helpers.sql", include_str!("../functions/court/00_helpers.sql")),
+    ("court/10_fiche_rules.sql", include_str!("../functions/court/10_fiche_rules.sql")),
+    ("court/20_users.sql", include_str!("../functions/court/20_users.sql")),
+    ("court/30_fiche.sql", include_str!("../functions/court/30_fiche.sql")),
+    ("court/40_search_audit.sql", include_str!("../functions/court/40_search_audit.sql")),
+    ("court/90_grants.sql", include_str!("../functions/court/90_grants.sql")),
+];
+
+/// Which database a migration is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// A court's database (schemas `court` and `juris`).
+    Court,
+}
+
+impl Schema {
+    fn data_schema(self) -> &'static str {
+        match self {
+            Schema::Court => "court",
+        }
+    }
+    fn api_schema(self) -> &'static str {
+        match self {
+            Schema::Court => "juris",
+        }
+    }
+    fn owner(self) -> &'static str {
+        match self {
+            Schema::Court => "juris_owner",
+        }
+    }
+    fn functions(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Schema::Court => COURT_FUNCTIONS,
+        }
+    }
+}
+
+/// What a migration did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// Names of the migrations applied now (empty when the schema was up to date).
+    pub applied: Vec<String>,
+    /// True when the API functions were rebuilt (their files changed, or the schema is new).
+    pub functions_rebuilt: bool,
+}
+
+impl MigrationReport {
+    /// True when nothing changed.
+    pub fn is_noop(&self) -> bool {
+        self.applied.is_empty() && !self.functions_rebuilt
+    }
+}
+
+impl fmt::Display for MigrationReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_noop() {
+            return write!(f, "Schema up to date: nothing to do.");
+        }
+        if self.applied.is_empty() {
+            write!(f, "No new migration")?;
+        } else {
+            write!(f, "Applied {} migration(s): {}", self.applied.len(), self.applied.join(", "))?;
+        }
+        if self.functions_rebuilt {
+            write!(f, "; API functions rebuilt.")
+        } else {
+            write!(f, "; API functions unchanged.")
+        }
+    }
+}
+
+/// Connects to PostgreSQL (no TLS: the court database is reached on the LAN or a local socket),
+/// driving the connection on a background task.
+pub async fn connect(url: &str) -> Result<Client, DbError> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls)
+        .await
+        .map_err(|e| DbError::connect(url, e))?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "PostgreSQL connection closed.");
+        }
+    });
+    Ok(client)
+}
+
+/// Advisory lock key held while migrating, so that two `migrate` never interleave.
+const MIGRATE_LOCK: i64 = 7_036_582_000;
+
+/// Creates or upgrades a schema; a second run changes nothing. Must run as a superuser (it
+/// creates roles and extensions).
+pub async fn migrate(url: &str, schema: Schema) -> Result<MigrationReport, DbError> {
+    let mut client = connect(url).await?;
+    client
+        .execute("select pg_advisory_lock($1)", &[&MIGRATE_LOCK])
+        .await
+        .map_err(|e| DbError::query("taking the migration lock", e))?;
+    let result = migrate_locked(&mut client, schema).await;
+    // The lock ends with the session anyway; release it explicitly when we can.
+    let _ = client
+        .execute("select pg_advisory_unlock($1)", &[&MIGRATE_LOCK])
+        .await;
+    result
+}
+
+async fn migrate_locked(client: &mut Client, schema: Schema) -> Result<MigrationReport, DbError> {
+    let report = match schema {
+        Schema::Court => court_migrations::migrations::runner()
+            .set_grouped(true)
+            .run_async(client)
+            .await
+            .map_err(|e| DbError::Migration(e.to_string()))?,
+    };
+    let applied: Vec<String> = report
+        .applied_migrations()
+        .iter()
+        .map(|m| m.to_string())
+        .collect();
+    for name in &applied {
+        tracing::info!(migration = %name, "Migration applied.");
+    }
+    let functions_rebuilt = apply_functions(client, schema).await?;
+    Ok(MigrationReport {
+        applied,
+        functions_rebuilt,
+    })
+}
+
+/// The digest of a schema's function files (their names and contents, in order).
+async fn functions_digest(client: &Client, schema: Schema) -> Result<String, DbError> {
+    let mut all = String::new();
+    for (name, sql) in schema.functions() {
+        all.push_str(name);
+        all.push('\0');
+        all.push_str(sql);
+        all.push('\0');
+    }
+    let row = client
+        .query_one("select encode(sha256(convert_to($1, 'UTF8')), 'hex')", &[&all])
+        .await
+        .map_err(|e| DbError::query("computing the functions' digest", e))?;
+    Ok(row.get(0))
+}
+
+/// Drops and rebuilds the API schema from its files, in one transaction, if they changed.
+async fn apply_functions(client: &mut Client, schema: Schema) -> Result<bool, DbError> {
+    let digest = functions_digest(client, schema).await?;
+    let data = schema.data_schema();
+    let current: Option<String> = client
+        .query_opt(&format!("select digest from {data}.functions_applied"), &[])
+        .await
+        .map_err(|e| DbError::query("reading the functions' state", e))?
+        .map(|row| row.get(0));
+    if current.as_deref() == Some(digest.as_str()) {
+        return Ok(false);
+    }
+    let api = schema.api_schema();
+    let owner = schema.owner();
+    let tx = client
+        .transaction()
+        .await
+        .map_err(|e| DbError::query("starting the functions' transaction", e))?;
+    tx.batch_execute(&format!(
+        "drop schema if exists {api} cascade;\n\
+         create schema {api} authorization {owner};\n\
+         revoke all on schema {api} from public;\n\
+         set local role {owner};\n\
+         set local check_function_bodies = on;"
+    ))
+    .await
+    .map_err(|e| DbError::query("recreating the API schema", e))?;
+    for (name, sql) in schema.functions() {
+        tx.batch_execute(sql)
+            .await
+            .map_err(|e| DbError::Function {
+                file: (*name).to_owned(),
+                message: error::describe(&e),
+            })?;
+    }
+    tx.batch_execute("reset role")
+        .await
+        .map_err(|e| DbError::query("resetting the role", e))?;
+    tx.execute(
+        &format!(
+            "insert into {data}.functions_applied (digest) values ($1)
+             on conflict (functions_applied_id) do update set digest = excluded.digest, applied_at = now()"
+        ),
+        &[&digest],
+    )
+    .await
+    .map_err(|e| DbError::query("recording the functions' state", e))?;
+    tx.commit()
+        .await
+        .map_err(|e| DbError::query("committing the API functions", e))?;
+    tracing::info!(schema = api, "API functions rebuilt.");
+    Ok(true)
+}

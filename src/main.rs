@@ -1,0 +1,76 @@
+//! `xmjuris`: the operator's command line (set up, migrate, courts, PKI, printing, demo).
+
+mod court;
+mod pki;
+mod print;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+/// XMJuris operator command line.
+#[derive(Debug, Parser)]
+#[command(name = "xmjuris", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create or upgrade a database schema (court or CJN); running it twice changes nothing.
+    Migrate {
+        /// Connection string of a court database.
+        #[arg(long, value_name = "DATABASE_URL", conflicts_with = "cjn", required_unless_present = "cjn")]
+        court: Option<String>,
+        /// Connection string of the CJN database.
+        #[arg(long, value_name = "DATABASE_URL")]
+        cjn: Option<String>,
+    },
+    /// A court's identity and staff.
+    #[command(subcommand)]
+    Court(court::CourtCommand),
+    /// The public-key infrastructure: CA, enrollment, revocation.
+    #[command(subcommand)]
+    Pki(pki::PkiCommand),
+    /// Print a document to PDF.
+    #[command(subcommand)]
+    Print(print::PrintCommand),
+    /// Check and list the form templates.
+    #[command(subcommand)]
+    Forms(print::FormsCommand),
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Migrate { court, cjn } => {
+            if let Some(url) = court {
+                let report = db::migrate(&url, db::Schema::Court).await?;
+                println!("{report}");
+            } else if let Some(url) = cjn {
+                let report = db::migrate(&url, db::Schema::Cjn).await?;
+                println!("{report}");
+            }
+            Ok(())
+        }
+        Command::Court(cmd) => court::run(cmd).await,
+        Command::Pki(cmd) => pki::run(cmd).await,
+        Command::Print(cmd) => print::run_print(cmd).await,
+        Command::Forms(cmd) => print::run_forms(cmd).await,
+    }
+}
