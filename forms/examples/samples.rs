@@ -36,11 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The sample letterhead (`samples/letterhead.toml`), through a temporary file.
+/// The sample letterhead (`samples/letterhead.toml`).
 fn toml_letterhead() -> Result<forms::Letterhead, Box<dyn std::error::Error>> {
-    let path = std::env::temp_dir().join(format!("letterhead-{}.toml", std::process::id()));
-    std::fs::write(&path, forms::SAMPLE_LETTERHEAD)?;
-    let letterhead = forms::load_letterhead(&path);
-    std::fs::remove_file(&path)?;
-    Ok(letterhead?)
+    Ok(forms::Letterhead::from_toml(forms::SAMPLE_LETTERHEAD)?)
 }

@@ -105,6 +105,13 @@ pub struct Letterhead {
     pub currency: String,
 }
 
+impl Letterhead {
+    /// Reads a letterhead from TOML text (the fields above; missing ones keep their default).
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
 impl Default for Letterhead {
     fn default() -> Self {
         Letterhead {

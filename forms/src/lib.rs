@@ -396,9 +396,9 @@ pub fn load_letterhead(path: &Path) -> Result<Letterhead, FormsError> {
         path: path.to_owned(),
         source,
     })?;
-    toml::from_str(&text).map_err(|e| FormsError::Letterhead {
+    Letterhead::from_toml(&text).map_err(|message| FormsError::Letterhead {
         path: path.to_owned(),
-        message: e.to_string(),
+        message,
     })
 }
 

@@ -137,7 +137,7 @@ fn fiche_shows_every_field_of_the_court_screen() {
             "08/04/2026",
         ],
     );
-    assert!(!text.contains("NON SIGNÉE"));
+    assert!(!text.contains("non signée"));
 }
 
 #[test]
@@ -150,7 +150,7 @@ fn draft_fiche_with_holes_prints_dashes_and_a_watermark() {
     assert_contains(
         &text,
         &[
-            "NON SIGNÉE",
+            "Fiche non signée",
             "ÉBODÉ Françoise Aïssatou",
             "03/12/1990",
             "brouillon",
