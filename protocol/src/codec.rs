@@ -17,11 +17,11 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, 
 use time::macros::{date, datetime};
 
 use crate::error::{Error, Reason, Result};
-use crate::message::{
-    AuditHead, Body, CivilStatus, Condamnation, FORMAT_VERSION, Fiche, FicheEvent, Header, Justiciable, Message,
-    OffenceClass, SentenceType, Sex,
-};
 use crate::ids::{CourtCode, Niu, Party, Sha256Hash};
+use crate::message::{
+    AuditHead, Body, CivilStatus, Condamnation, FORMAT_VERSION, Fiche, FicheEvent, Header,
+    Justiciable, Message, OffenceClass, SentenceType, Sex,
+};
 
 /// Codec byte: plain CBOR.
 pub const CODEC_CBOR: u8 = 0x01;
@@ -34,13 +34,17 @@ pub const MAX_BATCH: usize = 1000;
 
 /// Encodes messages as CBOR (no compression).
 pub fn to_cbor(messages: &[Message]) -> Result<Vec<u8>> {
-    minicbor::to_vec(messages).map_err(|e| Error::new(Reason::SealFailed, format!("CBOR encoding: {e}")))
+    minicbor::to_vec(messages)
+        .map_err(|e| Error::new(Reason::SealFailed, format!("CBOR encoding: {e}")))
 }
 
 /// Encodes a batch of messages into a payload (codec byte + body), compressed when smaller.
 pub fn encode(messages: &[Message]) -> Result<Vec<u8>> {
     if messages.is_empty() || messages.len() > MAX_BATCH {
-        return Err(Error::new(Reason::SealFailed, format!("a batch holds 1 to {MAX_BATCH} messages")));
+        return Err(Error::new(
+            Reason::SealFailed,
+            format!("a batch holds 1 to {MAX_BATCH} messages"),
+        ));
     }
     let cbor = to_cbor(messages)?;
     let deflated = deflate(&cbor)?;
@@ -67,13 +71,18 @@ pub fn decode(payload: &[u8]) -> Result<Vec<Message>> {
             owned = inflate(body)?;
             &owned[..]
         }
-        other => return Err(Error::new(Reason::UnsupportedFormat, format!("codec byte {other:#04x}"))),
+        other => {
+            return Err(Error::new(
+                Reason::UnsupportedFormat,
+                format!("codec byte {other:#04x}"),
+            ));
+        }
     };
     if cbor.len() > MAX_PAYLOAD_BYTES {
         return Err(Error::new(Reason::TooLarge, "payload too large"));
     }
-    let messages: Vec<Message> =
-        minicbor::decode(cbor).map_err(|e| Error::new(Reason::DecodeFailed, format!("CBOR: {e}")))?;
+    let messages: Vec<Message> = minicbor::decode(cbor)
+        .map_err(|e| Error::new(Reason::DecodeFailed, format!("CBOR: {e}")))?;
     if messages.is_empty() || messages.len() > MAX_BATCH {
         return Err(Error::new(Reason::DecodeFailed, "batch size out of range"));
     }
@@ -92,7 +101,8 @@ pub fn decode(payload: &[u8]) -> Result<Vec<Message>> {
 pub fn deflate(data: &[u8]) -> Result<Vec<u8>> {
     let fail = |what: &str| Error::new(Reason::SealFailed, format!("deflate: {what}"));
     let mut c = Compress::new(Compression::best(), false);
-    c.set_dictionary(dictionary()).map_err(|e| fail(&e.to_string()))?;
+    c.set_dictionary(dictionary())
+        .map_err(|e| fail(&e.to_string()))?;
     let mut out = Vec::with_capacity(data.len() / 2 + 64);
     loop {
         if out.len() == out.capacity() {
@@ -112,12 +122,16 @@ pub fn deflate(data: &[u8]) -> Result<Vec<u8>> {
 pub fn inflate(data: &[u8]) -> Result<Vec<u8>> {
     let bad = |what: String| Error::new(Reason::DecodeFailed, format!("inflate: {what}"));
     let mut d = Decompress::new(false);
-    d.set_dictionary(dictionary()).map_err(|e| bad(e.to_string()))?;
+    d.set_dictionary(dictionary())
+        .map_err(|e| bad(e.to_string()))?;
     let mut out = Vec::with_capacity((data.len() * 4).min(MAX_PAYLOAD_BYTES));
     loop {
         if out.len() == out.capacity() {
             if out.len() >= MAX_PAYLOAD_BYTES {
-                return Err(Error::new(Reason::TooLarge, "payload decompresses past the limit"));
+                return Err(Error::new(
+                    Reason::TooLarge,
+                    "payload decompresses past the limit",
+                ));
             }
             out.reserve(out.len().clamp(1024, MAX_PAYLOAD_BYTES - out.len()));
         }
@@ -195,7 +209,10 @@ fn skeleton_message() -> Message {
             niu: Niu::from_raw(12_345_202_600_100_084),
             version: 1,
             motive: None,
-            audit_head: AuditHead { seq: 1000, hash: Sha256Hash::from_bytes([0; 32]) },
+            audit_head: AuditHead {
+                seq: 1000,
+                hash: Sha256Hash::from_bytes([0; 32]),
+            },
             fiche: Fiche {
                 number: 1000,
                 reference: "/2026".into(),

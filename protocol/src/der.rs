@@ -117,7 +117,9 @@ pub(crate) fn signer_facts(content_info: &[u8]) -> Result<SignerFacts, SigningTi
     if signer_infos.tag != SET {
         return Err(Malformed);
     }
-    let infos: Vec<_> = children(signer_infos.content).collect::<Option<Vec<_>>>().ok_or(Malformed)?;
+    let infos: Vec<_> = children(signer_infos.content)
+        .collect::<Option<Vec<_>>>()
+        .ok_or(Malformed)?;
     let [info] = infos.as_slice() else {
         return Err(Malformed);
     };
@@ -125,21 +127,36 @@ pub(crate) fn signer_facts(content_info: &[u8]) -> Result<SignerFacts, SigningTi
         return Err(Malformed);
     }
     // version, sid, digestAlgorithm, [0] IMPLICIT signedAttrs
-    let parts: Vec<_> = children(info.content).collect::<Option<Vec<_>>>().ok_or(Malformed)?;
+    let parts: Vec<_> = children(info.content)
+        .collect::<Option<Vec<_>>>()
+        .ok_or(Malformed)?;
     let sid_tlv = parts.get(1).ok_or(Malformed)?;
     let sid = match sid_tlv.tag {
         0x80 => SignerId::KeyId(sid_tlv.content.to_vec()),
         SEQUENCE => {
             let mut it = children(sid_tlv.content);
-            let issuer = it.next().flatten().filter(|t| t.tag == SEQUENCE).ok_or(Malformed)?;
-            let serial = it.next().flatten().filter(|t| t.tag == 0x02).ok_or(Malformed)?;
-            let (issuer_der, _) = sid_tlv.content.split_at(sid_tlv.content.len() - rest_len(sid_tlv.content, issuer)?);
+            let issuer = it
+                .next()
+                .flatten()
+                .filter(|t| t.tag == SEQUENCE)
+                .ok_or(Malformed)?;
+            let serial = it
+                .next()
+                .flatten()
+                .filter(|t| t.tag == 0x02)
+                .ok_or(Malformed)?;
+            let (issuer_der, _) = sid_tlv
+                .content
+                .split_at(sid_tlv.content.len() - rest_len(sid_tlv.content, issuer)?);
             SignerId::IssuerSerial(issuer_der.to_vec(), strip_zeros(serial.content))
         }
         _ => return Err(Malformed),
     };
     let Some(signed_attrs) = parts.get(3).filter(|t| t.tag == 0xa0) else {
-        return Ok(SignerFacts { sid, signing_time: None });
+        return Ok(SignerFacts {
+            sid,
+            signing_time: None,
+        });
     };
     let mut found = None;
     for attr in children(signed_attrs.content) {
@@ -152,14 +169,21 @@ pub(crate) fn signer_facts(content_info: &[u8]) -> Result<SignerFacts, SigningTi
         if found.is_some() {
             return Err(Malformed);
         }
-        let values = parts.next().flatten().filter(|t| t.tag == SET).ok_or(Malformed)?;
+        let values = parts
+            .next()
+            .flatten()
+            .filter(|t| t.tag == SET)
+            .ok_or(Malformed)?;
         let (value, rest) = read(values.content).ok_or(Malformed)?;
         if !rest.is_empty() {
             return Err(Malformed);
         }
         found = Some(parse_time(value).ok_or(Malformed)?);
     }
-    Ok(SignerFacts { sid, signing_time: found })
+    Ok(SignerFacts {
+        sid,
+        signing_time: found,
+    })
 }
 
 /// Length of what follows the first TLV of `content` (which is `first`).
@@ -183,7 +207,10 @@ pub(crate) fn content_type(content_info: &[u8]) -> Option<(&[u8], bool)> {
     if ci.tag != SEQUENCE {
         return None;
     }
-    let oid = children(ci.content).next().flatten().filter(|t| t.tag == OID)?;
+    let oid = children(ci.content)
+        .next()
+        .flatten()
+        .filter(|t| t.tag == OID)?;
     Some((oid.content, rest.is_empty()))
 }
 
@@ -196,15 +223,22 @@ pub(crate) fn signed_content(content_info: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let (sd, _) = read(it.next().flatten().filter(|t| t.tag == 0xa0)?.content)?;
-    let encap = children(sd.content).nth(2).flatten().filter(|t| t.tag == SEQUENCE)?;
-    let explicit = children(encap.content).nth(1).flatten().filter(|t| t.tag == 0xa0)?;
+    let encap = children(sd.content)
+        .nth(2)
+        .flatten()
+        .filter(|t| t.tag == SEQUENCE)?;
+    let explicit = children(encap.content)
+        .nth(1)
+        .flatten()
+        .filter(|t| t.tag == 0xa0)?;
     let (octets, _) = read(explicit.content)?;
     (octets.tag == 0x04).then(|| octets.content.to_vec())
 }
 
 /// 1.2.840.113549.1.9.16.1.23 id-ct-authEnvelopedData
-pub(crate) const OID_AUTH_ENVELOPED_DATA: &[u8] =
-    &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x01, 0x17];
+pub(crate) const OID_AUTH_ENVELOPED_DATA: &[u8] = &[
+    0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x01, 0x17,
+];
 /// 1.2.840.113549.1.7.2 id-signedData
 pub(crate) const OID_SIGNED: &[u8] = OID_SIGNED_DATA;
 
@@ -227,28 +261,24 @@ fn parse_time(t: Tlv<'_>) -> Option<i64> {
     let hour = u8::try_from(digits(rest.get(4..6)?)?).ok()?;
     let minute = u8::try_from(digits(rest.get(6..8)?)?).ok()?;
     let second = u8::try_from(digits(rest.get(8..10)?)?).ok()?;
-    let date = time::Date::from_calendar_date(i32::try_from(year).ok()?, time::Month::try_from(month).ok()?, day).ok()?;
+    let date = time::Date::from_calendar_date(
+        i32::try_from(year).ok()?,
+        time::Month::try_from(month).ok()?,
+        day,
+    )
+    .ok()?;
     let t = time::Time::from_hms(hour, minute, second).ok()?;
-    Some(time::PrimitiveDateTime::new(date, t).assume_utc().unix_timestamp())
+    Some(
+        time::PrimitiveDateTime::new(date, t)
+            .assume_utc()
+            .unix_timestamp(),
+    )
 }
 
 fn digits(s: &[u8]) -> Option<i64> {
-    s.iter().try_fold(0i64, |acc, &b| b.is_ascii_digit().then(|| acc * 10 + i64::from(b - b'0')))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn garbage_never_panics() {
-        for len in 0..64 {
-            let v: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
-            let _ = signer_facts(&v);
-            let _ = content_type(&v);
-        }
-        assert!(signer_facts(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).is_err());
-    }
+    s.iter().try_fold(0i64, |acc, &b| {
+        b.is_ascii_digit().then(|| acc * 10 + i64::from(b - b'0'))
+    })
 }
 
 /// 1.2.840.113549.1.7.1 id-data
@@ -274,7 +304,9 @@ pub(crate) fn check_envelope(content_info: &[u8]) -> Option<Vec<SignerId>> {
         return None;
     }
     let ci_parts: Vec<_> = children(ci.content).collect::<Option<_>>()?;
-    let [oid, explicit] = ci_parts.as_slice() else { return None };
+    let [oid, explicit] = ci_parts.as_slice() else {
+        return None;
+    };
     if oid.tag != OID || oid.content != OID_AUTH_ENVELOPED_DATA || explicit.tag != 0xa0 {
         return None;
     }
@@ -283,8 +315,15 @@ pub(crate) fn check_envelope(content_info: &[u8]) -> Option<Vec<SignerId>> {
         return None;
     }
     let parts: Vec<_> = children(aed.content).collect::<Option<_>>()?;
-    let [version, recipients, eci, mac] = parts.as_slice() else { return None };
-    if version.tag != 0x02 || version.content != [0] || recipients.tag != SET || mac.tag != 0x04 || mac.content.len() != 16 {
+    let [version, recipients, eci, mac] = parts.as_slice() else {
+        return None;
+    };
+    if version.tag != 0x02
+        || version.content != [0]
+        || recipients.tag != SET
+        || mac.tag != 0x04
+        || mac.content.len() != 16
+    {
         return None;
     }
     let mut ids = Vec::new();
@@ -293,17 +332,31 @@ pub(crate) fn check_envelope(content_info: &[u8]) -> Option<Vec<SignerId>> {
     }
     // authEncryptedContentInfo: data, AES-256-GCM (nonce 12, ICV 16), [0] ciphertext.
     let eci_parts: Vec<_> = children(eci.content).collect::<Option<_>>()?;
-    let [ctype, alg, ciphertext] = eci_parts.as_slice() else { return None };
-    if eci.tag != SEQUENCE || ctype.tag != OID || ctype.content != OID_DATA || ciphertext.tag != 0x80 {
+    let [ctype, alg, ciphertext] = eci_parts.as_slice() else {
+        return None;
+    };
+    if eci.tag != SEQUENCE
+        || ctype.tag != OID
+        || ctype.content != OID_DATA
+        || ciphertext.tag != 0x80
+    {
         return None;
     }
     let alg_parts: Vec<_> = children(alg.content).collect::<Option<_>>()?;
-    let [alg_oid, params] = alg_parts.as_slice() else { return None };
-    if alg.tag != SEQUENCE || alg_oid.tag != OID || alg_oid.content != OID_AES256_GCM || params.tag != SEQUENCE {
+    let [alg_oid, params] = alg_parts.as_slice() else {
+        return None;
+    };
+    if alg.tag != SEQUENCE
+        || alg_oid.tag != OID
+        || alg_oid.content != OID_AES256_GCM
+        || params.tag != SEQUENCE
+    {
         return None;
     }
     let p: Vec<_> = children(params.content).collect::<Option<_>>()?;
-    let [nonce, icv] = p.as_slice() else { return None };
+    let [nonce, icv] = p.as_slice() else {
+        return None;
+    };
     if nonce.tag != 0x04 || nonce.content.len() != 12 || icv.tag != 0x02 || icv.content != [16] {
         return None;
     }
@@ -328,7 +381,9 @@ fn check_kari(ri: Tlv<'_>) -> Option<Vec<SignerId>> {
         return None;
     }
     let ok: Vec<_> = children(okey.content).collect::<Option<_>>()?;
-    let [oalg, bits] = ok.as_slice() else { return None };
+    let [oalg, bits] = ok.as_slice() else {
+        return None;
+    };
     if oalg.tag != SEQUENCE || bits.tag != 0x03 || bits.content.first() != Some(&0) {
         return None;
     }
@@ -351,7 +406,10 @@ fn check_kari(ri: Tlv<'_>) -> Option<Vec<SignerId>> {
         let rid = it.next().flatten()?;
         match rid.tag {
             0xa0 => {
-                let ski = children(rid.content).next().flatten().filter(|t| t.tag == 0x04)?;
+                let ski = children(rid.content)
+                    .next()
+                    .flatten()
+                    .filter(|t| t.tag == 0x04)?;
                 ids.push(SignerId::KeyId(ski.content.to_vec()));
             }
             SEQUENCE => {
@@ -359,10 +417,29 @@ fn check_kari(ri: Tlv<'_>) -> Option<Vec<SignerId>> {
                 let issuer = p.next().flatten().filter(|t| t.tag == SEQUENCE)?;
                 let serial = p.next().flatten().filter(|t| t.tag == 0x02)?;
                 let issuer_len = rid.content.len() - rest_len(rid.content, issuer).ok()?;
-                ids.push(SignerId::IssuerSerial(rid.content.get(..issuer_len)?.to_vec(), strip_zeros(serial.content)));
+                ids.push(SignerId::IssuerSerial(
+                    rid.content.get(..issuer_len)?.to_vec(),
+                    strip_zeros(serial.content),
+                ));
             }
             _ => return None,
         }
     }
     Some(ids)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_never_panics() {
+        for len in 0..64 {
+            let v: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            let _ = signer_facts(&v);
+            let _ = content_type(&v);
+        }
+        assert!(signer_facts(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).is_err());
+    }
 }

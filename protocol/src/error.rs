@@ -132,7 +132,9 @@ impl<'de> Deserialize<'de> for Reason {
         }
         match Repr::deserialize(d)? {
             Repr::Code(c) => Ok(Reason::from_code(c)),
-            Repr::Name(n) => Reason::from_name(n).ok_or_else(|| serde::de::Error::custom("unknown reason")),
+            Repr::Name(n) => {
+                Reason::from_name(n).ok_or_else(|| serde::de::Error::custom("unknown reason"))
+            }
         }
     }
 }
@@ -165,7 +167,10 @@ pub struct Error {
 impl Error {
     /// An error for `reason`, with a detail for the operator.
     pub fn new(reason: Reason, detail: impl Into<String>) -> Self {
-        Self { reason, detail: detail.into() }
+        Self {
+            reason,
+            detail: detail.into(),
+        }
     }
 
     /// The reason code.

@@ -98,7 +98,9 @@ impl Niu {
         if year > 9999 || sequence > 999_999 {
             return Err(IdError::Niu);
         }
-        let base = u64::from(court.get()) * 10_000_000_000 + u64::from(year) * 1_000_000 + u64::from(sequence);
+        let base = u64::from(court.get()) * 10_000_000_000
+            + u64::from(year) * 1_000_000
+            + u64::from(sequence);
         let check = 98 - ((u128::from(base) * 100) % 97) as u64;
         Ok(Self(base * 100 + check))
     }
@@ -136,7 +138,11 @@ impl FromStr for Niu {
             return Err(IdError::Niu);
         }
         let n = Self(s.parse::<u64>().map_err(|_| IdError::Niu)?);
-        if n.is_valid() { Ok(n) } else { Err(IdError::Niu) }
+        if n.is_valid() {
+            Ok(n)
+        } else {
+            Err(IdError::Niu)
+        }
     }
 }
 
@@ -186,7 +192,11 @@ impl fmt::Display for Party {
 impl FromStr for Party {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, IdError> {
-        if s == "cjn" { Ok(Party::Cjn) } else { s.parse().map(Party::Court) }
+        if s == "cjn" {
+            Ok(Party::Cjn)
+        } else {
+            s.parse().map(Party::Court)
+        }
     }
 }
 
@@ -294,7 +304,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Bytes from hexadecimal (either case); `None` if malformed.
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     s.as_bytes()
@@ -308,6 +318,7 @@ pub fn unhex(s: &str) -> Option<Vec<u8>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,6 +1,73 @@
 //! Message types, compact encoding, CMS seal/open, MQTT topics and PKI helpers of XMJuris.
 //!
-//! (Design notes and measured figures: see the end of this page.)
+//! # Layers of a message on the wire
+//!
+//! 1. [`Message`] = [`Header`] (message id, sender, recipient, per-sender
+//!    sequence number, creation time, format version) + [`Body`] (one variant
+//!    per exchange). A batch (1 to [`codec::MAX_BATCH`] messages) travels in
+//!    one envelope when a backlog builds up.
+//! 2. [`codec`]: CBOR with integer keys (minicbor), then raw DEFLATE primed with
+//!    a fixed dictionary (a fiche's CBOR skeleton and frequent words); one
+//!    codec byte in front; the smaller of plain and compressed is kept.
+//! 3. [`seal`]: CMS SignedData (ECDSA P-256/SHA-256, no certificates, signer
+//!    by subject key id, signing time as the only optional signed attribute)
+//!    inside CMS AuthEnvelopedData (AES-256-GCM, ephemeral-static ECDH P-256,
+//!    AES-256 key wrap, recipient by subject key id), DER. It opens with the
+//!    stock `openssl cms -decrypt` then `openssl cms -verify` (tested).
+//!
+//! [`open`] checks, before returning anything: size ([`MAX_SEALED_BYTES`]),
+//! DER and the fields GCM does not authenticate (versions, content type, GCM
+//! parameters, key agreement scheme; so no byte can change unnoticed), that I
+//! am a recipient, decryption and tag, signer known by key id, signer is the
+//! expected party (from the topic), signature, signing time present and not
+//! in the future (10 min skew), the signer's chain to the XMJuris root and its
+//! validity at signing time, and revocation at signing time (CRL).
+//! [`open_messages`] then decodes and checks each header's sender and
+//! recipient. Every failure is an [`Error`] with a stable [`Reason`] code.
+//!
+//! # Algorithm choices (measured)
+//!
+//! P-256 everywhere rather than RSA: a P-256 signature is 72 bytes and the ECDH
+//! key agreement about 180 bytes, where RSA-2048 costs 256 bytes for each.
+//! AES-256-GCM in AuthEnvelopedData: authenticated, 16 bytes of tag. No
+//! certificates in messages (the peer has them). Sizes for the sample fiches
+//! in [`samples`] (`cargo test -p protocol --test round_trip -- --nocapture`):
+//!
+//! | fiche   | JSON  | CBOR  | compressed | sealed |
+//! |---------|-------|-------|------------|--------|
+//! | typical | 1178  | 354   | 233        | 815    |
+//! | long    | 2052  | 1243  | 724        | 1310   |
+//!
+//! The fixed CMS cost is about 580 bytes (envelope ~280, SignedData ~300).
+//! Batching amortises it: ten different fiches in one envelope (see the
+//! benchmark below) cost a fraction of ten envelopes.
+//!
+//! # Benchmark
+//!
+//! BENCH_FIGURES
+//!
+//! # PKI
+//!
+//! See [`pki`]: root CA (offline key) → issuing CA → court and CJN
+//! certificates; one-time enrollment codes bound to a court; revocation by an
+//! X.509 CRL signed by the issuing CA (published by the CJN on
+//! [`topics::REVOCATIONS`], applied with [`TrustStore::set_crl`] or
+//! [`pki::court_apply_crl`]); renewal with a [`RenewalRequest`] sealed with
+//! the current certificate ([`pki::CjnPki::renew`]).
+//!
+//! Enrollment over MQTT, as the daemons wire it:
+//! 1. CJN operator: `xmjuris pki enrollment-code --court 12345` prints the code
+//!    and the root CA's SHA-256 fingerprint, given to the court out of band.
+//! 2. Court: [`pki::court_prepare_enrollment`] (key generated here, 0600) →
+//!    publish on [`topics::enroll_request`].
+//! 3. CJN: [`pki::CjnPki::handle_enrollment`] with the topic's court → publish
+//!    the returned bytes on [`topics::enroll_answer`].
+//! 4. Court: [`pki::court_complete_enrollment`] with the fingerprint → the
+//!    identity and trust store, installed in its directory.
+//!
+//! # Not done yet
+//!
+//! NOT_DONE
 
 mod der;
 
@@ -16,4 +83,7 @@ pub mod topics;
 pub use error::{Error, Reason, Result};
 pub use ids::{CourtCode, Niu, Party, Sha256Hash};
 pub use message::*;
-pub use seal::{Identity, MAX_SEALED_BYTES, Opened, TrustStore, open, open_messages, seal, seal_messages, sign, verify_signed};
+pub use seal::{
+    Identity, MAX_SEALED_BYTES, Opened, TrustStore, open, open_messages, seal, seal_messages, sign,
+    verify_signed,
+};

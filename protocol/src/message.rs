@@ -696,12 +696,16 @@ pub(crate) mod cbor_timestamp {
         _: &mut Ctx,
     ) -> Result<(), minicbor::encode::Error<W::Error>> {
         let micros = v.unix_timestamp_nanos() / 1000;
-        let micros = i64::try_from(micros).map_err(|_| minicbor::encode::Error::message("instant out of range"))?;
+        let micros = i64::try_from(micros)
+            .map_err(|_| minicbor::encode::Error::message("instant out of range"))?;
         e.i64(micros)?;
         Ok(())
     }
 
-    pub fn decode<Ctx>(d: &mut Decoder<'_>, _: &mut Ctx) -> Result<OffsetDateTime, minicbor::decode::Error> {
+    pub fn decode<Ctx>(
+        d: &mut Decoder<'_>,
+        _: &mut Ctx,
+    ) -> Result<OffsetDateTime, minicbor::decode::Error> {
         let micros = d.i64()?;
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
             .map_err(|_| minicbor::decode::Error::message("bad instant"))

@@ -28,9 +28,13 @@ use openssl::nid::Nid;
 use openssl::pkey::{PKey, PKeyRef, Private, Public};
 use openssl::sign::Signer;
 use openssl::x509::extension::{
-    AuthorityKeyIdentifier, BasicConstraints, CrlNumber, ExtendedKeyUsage, KeyUsage, SubjectKeyIdentifier,
+    AuthorityKeyIdentifier, BasicConstraints, CrlNumber, ExtendedKeyUsage, KeyUsage,
+    SubjectKeyIdentifier,
 };
-use openssl::x509::{X509, X509Builder, X509Crl, X509CrlBuilder, X509Name, X509NameBuilder, X509Ref, X509Req, X509RevokedBuilder};
+use openssl::x509::{
+    X509, X509Builder, X509Crl, X509CrlBuilder, X509Name, X509NameBuilder, X509Ref, X509Req,
+    X509RevokedBuilder,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tracing::info;
@@ -88,7 +92,8 @@ fn ssl(reason: Reason, what: &'static str) -> impl Fn(openssl::error::ErrorStack
 
 /// A new P-256 key.
 pub fn generate_key() -> Result<PKey<Private>> {
-    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).map_err(ssl(Reason::SealFailed, "EC group"))?;
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1)
+        .map_err(ssl(Reason::SealFailed, "EC group"))?;
     let key = EcKey::generate(&group).map_err(ssl(Reason::SealFailed, "EC key"))?;
     PKey::from_ec_key(key).map_err(ssl(Reason::SealFailed, "EC key"))
 }
@@ -97,12 +102,19 @@ pub fn generate_key() -> Result<PKey<Private>> {
 pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt as _;
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut rnd = [0u8; 6];
     openssl::rand::rand_bytes(&mut rnd).map_err(ssl(Reason::Io, "random"))?;
     let tmp = dir.join(format!(".{name}.{}.tmp", hex(&rnd)));
     let result = (|| {
-        let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp)?;
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
         f.write_all(data)?;
         f.sync_all()?;
         fs::rename(&tmp, path)?;
@@ -121,23 +133,29 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 
 /// Reads a PEM private key.
 pub fn read_key(path: &Path) -> Result<PKey<Private>> {
-    PKey::private_key_from_pem(&read(path)?).map_err(|e| Error::ssl(Reason::BadCertificate, "private key", &e))
+    PKey::private_key_from_pem(&read(path)?)
+        .map_err(|e| Error::ssl(Reason::BadCertificate, "private key", &e))
 }
 
 /// Writes a PEM private key, mode 0600.
 pub fn write_key(path: &Path, key: &PKeyRef<Private>) -> Result<()> {
-    let pem = key.private_key_to_pem_pkcs8().map_err(ssl(Reason::SealFailed, "key PEM"))?;
+    let pem = key
+        .private_key_to_pem_pkcs8()
+        .map_err(ssl(Reason::SealFailed, "key PEM"))?;
     write_atomic(path, &pem, 0o600)
 }
 
 /// Reads a PEM certificate.
 pub fn read_cert(path: &Path) -> Result<X509> {
-    X509::from_pem(&read(path)?).map_err(|e| Error::new(Reason::BadCertificate, format!("{}: {e}", path.display())))
+    X509::from_pem(&read(path)?)
+        .map_err(|e| Error::new(Reason::BadCertificate, format!("{}: {e}", path.display())))
 }
 
 /// Writes a PEM certificate, mode 0644.
 pub fn write_cert(path: &Path, cert: &X509Ref) -> Result<()> {
-    let pem = cert.to_pem().map_err(ssl(Reason::SealFailed, "certificate PEM"))?;
+    let pem = cert
+        .to_pem()
+        .map_err(ssl(Reason::SealFailed, "certificate PEM"))?;
     write_atomic(path, &pem, 0o644)
 }
 
@@ -148,9 +166,12 @@ pub fn read_crl(path: &Path) -> Result<X509Crl> {
 
 fn name(ou: &str, cn: &str) -> Result<X509Name> {
     let mut b = X509NameBuilder::new().map_err(ssl(Reason::SealFailed, "name"))?;
-    b.append_entry_by_nid(Nid::ORGANIZATIONNAME, SUBJECT_O).map_err(ssl(Reason::SealFailed, "name"))?;
-    b.append_entry_by_nid(Nid::ORGANIZATIONALUNITNAME, ou).map_err(ssl(Reason::SealFailed, "name"))?;
-    b.append_entry_by_nid(Nid::COMMONNAME, cn).map_err(ssl(Reason::SealFailed, "name"))?;
+    b.append_entry_by_nid(Nid::ORGANIZATIONNAME, SUBJECT_O)
+        .map_err(ssl(Reason::SealFailed, "name"))?;
+    b.append_entry_by_nid(Nid::ORGANIZATIONALUNITNAME, ou)
+        .map_err(ssl(Reason::SealFailed, "name"))?;
+    b.append_entry_by_nid(Nid::COMMONNAME, cn)
+        .map_err(ssl(Reason::SealFailed, "name"))?;
     Ok(b.build())
 }
 
@@ -187,7 +208,8 @@ fn build_cert(
     let serial = random_serial()?;
     b.set_serial_number(&serial).map_err(&e)?;
     b.set_subject_name(subject).map_err(&e)?;
-    b.set_issuer_name(issuer.map_or(subject.as_ref(), |(c, _)| c.subject_name())).map_err(&e)?;
+    b.set_issuer_name(issuer.map_or(subject.as_ref(), |(c, _)| c.subject_name()))
+        .map_err(&e)?;
     b.set_pubkey(key).map_err(&e)?;
     let not_before_t = Asn1Time::from_unix(not_before - 300).map_err(&e)?;
     let not_after_t = Asn1Time::from_unix(not_before + i64::from(days) * 86_400).map_err(&e)?;
@@ -195,18 +217,47 @@ fn build_cert(
     b.set_not_after(&not_after_t).map_err(&e)?;
     match profile {
         Profile::Root => {
-            b.append_extension(BasicConstraints::new().critical().ca().build().map_err(&e)?).map_err(&e)?;
-            b.append_extension(KeyUsage::new().critical().key_cert_sign().crl_sign().build().map_err(&e)?)
-                .map_err(&e)?;
+            b.append_extension(
+                BasicConstraints::new()
+                    .critical()
+                    .ca()
+                    .build()
+                    .map_err(&e)?,
+            )
+            .map_err(&e)?;
+            b.append_extension(
+                KeyUsage::new()
+                    .critical()
+                    .key_cert_sign()
+                    .crl_sign()
+                    .build()
+                    .map_err(&e)?,
+            )
+            .map_err(&e)?;
         }
         Profile::Issuing => {
-            b.append_extension(BasicConstraints::new().critical().ca().pathlen(0).build().map_err(&e)?)
-                .map_err(&e)?;
-            b.append_extension(KeyUsage::new().critical().key_cert_sign().crl_sign().build().map_err(&e)?)
-                .map_err(&e)?;
+            b.append_extension(
+                BasicConstraints::new()
+                    .critical()
+                    .ca()
+                    .pathlen(0)
+                    .build()
+                    .map_err(&e)?,
+            )
+            .map_err(&e)?;
+            b.append_extension(
+                KeyUsage::new()
+                    .critical()
+                    .key_cert_sign()
+                    .crl_sign()
+                    .build()
+                    .map_err(&e)?,
+            )
+            .map_err(&e)?;
         }
         Profile::Leaf => {
-            b.append_extension(BasicConstraints::new().critical().build().map_err(&e)?).map_err(&e)?;
+            b.append_extension(BasicConstraints::new().critical().build().map_err(&e)?)
+                .map_err(&e)?;
             b.append_extension(
                 KeyUsage::new()
                     .critical()
@@ -217,8 +268,14 @@ fn build_cert(
                     .map_err(&e)?,
             )
             .map_err(&e)?;
-            b.append_extension(ExtendedKeyUsage::new().email_protection().client_auth().build().map_err(&e)?)
-                .map_err(&e)?;
+            b.append_extension(
+                ExtendedKeyUsage::new()
+                    .email_protection()
+                    .client_auth()
+                    .build()
+                    .map_err(&e)?,
+            )
+            .map_err(&e)?;
         }
     }
     let ski = SubjectKeyIdentifier::new()
@@ -241,7 +298,9 @@ fn build_cert(
 }
 
 fn public_of(key: &PKeyRef<Private>) -> Result<PKey<Public>> {
-    let der = key.public_key_to_der().map_err(ssl(Reason::SealFailed, "public key"))?;
+    let der = key
+        .public_key_to_der()
+        .map_err(ssl(Reason::SealFailed, "public key"))?;
     PKey::public_key_from_der(&der).map_err(ssl(Reason::SealFailed, "public key"))
 }
 
@@ -262,6 +321,15 @@ pub struct EnrollmentCode {
     pub expires_at: OffsetDateTime,
     /// SHA-256 fingerprint of the root CA, hex: the court checks it before trusting anything.
     pub ca_fingerprint: String,
+}
+
+impl EnrollmentCode {
+    /// The expiry, RFC 3339.
+    pub fn expires_rfc3339(&self) -> String {
+        self.expires_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|_| self.expires_at.to_string())
+    }
 }
 
 /// What is stored for a code: never the code itself.
@@ -293,7 +361,9 @@ const BASE32: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 fn random_base32(n: usize) -> Result<String> {
     let mut b = vec![0u8; n];
     openssl::rand::rand_bytes(&mut b).map_err(ssl(Reason::SealFailed, "random"))?;
-    Ok(b.iter().map(|x| char::from(BASE32[usize::from(x & 31)])).collect())
+    Ok(b.iter()
+        .map(|x| char::from(BASE32[usize::from(x & 31)]))
+        .collect())
 }
 
 fn mac_key(secret: &str) -> Result<Vec<u8>> {
@@ -303,9 +373,15 @@ fn mac_key(secret: &str) -> Result<Vec<u8>> {
     Ok(h.finish().to_vec())
 }
 
-fn enrollment_mac(key: &[u8], court: CourtCode, code_id: &str, csr_der: &[u8]) -> Result<Sha256Hash> {
+fn enrollment_mac(
+    key: &[u8],
+    court: CourtCode,
+    code_id: &str,
+    csr_der: &[u8],
+) -> Result<Sha256Hash> {
     let pkey = PKey::hmac(key).map_err(ssl(Reason::SealFailed, "HMAC"))?;
-    let mut s = Signer::new(MessageDigest::sha256(), &pkey).map_err(ssl(Reason::SealFailed, "HMAC"))?;
+    let mut s =
+        Signer::new(MessageDigest::sha256(), &pkey).map_err(ssl(Reason::SealFailed, "HMAC"))?;
     let e = ssl(Reason::SealFailed, "HMAC");
     s.update(b"xmjuris-enroll-v1\0").map_err(&e)?;
     s.update(court.to_string().as_bytes()).map_err(&e)?;
@@ -314,7 +390,9 @@ fn enrollment_mac(key: &[u8], court: CourtCode, code_id: &str, csr_der: &[u8]) -
     s.update(b"\0").map_err(&e)?;
     s.update(csr_der).map_err(&e)?;
     let v = s.sign_to_vec().map_err(&e)?;
-    let arr: [u8; 32] = v.try_into().map_err(|_| Error::new(Reason::SealFailed, "HMAC length"))?;
+    let arr: [u8; 32] = v
+        .try_into()
+        .map_err(|_| Error::new(Reason::SealFailed, "HMAC length"))?;
     Ok(Sha256Hash::from_bytes(arr))
 }
 
@@ -324,8 +402,20 @@ pub fn parse_code(code: &str) -> Result<(CourtCode, String, String)> {
     let mut parts = code.trim().splitn(3, '-');
     let court: CourtCode = parts.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
     let id = parts.next().ok_or_else(bad)?.to_ascii_uppercase();
-    let secret: String = parts.next().ok_or_else(bad)?.chars().filter(|c| *c != '-').collect::<String>().to_ascii_uppercase();
-    if id.len() != 8 || secret.len() != 16 || !id.bytes().chain(secret.bytes()).all(|b| BASE32.contains(&b)) {
+    let secret: String = parts
+        .next()
+        .ok_or_else(bad)?
+        .chars()
+        .filter(|c| *c != '-')
+        .collect::<String>()
+        .to_ascii_uppercase();
+    if id.len() != 8
+        || secret.len() != 16
+        || !id
+            .bytes()
+            .chain(secret.bytes())
+            .all(|b| BASE32.contains(&b))
+    {
         return Err(bad());
     }
     Ok((court, id, secret))
@@ -342,7 +432,9 @@ pub struct CjnPki {
 
 impl std::fmt::Debug for CjnPki {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CjnPki").field("dir", &self.dir).finish_non_exhaustive()
+        f.debug_struct("CjnPki")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -351,15 +443,27 @@ impl CjnPki {
     /// CRL in `dir`. Refuses if a root CA is already there.
     pub fn init(dir: &Path) -> Result<Self> {
         fs::create_dir_all(dir.join(files::CODES_DIR)).map_err(|e| Error::io(dir.display(), &e))?;
-        fs::create_dir_all(dir.join(files::ISSUED_DIR)).map_err(|e| Error::io(dir.display(), &e))?;
+        fs::create_dir_all(dir.join(files::ISSUED_DIR))
+            .map_err(|e| Error::io(dir.display(), &e))?;
         if dir.join(files::ROOT_CRT).exists() || dir.join(files::ROOT_KEY).exists() {
-            return Err(Error::new(Reason::Io, format!("{} already holds a CA", dir.display())));
+            return Err(Error::new(
+                Reason::Io,
+                format!("{} already holds a CA", dir.display()),
+            ));
         }
         let t = now();
         let root_key = generate_key()?;
         let root_name = name("ca", "XMJuris CA racine")?;
         let root_pub = public_of(&root_key)?;
-        let root = build_cert(&root_name, &root_pub, None, Some(&root_key), Profile::Root, t, ROOT_DAYS)?;
+        let root = build_cert(
+            &root_name,
+            &root_pub,
+            None,
+            Some(&root_key),
+            Profile::Root,
+            t,
+            ROOT_DAYS,
+        )?;
         let issuing_key = generate_key()?;
         let issuing_pub = public_of(&issuing_key)?;
         let issuing = build_cert(
@@ -389,7 +493,13 @@ impl CjnPki {
         write_cert(&dir.join(files::CJN_CRT), &cjn)?;
         write_cert(&dir.join(files::ROOT_CRT), &root)?;
         write_atomic(&dir.join(files::REVOKED), b"[]", 0o644)?;
-        let pki = Self { dir: dir.to_path_buf(), root, issuing, issuing_key, identity: Identity::new(cjn_key, cjn)? };
+        let pki = Self {
+            dir: dir.to_path_buf(),
+            root,
+            issuing,
+            issuing_key,
+            identity: Identity::new(cjn_key, cjn)?,
+        };
         pki.write_crl()?;
         info!(dir = %dir.display(), "PKI created.");
         Ok(pki)
@@ -451,14 +561,29 @@ impl CjnPki {
         let secret = random_base32(16)?;
         let created_at = OffsetDateTime::now_utc();
         let expires_at = created_at + time::Duration::hours(i64::from(hours));
-        let stored = StoredCode { court, mac_key: hex(&mac_key(&secret)?), created_at, expires_at };
-        let json = serde_json::to_vec_pretty(&stored).map_err(|e| Error::new(Reason::Io, e.to_string()))?;
-        let path = self.dir.join(files::CODES_DIR).join(format!("{code_id}.json"));
+        let stored = StoredCode {
+            court,
+            mac_key: hex(&mac_key(&secret)?),
+            created_at,
+            expires_at,
+        };
+        let json = serde_json::to_vec_pretty(&stored)
+            .map_err(|e| Error::new(Reason::Io, e.to_string()))?;
+        let path = self
+            .dir
+            .join(files::CODES_DIR)
+            .join(format!("{code_id}.json"));
         if path.exists() {
             return Err(Error::new(Reason::Io, "code id collision; try again"));
         }
         write_atomic(&path, &json, 0o600)?;
-        let pretty_secret = format!("{}-{}-{}-{}", &secret[0..4], &secret[4..8], &secret[8..12], &secret[12..16]);
+        let pretty_secret = format!(
+            "{}-{}-{}-{}",
+            &secret[0..4],
+            &secret[4..8],
+            &secret[8..12],
+            &secret[12..16]
+        );
         info!(court = %court, code_id, "Enrollment code created.");
         Ok(EnrollmentCode {
             court,
@@ -476,11 +601,17 @@ impl CjnPki {
     pub fn handle_enrollment(&self, topic_court: CourtCode, request: &[u8]) -> Result<Vec<u8>> {
         let messages = codec::decode(request)?;
         let [msg] = messages.as_slice() else {
-            return Err(Error::new(Reason::DecodeFailed, "one enrollment request per message"));
+            return Err(Error::new(
+                Reason::DecodeFailed,
+                "one enrollment request per message",
+            ));
         };
         seal::check_parties(&messages, Party::Court(topic_court), Party::Cjn)?;
         let Body::EnrollmentRequest(req) = &msg.body else {
-            return Err(Error::new(Reason::DecodeFailed, "not an enrollment request"));
+            return Err(Error::new(
+                Reason::DecodeFailed,
+                "not an enrollment request",
+            ));
         };
         self.check_and_claim_code(topic_court, req)?;
         let cert = self.issue(topic_court, &req.csr_der)?;
@@ -495,47 +626,76 @@ impl CjnPki {
         let codes = self.dir.join(files::CODES_DIR);
         let path = codes.join(format!("{}.json", req.code_id));
         let stored: StoredCode = match fs::read(&path) {
-            Ok(b) => serde_json::from_slice(&b).map_err(|e| Error::new(Reason::Io, format!("code file: {e}")))?,
+            Ok(b) => serde_json::from_slice(&b)
+                .map_err(|e| Error::new(Reason::Io, format!("code file: {e}")))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::new(Reason::CodeUnknown, format!("no code {}", req.code_id)));
+                return Err(Error::new(
+                    Reason::CodeUnknown,
+                    format!("no code {}", req.code_id),
+                ));
             }
             Err(e) => return Err(Error::io(path.display(), &e)),
         };
         if stored.court != court {
-            return Err(Error::new(Reason::CodeOtherCourt, format!("code {} is for another court", req.code_id)));
+            return Err(Error::new(
+                Reason::CodeOtherCourt,
+                format!("code {} is for another court", req.code_id),
+            ));
         }
         let used = codes.join(format!("{}.used", req.code_id));
         if used.exists() {
-            return Err(Error::new(Reason::CodeUsed, format!("code {} already used", req.code_id)));
+            return Err(Error::new(
+                Reason::CodeUsed,
+                format!("code {} already used", req.code_id),
+            ));
         }
         if OffsetDateTime::now_utc() > stored.expires_at {
-            return Err(Error::new(Reason::CodeExpired, format!("code {} expired", req.code_id)));
+            return Err(Error::new(
+                Reason::CodeExpired,
+                format!("code {} expired", req.code_id),
+            ));
         }
-        let key = unhex(&stored.mac_key).ok_or_else(|| Error::new(Reason::Io, "code file: bad key"))?;
+        let key =
+            unhex(&stored.mac_key).ok_or_else(|| Error::new(Reason::Io, "code file: bad key"))?;
         let expected = enrollment_mac(&key, court, &req.code_id, &req.csr_der)?;
         if !openssl::memcmp::eq(expected.as_bytes(), req.mac.as_bytes()) {
-            return Err(Error::new(Reason::CodeMacInvalid, format!("wrong MAC for code {}", req.code_id)));
+            return Err(Error::new(
+                Reason::CodeMacInvalid,
+                format!("wrong MAC for code {}", req.code_id),
+            ));
         }
         // Claim: exclusive creation, synced with its directory, before issuing.
         let claim = (|| {
-            let mut f = fs::OpenOptions::new().write(true).create_new(true).open(&used)?;
-            f.write_all(OffsetDateTime::now_utc().unix_timestamp().to_string().as_bytes())?;
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&used)?;
+            f.write_all(
+                OffsetDateTime::now_utc()
+                    .unix_timestamp()
+                    .to_string()
+                    .as_bytes(),
+            )?;
             f.sync_all()?;
             fs::File::open(&codes)?.sync_all()
         })();
         match claim {
             Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                Err(Error::new(Reason::CodeUsed, format!("code {} already used", req.code_id)))
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::new(
+                Reason::CodeUsed,
+                format!("code {} already used", req.code_id),
+            )),
             Err(e) => Err(Error::io(used.display(), &e)),
         }
     }
 
     /// Issues a court certificate for a CSR (whose subject must name `court`).
     pub fn issue(&self, court: CourtCode, csr_der: &[u8]) -> Result<X509> {
-        let csr = X509Req::from_der(csr_der).map_err(|e| Error::ssl(Reason::CsrInvalid, "CSR", &e))?;
-        let key = csr.public_key().map_err(|e| Error::ssl(Reason::CsrInvalid, "CSR key", &e))?;
+        let csr =
+            X509Req::from_der(csr_der).map_err(|e| Error::ssl(Reason::CsrInvalid, "CSR", &e))?;
+        let key = csr
+            .public_key()
+            .map_err(|e| Error::ssl(Reason::CsrInvalid, "CSR key", &e))?;
         if !csr.verify(&key).unwrap_or(false) {
             return Err(Error::new(Reason::CsrInvalid, "CSR signature"));
         }
@@ -565,7 +725,13 @@ impl CjnPki {
             LEAF_DAYS,
         )?;
         let serial = cert_serial(&cert)?;
-        write_cert(&self.dir.join(files::ISSUED_DIR).join(format!("{court}-{serial}.crt")), &cert)?;
+        write_cert(
+            &self
+                .dir
+                .join(files::ISSUED_DIR)
+                .join(format!("{court}-{serial}.crt")),
+            &cert,
+        )?;
         Ok(cert)
     }
 
@@ -573,9 +739,17 @@ impl CjnPki {
     /// certificate valid and not revoked): issues a new certificate for the CSR
     /// and returns the answer to seal back to the court.
     /// `signer_serial` is [`Opened::signer_serial`](crate::Opened::signer_serial).
-    pub fn renew(&self, court: CourtCode, signer_serial: &str, csr_der: &[u8]) -> Result<EnrollmentAnswer> {
+    pub fn renew(
+        &self,
+        court: CourtCode,
+        signer_serial: &str,
+        csr_der: &[u8],
+    ) -> Result<EnrollmentAnswer> {
         if self.revoked()?.iter().any(|r| r.serial == signer_serial) {
-            return Err(Error::new(Reason::CourtRevoked, format!("certificate {signer_serial} is revoked")));
+            return Err(Error::new(
+                Reason::CourtRevoked,
+                format!("certificate {signer_serial} is revoked"),
+            ));
         }
         let cert = self.issue(court, csr_der)?;
         info!(court = %court, "Certificate renewed.");
@@ -589,7 +763,10 @@ impl CjnPki {
             issuing_ca_der: der(&self.issuing)?,
             root_ca_der: der(&self.root)?,
             cjn_cert_der: der(self.identity.cert())?,
-            crl_der: self.crl()?.to_der().map_err(ssl(Reason::SealFailed, "DER"))?,
+            crl_der: self
+                .crl()?
+                .to_der()
+                .map_err(ssl(Reason::SealFailed, "DER"))?,
         })
     }
 
@@ -604,7 +781,8 @@ impl CjnPki {
     /// The revoked certificates.
     pub fn revoked(&self) -> Result<Vec<RevokedEntry>> {
         let path = self.dir.join(files::REVOKED);
-        serde_json::from_slice(&read(&path)?).map_err(|e| Error::new(Reason::Io, format!("{}: {e}", path.display())))
+        serde_json::from_slice(&read(&path)?)
+            .map_err(|e| Error::new(Reason::Io, format!("{}: {e}", path.display())))
     }
 
     /// Revokes every certificate issued to `court`; writes and returns the new CRL.
@@ -615,15 +793,29 @@ impl CjnPki {
         let entries = fs::read_dir(&dir).map_err(|e| Error::io(dir.display(), &e))?;
         let mut count = 0;
         for entry in entries {
-            let file = entry.map_err(|e| Error::io(dir.display(), &e))?.file_name().to_string_lossy().into_owned();
-            let Some(serial) = file.strip_prefix(&prefix).and_then(|s| s.strip_suffix(".crt")) else { continue };
+            let file = entry
+                .map_err(|e| Error::io(dir.display(), &e))?
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
+            let Some(serial) = file
+                .strip_prefix(&prefix)
+                .and_then(|s| s.strip_suffix(".crt"))
+            else {
+                continue;
+            };
             if revoked.iter().any(|r| r.serial == serial) {
                 continue;
             }
-            revoked.push(RevokedEntry { serial: serial.to_string(), court, revoked_at: OffsetDateTime::now_utc() });
+            revoked.push(RevokedEntry {
+                serial: serial.to_string(),
+                court,
+                revoked_at: OffsetDateTime::now_utc(),
+            });
             count += 1;
         }
-        let json = serde_json::to_vec_pretty(&revoked).map_err(|e| Error::new(Reason::Io, e.to_string()))?;
+        let json = serde_json::to_vec_pretty(&revoked)
+            .map_err(|e| Error::new(Reason::Io, e.to_string()))?;
         write_atomic(&self.dir.join(files::REVOKED), &json, 0o644)?;
         info!(court = %court, certificates = count, "Court revoked.");
         self.write_crl()
@@ -654,27 +846,39 @@ impl CjnPki {
         // CRL number: microseconds since the epoch, increasing without a state file.
         let number = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000).to_string();
         let number = BigNum::from_dec_str(&number).map_err(&e)?;
-        b.append_extension(CrlNumber::new(number).and_then(|n| n.build()).map_err(&e)?).map_err(&e)?;
+        b.append_extension(CrlNumber::new(number).and_then(|n| n.build()).map_err(&e)?)
+            .map_err(&e)?;
         for r in self.revoked()? {
-            let serial = unhex(&r.serial).ok_or_else(|| Error::new(Reason::Io, "revoked.json: bad serial"))?;
+            let serial = unhex(&r.serial)
+                .ok_or_else(|| Error::new(Reason::Io, "revoked.json: bad serial"))?;
             let mut rb = X509RevokedBuilder::new().map_err(&e)?;
-            let bn = BigNum::from_slice(&serial).and_then(|n| n.to_asn1_integer()).map_err(&e)?;
+            let bn = BigNum::from_slice(&serial)
+                .and_then(|n| n.to_asn1_integer())
+                .map_err(&e)?;
             rb.set_serial_number(&bn).map_err(&e)?;
             let at = Asn1Time::from_unix(r.revoked_at.unix_timestamp()).map_err(&e)?;
             rb.set_revocation_date(&at).map_err(&e)?;
             b.add_revoked(rb.build()).map_err(&e)?;
         }
         b.sort().map_err(&e)?;
-        b.sign(&self.issuing_key, MessageDigest::sha256()).map_err(&e)?;
+        b.sign(&self.issuing_key, MessageDigest::sha256())
+            .map_err(&e)?;
         let crl = b.build().map_err(&e)?;
-        write_atomic(&self.dir.join(files::CRL), &crl.to_pem().map_err(&e)?, 0o644)?;
+        write_atomic(
+            &self.dir.join(files::CRL),
+            &crl.to_pem().map_err(&e)?,
+            0o644,
+        )?;
         Ok(crl)
     }
 }
 
 /// Serial number of a certificate, hex.
 pub fn cert_serial(cert: &X509Ref) -> Result<String> {
-    let bn = cert.serial_number().to_bn().map_err(ssl(Reason::BadCertificate, "serial"))?;
+    let bn = cert
+        .serial_number()
+        .to_bn()
+        .map_err(ssl(Reason::BadCertificate, "serial"))?;
     Ok(hex(&bn.to_vec()))
 }
 
@@ -708,7 +912,11 @@ pub fn court_prepare_enrollment(dir: &Path, code: &str) -> Result<(CourtCode, Ve
     let mac = enrollment_mac(&mac_key(&secret)?, court, &code_id, &csr_der)?;
     let msg = Message {
         header: Header::new(Party::Court(court), Party::Cjn, 0),
-        body: Body::EnrollmentRequest(EnrollmentRequest { code_id, csr_der, mac }),
+        body: Body::EnrollmentRequest(EnrollmentRequest {
+            code_id,
+            csr_der,
+            mac,
+        }),
     };
     Ok((court, codec::encode(&[msg])?))
 }
@@ -716,7 +924,8 @@ pub fn court_prepare_enrollment(dir: &Path, code: &str) -> Result<(CourtCode, Ve
 /// Reads the content of a SignedData without verifying it (to find the
 /// certificates that will verify it).
 fn unverified_content(signed_der: &[u8]) -> Result<Vec<u8>> {
-    crate::der::signed_content(signed_der).ok_or_else(|| Error::new(Reason::Malformed, "SignedData content"))
+    crate::der::signed_content(signed_der)
+        .ok_or_else(|| Error::new(Reason::Malformed, "SignedData content"))
 }
 
 fn cert_from_der(der: &[u8]) -> Result<X509> {
@@ -736,15 +945,22 @@ fn install_answer(
     let got = seal::fingerprint(&root)?;
     let want = ca_fingerprint.replace(':', "").to_ascii_lowercase();
     if got.len() != want.len() || !openssl::memcmp::eq(got.as_bytes(), want.as_bytes()) {
-        return Err(Error::new(Reason::CaFingerprintMismatch, "the CA is not the one given with the code"));
+        return Err(Error::new(
+            Reason::CaFingerprintMismatch,
+            "the CA is not the one given with the code",
+        ));
     }
     let issuing = cert_from_der(&answer.issuing_ca_der)?;
     let mut trust = TrustStore::new(root.clone(), vec![issuing.clone()]);
     let cjn = cert_from_der(&answer.cjn_cert_der)?;
     if trust.add_peer(cjn.clone())? != Party::Cjn {
-        return Err(Error::new(Reason::CertificateMismatch, "the CJN certificate names a court"));
+        return Err(Error::new(
+            Reason::CertificateMismatch,
+            "the CJN certificate names a court",
+        ));
     }
-    let crl = X509Crl::from_der(&answer.crl_der).map_err(|e| Error::ssl(Reason::BadCertificate, "CRL", &e))?;
+    let crl = X509Crl::from_der(&answer.crl_der)
+        .map_err(|e| Error::ssl(Reason::BadCertificate, "CRL", &e))?;
     let crl_pem = crl.to_pem().map_err(ssl(Reason::SealFailed, "CRL"))?;
     trust.set_crl(crl)?;
     let court_cert = cert_from_der(&answer.court_cert_der)?;
@@ -752,7 +968,10 @@ fn install_answer(
     let key = read_key(&dir.join(key_file))?;
     let identity = Identity::new(key.clone(), court_cert.clone())?;
     if identity.party() != Party::Court(court) {
-        return Err(Error::new(Reason::CertificateMismatch, "the certificate names another court"));
+        return Err(Error::new(
+            Reason::CertificateMismatch,
+            "the certificate names another court",
+        ));
     }
     write_cert(&dir.join(files::ROOT_CRT), &root)?;
     write_cert(&dir.join(files::ISSUING_CRT), &issuing)?;
@@ -783,7 +1002,13 @@ pub fn court_complete_enrollment(
     }
     let messages = codec::decode(&unverified_content(answer)?)?;
     seal::check_parties(&messages, Party::Cjn, Party::Court(court))?;
-    let [Message { body: Body::EnrollmentAnswer(ans), .. }] = messages.as_slice() else {
+    let [
+        Message {
+            body: Body::EnrollmentAnswer(ans),
+            ..
+        },
+    ] = messages.as_slice()
+    else {
         return Err(Error::new(Reason::DecodeFailed, "not an enrollment answer"));
     };
     // Check the fingerprint and chains first, then the CJN's signature.
@@ -804,7 +1029,10 @@ fn install_answer_checked(
     let got = seal::fingerprint(&root)?;
     let want = ca_fingerprint.replace(':', "").to_ascii_lowercase();
     if got.len() != want.len() || !openssl::memcmp::eq(got.as_bytes(), want.as_bytes()) {
-        return Err(Error::new(Reason::CaFingerprintMismatch, "the CA is not the one given with the code"));
+        return Err(Error::new(
+            Reason::CaFingerprintMismatch,
+            "the CA is not the one given with the code",
+        ));
     }
     let mut trust = TrustStore::new(root, vec![cert_from_der(&ans.issuing_ca_der)?]);
     trust.add_peer(cert_from_der(&ans.cjn_cert_der)?)?;
@@ -822,7 +1050,11 @@ pub fn court_prepare_renewal(dir: &Path, court: CourtCode) -> Result<Vec<u8>> {
 
 /// Court side, renewal step 2: installs the answer (opened from the CJN with
 /// [`open_messages`](crate::open_messages)); the CA must be the installed one.
-pub fn court_complete_renewal(dir: &Path, court: CourtCode, answer: &EnrollmentAnswer) -> Result<(Identity, TrustStore)> {
+pub fn court_complete_renewal(
+    dir: &Path,
+    court: CourtCode,
+    answer: &EnrollmentAnswer,
+) -> Result<(Identity, TrustStore)> {
     let root = read_cert(&dir.join(files::ROOT_CRT))?;
     let fp = seal::fingerprint(&root)?;
     install_answer(dir, court, files::COURT_NEXT_KEY, answer, &fp)
@@ -831,7 +1063,10 @@ pub fn court_complete_renewal(dir: &Path, court: CourtCode, answer: &EnrollmentA
 /// Loads a court's identity and trust store from its PKI directory.
 pub fn court_load(dir: &Path) -> Result<(Identity, TrustStore)> {
     let identity = Identity::load(&dir.join(files::COURT_KEY), &dir.join(files::COURT_CRT))?;
-    let mut trust = TrustStore::new(read_cert(&dir.join(files::ROOT_CRT))?, vec![read_cert(&dir.join(files::ISSUING_CRT))?]);
+    let mut trust = TrustStore::new(
+        read_cert(&dir.join(files::ROOT_CRT))?,
+        vec![read_cert(&dir.join(files::ISSUING_CRT))?],
+    );
     trust.add_peer(read_cert(&dir.join(files::CJN_CRT))?)?;
     let crl_path = dir.join(files::CRL);
     if crl_path.exists() {
@@ -843,7 +1078,8 @@ pub fn court_load(dir: &Path) -> Result<(Identity, TrustStore)> {
 /// Court side: applies a CRL received from the CJN (signature checked, older
 /// ones ignored) and saves it in `dir`.
 pub fn court_apply_crl(dir: &Path, trust: &mut TrustStore, crl_der: &[u8]) -> Result<bool> {
-    let crl = X509Crl::from_der(crl_der).map_err(|e| Error::ssl(Reason::BadCertificate, "CRL", &e))?;
+    let crl =
+        X509Crl::from_der(crl_der).map_err(|e| Error::ssl(Reason::BadCertificate, "CRL", &e))?;
     let pem = crl.to_pem().map_err(ssl(Reason::SealFailed, "CRL"))?;
     if trust.set_crl(crl)? {
         write_atomic(&dir.join(files::CRL), &pem, 0o644)?;

@@ -44,7 +44,10 @@ pub struct Identity {
 
 impl fmt::Debug for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Identity").field("party", &self.party).field("key", &"<redacted>").finish()
+        f.debug_struct("Identity")
+            .field("party", &self.party)
+            .field("key", &"<redacted>")
+            .finish()
     }
 }
 
@@ -55,9 +58,13 @@ impl Identity {
             .public_key()
             .map_err(|e| Error::ssl(Reason::BadCertificate, "certificate key", &e))?;
         if !public.public_eq(&key) {
-            return Err(Error::new(Reason::CertificateMismatch, "the key does not match the certificate"));
+            return Err(Error::new(
+                Reason::CertificateMismatch,
+                "the key does not match the certificate",
+            ));
         }
-        let party = party_of(&cert).ok_or_else(|| Error::new(Reason::BadCertificate, "certificate names no party"))?;
+        let party = party_of(&cert)
+            .ok_or_else(|| Error::new(Reason::BadCertificate, "certificate names no party"))?;
         Ok(Self { party, key, cert })
     }
 
@@ -71,10 +78,19 @@ impl Identity {
     /// Whether `id` names this identity's certificate.
     fn is(&self, id: &SignerId) -> bool {
         match id {
-            SignerId::KeyId(k) => self.cert.subject_key_id().is_some_and(|s| s.as_slice() == k.as_slice()),
+            SignerId::KeyId(k) => self
+                .cert
+                .subject_key_id()
+                .is_some_and(|s| s.as_slice() == k.as_slice()),
             SignerId::IssuerSerial(i, s) => {
                 self.cert.issuer_name().to_der().ok().as_deref() == Some(i.as_slice())
-                    && self.cert.serial_number().to_bn().ok().map(|b| der::strip_zeros(&b.to_vec())).as_deref()
+                    && self
+                        .cert
+                        .serial_number()
+                        .to_bn()
+                        .ok()
+                        .map(|b| der::strip_zeros(&b.to_vec()))
+                        .as_deref()
                         == Some(s.as_slice())
             }
         }
@@ -103,7 +119,10 @@ pub fn party_of(cert: &X509Ref) -> Option<Party> {
         return None;
     }
     match text(Nid::ORGANIZATIONALUNITNAME)?.as_str() {
-        SUBJECT_OU_COURT => text(Nid::COMMONNAME)?.parse::<CourtCode>().ok().map(Party::Court),
+        SUBJECT_OU_COURT => text(Nid::COMMONNAME)?
+            .parse::<CourtCode>()
+            .ok()
+            .map(Party::Court),
         SUBJECT_OU_CJN => Some(Party::Cjn),
         _ => None,
     }
@@ -132,8 +151,11 @@ impl fmt::Debug for TrustStore {
 }
 
 fn unix(t: &openssl::asn1::Asn1TimeRef) -> Result<i64> {
-    let epoch = openssl::asn1::Asn1Time::from_unix(0).map_err(|e| Error::ssl(Reason::BadCertificate, "time", &e))?;
-    let d = epoch.diff(t).map_err(|e| Error::ssl(Reason::BadCertificate, "time", &e))?;
+    let epoch = openssl::asn1::Asn1Time::from_unix(0)
+        .map_err(|e| Error::ssl(Reason::BadCertificate, "time", &e))?;
+    let d = epoch
+        .diff(t)
+        .map_err(|e| Error::ssl(Reason::BadCertificate, "time", &e))?;
     Ok(i64::from(d.days) * 86_400 + i64::from(d.secs))
 }
 
@@ -142,8 +164,13 @@ fn crl_number(crl: &X509Crl) -> Result<Vec<u8>> {
     let n = crl
         .extension::<openssl::x509::extension::CrlNumber>()
         .map_err(|e| Error::ssl(Reason::BadCertificate, "CRL number", &e))?;
-    let Some((_, n)) = n else { return Ok(Vec::new()) };
-    let bytes = n.to_bn().map_err(|e| Error::ssl(Reason::BadCertificate, "CRL number", &e))?.to_vec();
+    let Some((_, n)) = n else {
+        return Ok(Vec::new());
+    };
+    let bytes = n
+        .to_bn()
+        .map_err(|e| Error::ssl(Reason::BadCertificate, "CRL number", &e))?
+        .to_vec();
     // Compare as fixed-width big-endian.
     let mut v = vec![0u8; 32usize.saturating_sub(bytes.len())];
     v.extend_from_slice(&bytes);
@@ -189,7 +216,8 @@ impl TrustStore {
     /// certificates kept in a database: `open` checks the chain at signing
     /// time anyway).
     pub fn add_peer_unchecked(&mut self, cert: X509) -> Result<Party> {
-        let party = party_of(&cert).ok_or_else(|| Error::new(Reason::BadCertificate, "certificate names no party"))?;
+        let party = party_of(&cert)
+            .ok_or_else(|| Error::new(Reason::BadCertificate, "certificate names no party"))?;
         let idx = self.peers.len();
         if let Some(ski) = cert.subject_key_id() {
             self.by_key_id.insert(ski.as_slice().to_vec(), idx);
@@ -203,25 +231,42 @@ impl TrustStore {
             .to_bn()
             .map_err(|e| Error::ssl(Reason::BadCertificate, "serial", &e))?
             .to_vec();
-        self.by_issuer_serial.insert((issuer, der::strip_zeros(&serial)), idx);
+        self.by_issuer_serial
+            .insert((issuer, der::strip_zeros(&serial)), idx);
         self.peers.push((party, cert));
         Ok(party)
     }
 
+    /// How many peer certificates are known.
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
     /// The certificates known for `party`.
     pub fn peer_certs(&self, party: Party) -> impl Iterator<Item = &X509> {
-        self.peers.iter().filter(move |(p, _)| *p == party).map(|(_, c)| c)
+        self.peers
+            .iter()
+            .filter(move |(p, _)| *p == party)
+            .map(|(_, c)| c)
     }
 
     /// Installs a CRL after checking it is signed by an issuing CA and not older
     /// than the current one. Returns whether it replaced the current one.
     pub fn set_crl(&mut self, crl: X509Crl) -> Result<bool> {
         let signed = self.intermediates.iter().any(|ca| {
-            ca.subject_name().try_cmp(crl.issuer_name()).is_ok_and(|o| o.is_eq())
-                && ca.public_key().and_then(|k| crl.verify(&k)).unwrap_or(false)
+            ca.subject_name()
+                .try_cmp(crl.issuer_name())
+                .is_ok_and(|o| o.is_eq())
+                && ca
+                    .public_key()
+                    .and_then(|k| crl.verify(&k))
+                    .unwrap_or(false)
         });
         if !signed {
-            return Err(Error::new(Reason::BadCertificate, "the CRL is not signed by the issuing CA"));
+            return Err(Error::new(
+                Reason::BadCertificate,
+                "the CRL is not signed by the issuing CA",
+            ));
         }
         if let Some(current) = &self.crl
             && crl_number(&crl)? < crl_number(current)?
@@ -235,7 +280,8 @@ impl TrustStore {
     /// Checks that `cert` chains to the root and that every certificate in the
     /// chain was valid at `at` (Unix seconds).
     pub fn verify_chain_at(&self, cert: &X509Ref, at: i64) -> Result<()> {
-        let ssl = |e: openssl::error::ErrorStack| Error::ssl(Reason::UntrustedCertificate, "chain", &e);
+        let ssl =
+            |e: openssl::error::ErrorStack| Error::ssl(Reason::UntrustedCertificate, "chain", &e);
         let mut builder = X509StoreBuilder::new().map_err(ssl)?;
         builder.add_cert(self.root.clone()).map_err(ssl)?;
         let mut param = X509VerifyParam::new().map_err(ssl)?;
@@ -254,16 +300,21 @@ impl TrustStore {
             return Ok(());
         }
         let reason = match result.as_raw() {
-            9 => Reason::CertificateNotYetValid,  // X509_V_ERR_CERT_NOT_YET_VALID
-            10 => Reason::CertificateExpired,     // X509_V_ERR_CERT_HAS_EXPIRED
+            9 => Reason::CertificateNotYetValid, // X509_V_ERR_CERT_NOT_YET_VALID
+            10 => Reason::CertificateExpired,    // X509_V_ERR_CERT_HAS_EXPIRED
             _ => Reason::UntrustedCertificate,
         };
-        Err(Error::new(reason, format!("certificate chain: {}", result.error_string())))
+        Err(Error::new(
+            reason,
+            format!("certificate chain: {}", result.error_string()),
+        ))
     }
 
     /// When `cert` was revoked, if the current CRL lists it.
     pub fn revoked_at(&self, cert: &X509Ref) -> Result<Option<i64>> {
-        let Some(crl) = &self.crl else { return Ok(None) };
+        let Some(crl) = &self.crl else {
+            return Ok(None);
+        };
         match crl.get_by_serial(cert.serial_number()) {
             CrlStatus::Revoked(r) => Ok(Some(unix(r.revocation_date())?)),
             CrlStatus::NotRevoked | CrlStatus::RemoveFromCrl(_) => Ok(None),
@@ -281,10 +332,21 @@ impl TrustStore {
 
 /// Signs `payload` (CMS SignedData, DER, no certificates, signing time only).
 pub fn sign(payload: &[u8], signer: &Identity) -> Result<Vec<u8>> {
-    let flags = CMSOptions::BINARY | CMSOptions::NOSMIMECAP | CMSOptions::USE_KEYID | CMSOptions::CMS_NOCERTS;
-    let signed = CmsContentInfo::sign(Some(&signer.cert), Some(&signer.key), None, Some(payload), flags)
-        .map_err(|e| Error::ssl(Reason::SealFailed, "CMS sign", &e))?;
-    signed.to_der().map_err(|e| Error::ssl(Reason::SealFailed, "CMS sign", &e))
+    let flags = CMSOptions::BINARY
+        | CMSOptions::NOSMIMECAP
+        | CMSOptions::USE_KEYID
+        | CMSOptions::CMS_NOCERTS;
+    let signed = CmsContentInfo::sign(
+        Some(&signer.cert),
+        Some(&signer.key),
+        None,
+        Some(payload),
+        flags,
+    )
+    .map_err(|e| Error::ssl(Reason::SealFailed, "CMS sign", &e))?;
+    signed
+        .to_der()
+        .map_err(|e| Error::ssl(Reason::SealFailed, "CMS sign", &e))
 }
 
 /// Seals `payload`: signed by `signer`, then encrypted for `recipient` (AES-256-GCM).
@@ -293,13 +355,22 @@ pub fn seal(payload: &[u8], signer: &Identity, recipient: &X509Ref) -> Result<Ve
     let fail = |e: openssl::error::ErrorStack| Error::ssl(Reason::SealFailed, "CMS encrypt", &e);
     let mut certs = Stack::new().map_err(fail)?;
     certs.push(recipient.to_owned()).map_err(fail)?;
-    let env = CmsContentInfo::encrypt(&certs, &signed, Cipher::aes_256_gcm(), CMSOptions::BINARY | CMSOptions::USE_KEYID)
-        .map_err(fail)?;
+    let env = CmsContentInfo::encrypt(
+        &certs,
+        &signed,
+        Cipher::aes_256_gcm(),
+        CMSOptions::BINARY | CMSOptions::USE_KEYID,
+    )
+    .map_err(fail)?;
     env.to_der().map_err(fail)
 }
 
 /// Encodes and seals a batch of messages.
-pub fn seal_messages(messages: &[Message], signer: &Identity, recipient: &X509Ref) -> Result<Vec<u8>> {
+pub fn seal_messages(
+    messages: &[Message],
+    signer: &Identity,
+    recipient: &X509Ref,
+) -> Result<Vec<u8>> {
     seal(&crate::codec::encode(messages)?, signer, recipient)
 }
 
@@ -318,13 +389,20 @@ pub struct Opened {
     pub signing_time: OffsetDateTime,
 }
 
-
 /// Opens a sealed message: size, CMS structure, decryption for `me`, signature
 /// by a certificate of `expected_sender`, its chain to the CA and its validity
 /// and revocation at signing time. Nothing is returned unless all hold.
-pub fn open(sealed: &[u8], me: &Identity, trust: &TrustStore, expected_sender: Party) -> Result<Opened> {
+pub fn open(
+    sealed: &[u8],
+    me: &Identity,
+    trust: &TrustStore,
+    expected_sender: Party,
+) -> Result<Opened> {
     if sealed.len() > MAX_SEALED_BYTES {
-        return Err(Error::new(Reason::TooLarge, format!("{} bytes", sealed.len())));
+        return Err(Error::new(
+            Reason::TooLarge,
+            format!("{} bytes", sealed.len()),
+        ));
     }
     match der::content_type(sealed) {
         Some((oid, true)) if oid == der::OID_AUTH_ENVELOPED_DATA => {}
@@ -334,9 +412,13 @@ pub fn open(sealed: &[u8], me: &Identity, trust: &TrustStore, expected_sender: P
     let recipients = der::check_envelope(sealed)
         .ok_or_else(|| Error::new(Reason::Malformed, "unexpected AuthEnvelopedData fields"))?;
     if !recipients.iter().any(|r| me.is(r)) {
-        return Err(Error::new(Reason::WrongRecipient, "not encrypted for this certificate"));
+        return Err(Error::new(
+            Reason::WrongRecipient,
+            "not encrypted for this certificate",
+        ));
     }
-    let env = CmsContentInfo::from_der(sealed).map_err(|e| Error::ssl(Reason::Malformed, "CMS", &e))?;
+    let env =
+        CmsContentInfo::from_der(sealed).map_err(|e| Error::ssl(Reason::Malformed, "CMS", &e))?;
     if env.to_der().ok().as_deref() != Some(sealed) {
         return Err(Error::new(Reason::Malformed, "not canonical DER"));
     }
@@ -347,7 +429,11 @@ pub fn open(sealed: &[u8], me: &Identity, trust: &TrustStore, expected_sender: P
 }
 
 /// Verifies a CMS SignedData (DER) from `expected_sender` as `open` does after decryption.
-pub fn verify_signed(signed_der: Vec<u8>, trust: &TrustStore, expected_sender: Party) -> Result<Opened> {
+pub fn verify_signed(
+    signed_der: Vec<u8>,
+    trust: &TrustStore,
+    expected_sender: Party,
+) -> Result<Opened> {
     if signed_der.len() > MAX_SEALED_BYTES {
         return Err(Error::new(Reason::TooLarge, "signed content too large"));
     }
@@ -355,7 +441,8 @@ pub fn verify_signed(signed_der: Vec<u8>, trust: &TrustStore, expected_sender: P
         Some((oid, true)) if oid == der::OID_SIGNED => {}
         _ => return Err(Error::new(Reason::Malformed, "not a DER SignedData")),
     }
-    let facts = der::signer_facts(&signed_der).map_err(|_| Error::new(Reason::Malformed, "SignedData"))?;
+    let facts =
+        der::signer_facts(&signed_der).map_err(|_| Error::new(Reason::Malformed, "SignedData"))?;
     let (signer, cert) = trust
         .signer_cert(&facts.sid)
         .ok_or_else(|| Error::new(Reason::UnknownSigner, "no known certificate for the signer"))?;
@@ -365,7 +452,8 @@ pub fn verify_signed(signed_der: Vec<u8>, trust: &TrustStore, expected_sender: P
             format!("signed by {signer}, expected {expected_sender}"),
         ));
     }
-    let mut cms = CmsContentInfo::from_der(&signed_der).map_err(|e| Error::ssl(Reason::Malformed, "CMS", &e))?;
+    let mut cms = CmsContentInfo::from_der(&signed_der)
+        .map_err(|e| Error::ssl(Reason::Malformed, "CMS", &e))?;
     let mut certs = Stack::new().map_err(|e| Error::ssl(Reason::Malformed, "stack", &e))?;
     certs
         .push(cert.clone())
@@ -383,13 +471,19 @@ pub fn verify_signed(signed_der: Vec<u8>, trust: &TrustStore, expected_sender: P
         .signing_time
         .ok_or_else(|| Error::new(Reason::SigningTimeMissing, "no signing time"))?;
     if signing_time > OffsetDateTime::now_utc().unix_timestamp() + MAX_CLOCK_SKEW_SECS {
-        return Err(Error::new(Reason::SigningTimeInFuture, format!("signed at {signing_time}")));
+        return Err(Error::new(
+            Reason::SigningTimeInFuture,
+            format!("signed at {signing_time}"),
+        ));
     }
     trust.verify_chain_at(cert, signing_time)?;
     if let Some(revoked) = trust.revoked_at(cert)?
         && revoked <= signing_time
     {
-        return Err(Error::new(Reason::CertificateRevoked, format!("revoked at {revoked}")));
+        return Err(Error::new(
+            Reason::CertificateRevoked,
+            format!("revoked at {revoked}"),
+        ));
     }
     let serial = cert
         .serial_number()

@@ -62,6 +62,7 @@ pub fn parse(topic: &str) -> Option<(CourtCode, TopicKind)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -71,7 +72,10 @@ mod tests {
         assert_eq!(up(c), "xmjuris/v1/01234/up");
         assert_eq!(parse(&up(c)), Some((c, TopicKind::Up)));
         assert_eq!(parse(&down(c)), Some((c, TopicKind::Down)));
-        assert_eq!(parse(&enroll_request(c)), Some((c, TopicKind::EnrollRequest)));
+        assert_eq!(
+            parse(&enroll_request(c)),
+            Some((c, TopicKind::EnrollRequest))
+        );
         assert_eq!(parse(&enroll_answer(c)), Some((c, TopicKind::EnrollAnswer)));
         assert_eq!(parse("xmjuris/v1/1234/up"), None);
         assert_eq!(parse(REVOCATIONS), None);

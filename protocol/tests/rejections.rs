@@ -31,7 +31,10 @@ fn tampered_truncated_oversized_and_garbage() {
     assert!(accepted.is_empty(), "flipped bits accepted: {accepted:?}");
     // Truncated at every length.
     for n in 0..sealed.len() {
-        assert!(open(&sealed[..n], me, &s.cjn_trust, from).is_err(), "truncated to {n}");
+        assert!(
+            open(&sealed[..n], me, &s.cjn_trust, from).is_err(),
+            "truncated to {n}"
+        );
     }
     // Trailing garbage.
     let mut t = sealed.clone();
@@ -44,7 +47,10 @@ fn tampered_truncated_oversized_and_garbage() {
     let mut t = sealed.clone();
     let last = t.len() - 1;
     t[last] ^= 0x80;
-    assert_eq!(reason(open(&t, me, &s.cjn_trust, from)), Reason::DecryptionFailed);
+    assert_eq!(
+        reason(open(&t, me, &s.cjn_trust, from)),
+        Reason::DecryptionFailed
+    );
 }
 
 #[test]
@@ -53,7 +59,13 @@ fn wrong_recipient() {
     // Sealed for the court itself, opened by the CJN.
     let other = common::enroll(&s.cjn, &s.tmp.path().join("c2"), "22222".parse().unwrap());
     let sealed = seal_messages(&[common::typical()], &s.court, other.0.cert()).unwrap();
-    let e = open(&sealed, s.cjn.identity(), &s.cjn_trust, Party::Court(s.court_code)).unwrap_err();
+    let e = open(
+        &sealed,
+        s.cjn.identity(),
+        &s.cjn_trust,
+        Party::Court(s.court_code),
+    )
+    .unwrap_err();
     assert_eq!(e.reason(), Reason::WrongRecipient, "{e}");
 }
 
@@ -66,16 +78,27 @@ fn unknown_signer_and_signer_other_than_claimed() {
     let rogue_cjn = CjnPki::init(&tmp.path().join("cjn")).unwrap();
     let (rogue, _) = common::enroll(&rogue_cjn, &tmp.path().join("court"), s.court_code);
     let sealed = seal_messages(&[common::typical()], &rogue, s.cjn.identity().cert()).unwrap();
-    assert_eq!(reason(open(&sealed, s.cjn.identity(), &s.cjn_trust, from)), Reason::UnknownSigner);
+    assert_eq!(
+        reason(open(&sealed, s.cjn.identity(), &s.cjn_trust, from)),
+        Reason::UnknownSigner
+    );
 
     // Court 22222 signs a message that claims to come from 12345 (on 12345's topic).
     let (other, _) = common::enroll(&s.cjn, &s.tmp.path().join("c2"), "22222".parse().unwrap());
     let trust = s.cjn.trust_store().unwrap();
     let sealed = seal_messages(&[common::typical()], &other, s.cjn.identity().cert()).unwrap();
-    assert_eq!(reason(open(&sealed, s.cjn.identity(), &trust, from)), Reason::SignerMismatch);
+    assert_eq!(
+        reason(open(&sealed, s.cjn.identity(), &trust, from)),
+        Reason::SignerMismatch
+    );
     // Signed by 22222 and opened as from 22222, but the header claims 12345.
     assert_eq!(
-        reason(open_messages(&sealed, s.cjn.identity(), &trust, Party::Court("22222".parse().unwrap()))),
+        reason(open_messages(
+            &sealed,
+            s.cjn.identity(),
+            &trust,
+            Party::Court("22222".parse().unwrap())
+        )),
         Reason::PartyMismatch
     );
 }
@@ -85,7 +108,8 @@ fn revoked_signer() {
     let s = common::setup();
     let from = Party::Court(s.court_code);
     std::thread::sleep(std::time::Duration::from_millis(1100)); // revocation strictly after enrollment
-    let sealed_before = seal_messages(&[common::typical()], &s.court, s.cjn.identity().cert()).unwrap();
+    let sealed_before =
+        seal_messages(&[common::typical()], &s.court, s.cjn.identity().cert()).unwrap();
     s.cjn.revoke(s.court_code).unwrap();
     let trust = s.cjn.trust_store().unwrap();
     // Signed now (after revocation): refused.
@@ -94,13 +118,19 @@ fn revoked_signer() {
     let mut trust_with_cert = trust.clone();
     // The trust store of cjn-ingest may still hold the certificate: the CRL decides.
     trust_with_cert.add_peer(s.court.cert().clone()).unwrap();
-    assert_eq!(reason(open(&sealed, s.cjn.identity(), &trust_with_cert, from)), Reason::CertificateRevoked);
+    assert_eq!(
+        reason(open(&sealed, s.cjn.identity(), &trust_with_cert, from)),
+        Reason::CertificateRevoked
+    );
     // The same key signed a second before revocation: still valid (signing time).
     let _ = sealed_before;
     // Renewal is refused for a revoked certificate.
     let serial = pki::cert_serial(s.court.cert()).unwrap();
     let csr = pki::court_prepare_renewal(&s.court_dir, s.court_code).unwrap();
-    assert_eq!(reason(s.cjn.renew(s.court_code, &serial, &csr)), Reason::CourtRevoked);
+    assert_eq!(
+        reason(s.cjn.renew(s.court_code, &serial, &csr)),
+        Reason::CourtRevoked
+    );
 }
 
 #[test]
@@ -117,7 +147,12 @@ fn expired_certificate() {
     // Even if cjn-ingest had kept the certificate around.
     let trust = support::trust_with_unchecked_peer(&s, cert);
     assert_eq!(
-        reason(open(&sealed, s.cjn.identity(), &trust, Party::Court(s.court_code))),
+        reason(open(
+            &sealed,
+            s.cjn.identity(),
+            &trust,
+            Party::Court(s.court_code)
+        )),
         Reason::CertificateExpired
     );
 }
@@ -128,9 +163,15 @@ fn unsigned_time_garbage_payload_and_bad_codec() {
     let from = Party::Court(s.court_code);
     // A sealed payload that is not CBOR.
     let sealed = seal(b"\x02not deflate", &s.court, s.cjn.identity().cert()).unwrap();
-    assert_eq!(reason(open_messages(&sealed, s.cjn.identity(), &s.cjn_trust, from)), Reason::DecodeFailed);
+    assert_eq!(
+        reason(open_messages(&sealed, s.cjn.identity(), &s.cjn_trust, from)),
+        Reason::DecodeFailed
+    );
     let sealed = seal(b"\x7fwhat", &s.court, s.cjn.identity().cert()).unwrap();
-    assert_eq!(reason(open_messages(&sealed, s.cjn.identity(), &s.cjn_trust, from)), Reason::UnsupportedFormat);
+    assert_eq!(
+        reason(open_messages(&sealed, s.cjn.identity(), &s.cjn_trust, from)),
+        Reason::UnsupportedFormat
+    );
     assert!(codec::decode(&[]).is_err());
 }
 
@@ -146,44 +187,83 @@ fn enrollment_codes_are_one_time_bound_and_expiring() {
     let other: CourtCode = "54321".parse().unwrap();
     let code_other = cjn.new_enrollment_code(other, 1).unwrap();
     let stolen = code_other.code.replacen("54321", "12345", 1);
-    let (_, req_other) = pki::court_prepare_enrollment(&tmp.path().join("court-x"), &stolen).unwrap();
-    assert_eq!(reason(cjn.handle_enrollment(court, &req_other)), Reason::CodeOtherCourt);
-    assert_eq!(reason(cjn.handle_enrollment(other, &req)), Reason::PartyMismatch);
+    let (_, req_other) =
+        pki::court_prepare_enrollment(&tmp.path().join("court-x"), &stolen).unwrap();
+    assert_eq!(
+        reason(cjn.handle_enrollment(court, &req_other)),
+        Reason::CodeOtherCourt
+    );
+    assert_eq!(
+        reason(cjn.handle_enrollment(other, &req)),
+        Reason::PartyMismatch
+    );
 
     // A wrong secret.
     let forged = format!("{}AAAA", &code.code[..code.code.len() - 4]);
-    let forged = if forged == code.code { format!("{}BBBB", &code.code[..code.code.len() - 4]) } else { forged };
-    let (_, req_forged) = pki::court_prepare_enrollment(&tmp.path().join("court-f"), &forged).unwrap();
-    assert_eq!(reason(cjn.handle_enrollment(court, &req_forged)), Reason::CodeMacInvalid);
+    let forged = if forged == code.code {
+        format!("{}BBBB", &code.code[..code.code.len() - 4])
+    } else {
+        forged
+    };
+    let (_, req_forged) =
+        pki::court_prepare_enrollment(&tmp.path().join("court-f"), &forged).unwrap();
+    assert_eq!(
+        reason(cjn.handle_enrollment(court, &req_forged)),
+        Reason::CodeMacInvalid
+    );
 
     // First use works; a replay is refused, also after a restart.
     let answer = cjn.handle_enrollment(court, &req).unwrap();
     assert_eq!(reason(cjn.handle_enrollment(court, &req)), Reason::CodeUsed);
     let reopened = CjnPki::open(&tmp.path().join("cjn")).unwrap();
-    assert_eq!(reason(reopened.handle_enrollment(court, &req)), Reason::CodeUsed);
+    assert_eq!(
+        reason(reopened.handle_enrollment(court, &req)),
+        Reason::CodeUsed
+    );
 
     // The court checks the CA fingerprint given with the code.
     let bad_fp = "00".repeat(32);
     assert_eq!(
-        reason(pki::court_complete_enrollment(&tmp.path().join("court"), court, &bad_fp, &answer)),
+        reason(pki::court_complete_enrollment(
+            &tmp.path().join("court"),
+            court,
+            &bad_fp,
+            &answer
+        )),
         Reason::CaFingerprintMismatch
     );
-    let (id, _) = pki::court_complete_enrollment(&tmp.path().join("court"), court, &code.ca_fingerprint, &answer).unwrap();
+    let (id, _) = pki::court_complete_enrollment(
+        &tmp.path().join("court"),
+        court,
+        &code.ca_fingerprint,
+        &answer,
+    )
+    .unwrap();
     assert_eq!(id.party(), Party::Court(court));
     // The key file is private.
     use std::os::unix::fs::PermissionsExt as _;
-    let mode = std::fs::metadata(tmp.path().join("court").join(pki::files::COURT_KEY)).unwrap().permissions().mode();
+    let mode = std::fs::metadata(tmp.path().join("court").join(pki::files::COURT_KEY))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
 
     // Expired code.
     let expired = cjn.new_enrollment_code(court, 0).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(20));
-    let (_, req) = pki::court_prepare_enrollment(&tmp.path().join("court-e"), &expired.code).unwrap();
-    assert_eq!(reason(cjn.handle_enrollment(court, &req)), Reason::CodeExpired);
+    let (_, req) =
+        pki::court_prepare_enrollment(&tmp.path().join("court-e"), &expired.code).unwrap();
+    assert_eq!(
+        reason(cjn.handle_enrollment(court, &req)),
+        Reason::CodeExpired
+    );
     // Unknown code.
     let unknown = format!("12345-ZZZZZZZZ-{}", &code.code[15..]);
     let (_, req) = pki::court_prepare_enrollment(&tmp.path().join("court-u"), &unknown).unwrap();
-    assert_eq!(reason(cjn.handle_enrollment(court, &req)), Reason::CodeUnknown);
+    assert_eq!(
+        reason(cjn.handle_enrollment(court, &req)),
+        Reason::CodeUnknown
+    );
 }
 
 #[test]
@@ -195,25 +275,51 @@ fn renewal_without_a_new_code() {
         body: protocol::Body::RenewalRequest(protocol::RenewalRequest { csr_der: csr }),
     };
     let sealed = seal_messages(&[request], &s.court, s.cjn.identity().cert()).unwrap();
-    let (opened, msgs) =
-        open_messages(&sealed, s.cjn.identity(), &s.cjn_trust, Party::Court(s.court_code)).unwrap();
-    let protocol::Body::RenewalRequest(r) = &msgs[0].body else { panic!() };
-    let answer = s.cjn.renew(s.court_code, &opened.signer_serial, &r.csr_der).unwrap();
+    let (opened, msgs) = open_messages(
+        &sealed,
+        s.cjn.identity(),
+        &s.cjn_trust,
+        Party::Court(s.court_code),
+    )
+    .unwrap();
+    let protocol::Body::RenewalRequest(r) = &msgs[0].body else {
+        panic!()
+    };
+    let answer = s
+        .cjn
+        .renew(s.court_code, &opened.signer_serial, &r.csr_der)
+        .unwrap();
     let reply = protocol::Message {
         header: protocol::Header::new(Party::Cjn, Party::Court(s.court_code), 1),
         body: protocol::Body::EnrollmentAnswer(answer),
     };
     let sealed = seal_messages(&[reply], s.cjn.identity(), s.court.cert()).unwrap();
     let (_, msgs) = open_messages(&sealed, &s.court, &s.court_trust, Party::Cjn).unwrap();
-    let protocol::Body::EnrollmentAnswer(a) = &msgs[0].body else { panic!() };
+    let protocol::Body::EnrollmentAnswer(a) = &msgs[0].body else {
+        panic!()
+    };
     let (new_id, _) = pki::court_complete_renewal(&s.court_dir, s.court_code, a).unwrap();
-    assert_ne!(pki::cert_serial(new_id.cert()).unwrap(), opened.signer_serial);
+    assert_ne!(
+        pki::cert_serial(new_id.cert()).unwrap(),
+        opened.signer_serial
+    );
     // The new identity works, and is what the directory now holds.
     let (loaded, _) = pki::court_load(&s.court_dir).unwrap();
-    assert_eq!(loaded.cert().to_der().unwrap(), new_id.cert().to_der().unwrap());
+    assert_eq!(
+        loaded.cert().to_der().unwrap(),
+        new_id.cert().to_der().unwrap()
+    );
     let trust = s.cjn.trust_store().unwrap();
     let sealed = seal_messages(&[common::typical()], &loaded, s.cjn.identity().cert()).unwrap();
-    assert!(open(&sealed, s.cjn.identity(), &trust, Party::Court(s.court_code)).is_ok());
+    assert!(
+        open(
+            &sealed,
+            s.cjn.identity(),
+            &trust,
+            Party::Court(s.court_code)
+        )
+        .is_ok()
+    );
 }
 
 mod support {
@@ -227,7 +333,10 @@ mod support {
         let issuing_key = protocol::pki::read_key(&dir.join("issuing.key")).unwrap();
         let mut b = X509::builder().unwrap();
         b.set_version(2).unwrap();
-        let serial = openssl::bn::BigNum::from_u32(4242).unwrap().to_asn1_integer().unwrap();
+        let serial = openssl::bn::BigNum::from_u32(4242)
+            .unwrap()
+            .to_asn1_integer()
+            .unwrap();
         b.set_serial_number(&serial).unwrap();
         let mut n = openssl::x509::X509NameBuilder::new().unwrap();
         n.append_entry_by_text("O", "XMJuris").unwrap();
@@ -238,13 +347,16 @@ mod support {
         b.set_issuer_name(s.cjn.issuing().subject_name()).unwrap();
         b.set_pubkey(key).unwrap();
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        b.set_not_before(&openssl::asn1::Asn1Time::from_unix(now - 10 * 86_400).unwrap()).unwrap();
-        b.set_not_after(&openssl::asn1::Asn1Time::from_unix(now - 86_400).unwrap()).unwrap();
+        b.set_not_before(&openssl::asn1::Asn1Time::from_unix(now - 10 * 86_400).unwrap())
+            .unwrap();
+        b.set_not_after(&openssl::asn1::Asn1Time::from_unix(now - 86_400).unwrap())
+            .unwrap();
         let ski = openssl::x509::extension::SubjectKeyIdentifier::new()
             .build(&b.x509v3_context(Some(s.cjn.issuing()), None))
             .unwrap();
         b.append_extension(ski).unwrap();
-        b.sign(&issuing_key, openssl::hash::MessageDigest::sha256()).unwrap();
+        b.sign(&issuing_key, openssl::hash::MessageDigest::sha256())
+            .unwrap();
         b.build()
     }
 

@@ -20,21 +20,29 @@ fn outbox_json_round_trips_through_cbor() {
 
 #[test]
 fn outbox_json_is_strict() {
-    let mut v: serde_json::Value = serde_json::from_str(protocol::samples::TYPICAL_OUTBOX_JSON).unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_str(protocol::samples::TYPICAL_OUTBOX_JSON).unwrap();
     v["fiche"]["justiciable"]["eye_colour"] = "brown".into();
     assert!(serde_json::from_value::<protocol::OutboxPayload>(v).is_err());
-    let mut v: serde_json::Value = serde_json::from_str(protocol::samples::TYPICAL_OUTBOX_JSON).unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_str(protocol::samples::TYPICAL_OUTBOX_JSON).unwrap();
     v["niu"] = "12345202600001735".into(); // bad check digits
     assert!(serde_json::from_value::<protocol::OutboxPayload>(v).is_err());
-    let mut v: serde_json::Value = serde_json::from_str(protocol::samples::TYPICAL_OUTBOX_JSON).unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_str(protocol::samples::TYPICAL_OUTBOX_JSON).unwrap();
     v["fiche"]["justiciable"]["civil_status"] = serde_json::Value::Null;
     v["fiche"]["condamnation"]["warrants"] = serde_json::Value::Null;
     v["fiche"]["condamnation"]["sentence_months"] = serde_json::Value::Null;
     v["motive"] = "Erreur matérielle".into();
     v["kind"] = "fiche_withdrawn".into();
-    let m = serde_json::from_value::<protocol::OutboxPayload>(v).unwrap().into_message();
+    let m = serde_json::from_value::<protocol::OutboxPayload>(v)
+        .unwrap()
+        .into_message();
     assert!(matches!(m.body, Body::FicheWithdrawn(_)));
-    assert_eq!(codec::decode(&codec::encode(std::slice::from_ref(&m)).unwrap()).unwrap(), vec![m]);
+    assert_eq!(
+        codec::decode(&codec::encode(std::slice::from_ref(&m)).unwrap()).unwrap(),
+        vec![m]
+    );
 }
 
 #[test]
@@ -45,7 +53,8 @@ fn seal_open_both_ways_with_sizes() {
     for (name, m) in [("typical", common::typical()), ("long", long)] {
         let cbor = codec::to_cbor(std::slice::from_ref(&m)).unwrap();
         let payload = codec::encode(std::slice::from_ref(&m)).unwrap();
-        let sealed = seal_messages(std::slice::from_ref(&m), &s.court, s.cjn.identity().cert()).unwrap();
+        let sealed =
+            seal_messages(std::slice::from_ref(&m), &s.court, s.cjn.identity().cert()).unwrap();
         if std::env::var_os("XMJURIS_DUMP").is_some() {
             std::fs::write(format!("/tmp/sealed-{name}.der"), &sealed).unwrap();
         }
@@ -57,7 +66,13 @@ fn seal_open_both_ways_with_sizes() {
             payload.len(),
             sealed.len()
         );
-        let (opened, msgs) = open_messages(&sealed, s.cjn.identity(), &s.cjn_trust, Party::Court(s.court_code)).unwrap();
+        let (opened, msgs) = open_messages(
+            &sealed,
+            s.cjn.identity(),
+            &s.cjn_trust,
+            Party::Court(s.court_code),
+        )
+        .unwrap();
         assert_eq!(msgs, vec![m]);
         assert_eq!(opened.signer, Party::Court(s.court_code));
         assert!(!opened.signed_der.is_empty());
@@ -72,8 +87,18 @@ fn seal_open_both_ways_with_sizes() {
         })
         .collect();
     let sealed = seal_messages(&batch, &s.court, s.cjn.identity().cert()).unwrap();
-    println!("batch of 10 typical: sealed {} B ({} B each)", sealed.len(), sealed.len() / 10);
-    let (_, msgs) = open_messages(&sealed, s.cjn.identity(), &s.cjn_trust, Party::Court(s.court_code)).unwrap();
+    println!(
+        "batch of 10 typical: sealed {} B ({} B each)",
+        sealed.len(),
+        sealed.len() / 10
+    );
+    let (_, msgs) = open_messages(
+        &sealed,
+        s.cjn.identity(),
+        &s.cjn_trust,
+        Party::Court(s.court_code),
+    )
+    .unwrap();
     assert_eq!(msgs, batch);
     // CJN → court.
     let receipt = protocol::Message {
@@ -83,11 +108,18 @@ fn seal_open_both_ways_with_sizes() {
             seq: 17,
             niu: None,
             version: Some(1),
-            stored_at: time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap(),
+            stored_at: time::OffsetDateTime::now_utc()
+                .replace_nanosecond(0)
+                .unwrap(),
             signed_hash: protocol::Sha256Hash::from_bytes([7; 32]),
         }),
     };
-    let sealed = seal_messages(std::slice::from_ref(&receipt), s.cjn.identity(), s.court.cert()).unwrap();
+    let sealed = seal_messages(
+        std::slice::from_ref(&receipt),
+        s.cjn.identity(),
+        s.court.cert(),
+    )
+    .unwrap();
     println!("receipt: sealed {} B", sealed.len());
     let (_, msgs) = open_messages(&sealed, &s.court, &s.court_trust, Party::Cjn).unwrap();
     assert_eq!(msgs[0].body, receipt.body);

@@ -32,13 +32,25 @@ pub fn setup() -> Setup {
     let court_dir = tmp.path().join("court");
     let (court, court_trust) = enroll(&cjn, &court_dir, court_code);
     let cjn_trust = cjn.trust_store().unwrap();
-    Setup { tmp, cjn, cjn_trust, court, court_trust, court_code, court_dir }
+    Setup {
+        tmp,
+        cjn,
+        cjn_trust,
+        court,
+        court_trust,
+        court_code,
+        court_dir,
+    }
 }
 
 pub fn typical() -> Message {
-    OutboxPayload::from_json(protocol::samples::TYPICAL_OUTBOX_JSON.as_bytes()).unwrap().into_message()
+    OutboxPayload::from_json(protocol::samples::TYPICAL_OUTBOX_JSON.as_bytes())
+        .unwrap()
+        .into_message()
 }
 
 pub fn long() -> Message {
-    OutboxPayload::from_json(protocol::samples::LONG_OUTBOX_JSON.as_bytes()).unwrap().into_message()
+    OutboxPayload::from_json(protocol::samples::LONG_OUTBOX_JSON.as_bytes())
+        .unwrap()
+        .into_message()
 }
