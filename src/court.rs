@@ -92,7 +92,10 @@ pub async fn run(cmd: CourtCommand) -> anyhow::Result<()> {
                 )
                 .await
                 .map_err(|e| db::DbError::query("initialising the court", e))?;
-            println!("Juridiction {} initialisée ; greffier : {}.", a.code, a.greffier);
+            println!(
+                "Juridiction {} initialisée ; greffier : {}.",
+                a.code, a.greffier
+            );
             Ok(())
         }
         CourtCommand::AddUser(a) => {

@@ -1,6 +1,7 @@
 //! `xmjuris`: the operator's command line (set up, migrate, courts, PKI, printing, demo).
 
 mod court;
+mod demo;
 mod pki;
 mod print;
 
@@ -17,14 +18,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Create or upgrade a database schema (court or CJN); running it twice changes nothing.
+    /// Create or upgrade a court's database schema; running it twice changes nothing.
     Migrate {
-        /// Connection string of a court database.
-        #[arg(long, value_name = "DATABASE_URL", conflicts_with = "cjn", required_unless_present = "cjn")]
-        court: Option<String>,
-        /// Connection string of the CJN database.
+        /// Connection string of a court database, as a superuser.
         #[arg(long, value_name = "DATABASE_URL")]
-        cjn: Option<String>,
+        court: String,
     },
     /// A court's identity and staff.
     #[command(subcommand)]
@@ -38,6 +36,8 @@ enum Command {
     /// Check and list the form templates.
     #[command(subcommand)]
     Forms(print::FormsCommand),
+    /// Start XMJuris on this machine, as far as it is built, with sample users and fiches.
+    Demo(demo::DemoArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -47,6 +47,7 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -58,19 +59,15 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Migrate { court, cjn } => {
-            if let Some(url) = court {
-                let report = db::migrate(&url, db::Schema::Court).await?;
-                println!("{report}");
-            } else if let Some(url) = cjn {
-                let report = db::migrate(&url, db::Schema::Cjn).await?;
-                println!("{report}");
-            }
+        Command::Migrate { court } => {
+            let report = db::migrate(&court, db::Schema::Court).await?;
+            println!("{report}");
             Ok(())
         }
         Command::Court(cmd) => court::run(cmd).await,
         Command::Pki(cmd) => pki::run(cmd).await,
         Command::Print(cmd) => print::run_print(cmd).await,
         Command::Forms(cmd) => print::run_forms(cmd).await,
+        Command::Demo(args) => demo::run(args).await,
     }
 }

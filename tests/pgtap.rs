@@ -6,7 +6,9 @@ use std::process::Command;
 #[test]
 fn pgtap_suite_passes() {
     let cluster = sandbox::PgCluster::start().expect("start PostgreSQL");
-    cluster.create_database("court").expect("create the court database");
+    cluster
+        .create_database("court")
+        .expect("create the court database");
     let status = Command::new(env!("CARGO_BIN_EXE_xmjuris"))
         .args(["migrate", "--court", &cluster.admin_url("court")])
         .status()
@@ -29,13 +31,26 @@ fn pgtap_suite_passes() {
         .arg("--host")
         .arg(cluster.socket_dir())
         .args(["--port", &cluster.port().to_string()])
-        .args(["--username", "postgres", "--dbname", "court", "--verbose", "--failures"])
+        .args([
+            "--username",
+            "postgres",
+            "--dbname",
+            "court",
+            "--verbose",
+            "--failures",
+        ])
         .args(&files)
         .output()
         .expect("run pg_prove (Debian package libtap-parser-sourcehandler-pgtap-perl)");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}\n{stderr}");
-    assert!(out.status.success(), "pgTAP tests failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("All tests successful"), "pg_prove did not report success");
+    assert!(
+        out.status.success(),
+        "pgTAP tests failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("All tests successful"),
+        "pg_prove did not report success"
+    );
 }

@@ -20,12 +20,30 @@ mod court_migrations {
 
 /// The court API's function files, in the order they are applied.
 const COURT_FUNCTIONS: &[(&str, &str)] = &[
-    ("court/00_helpers.sql", include_str!("../functions/court/00_helpers.sql")),
-    ("court/10_fiche_rules.sql", include_str!("../functions/court/10_fiche_rules.sql")),
-    ("court/20_users.sql", include_str!("../functions/court/20_users.sql")),
-    ("court/30_fiche.sql", include_str!("../functions/court/30_fiche.sql")),
-    ("court/40_search_audit.sql", include_str!("../functions/court/40_search_audit.sql")),
-    ("court/90_grants.sql", include_str!("../functions/court/90_grants.sql")),
+    (
+        "court/00_helpers.sql",
+        include_str!("../functions/court/00_helpers.sql"),
+    ),
+    (
+        "court/10_fiche_rules.sql",
+        include_str!("../functions/court/10_fiche_rules.sql"),
+    ),
+    (
+        "court/20_users.sql",
+        include_str!("../functions/court/20_users.sql"),
+    ),
+    (
+        "court/30_fiche.sql",
+        include_str!("../functions/court/30_fiche.sql"),
+    ),
+    (
+        "court/40_search_audit.sql",
+        include_str!("../functions/court/40_search_audit.sql"),
+    ),
+    (
+        "court/90_grants.sql",
+        include_str!("../functions/court/90_grants.sql"),
+    ),
 ];
 
 /// Which database a migration is for.
@@ -82,7 +100,12 @@ impl fmt::Display for MigrationReport {
         if self.applied.is_empty() {
             write!(f, "No new migration")?;
         } else {
-            write!(f, "Applied {} migration(s): {}", self.applied.len(), self.applied.join(", "))?;
+            write!(
+                f,
+                "Applied {} migration(s): {}",
+                self.applied.len(),
+                self.applied.join(", ")
+            )?;
         }
         if self.functions_rebuilt {
             write!(f, "; API functions rebuilt.")
@@ -152,13 +175,16 @@ async fn migrate_locked(client: &mut Client, schema: Schema) -> Result<Migration
 async fn functions_digest(client: &Client, schema: Schema) -> Result<String, DbError> {
     let mut all = String::new();
     for (name, sql) in schema.functions() {
+        all.push_str("\n-- file: ");
         all.push_str(name);
-        all.push('\0');
+        all.push('\n');
         all.push_str(sql);
-        all.push('\0');
     }
     let row = client
-        .query_one("select encode(sha256(convert_to($1, 'UTF8')), 'hex')", &[&all])
+        .query_one(
+            "select encode(sha256(convert_to($1, 'UTF8')), 'hex')",
+            &[&all],
+        )
         .await
         .map_err(|e| DbError::query("computing the functions' digest", e))?;
     Ok(row.get(0))
@@ -192,12 +218,10 @@ async fn apply_functions(client: &mut Client, schema: Schema) -> Result<bool, Db
     .await
     .map_err(|e| DbError::query("recreating the API schema", e))?;
     for (name, sql) in schema.functions() {
-        tx.batch_execute(sql)
-            .await
-            .map_err(|e| DbError::Function {
-                file: (*name).to_owned(),
-                message: error::describe(&e),
-            })?;
+        tx.batch_execute(sql).await.map_err(|e| DbError::Function {
+            file: (*name).to_owned(),
+            message: error::describe(&e),
+        })?;
     }
     tx.batch_execute("reset role")
         .await

@@ -16,7 +16,9 @@ use std::path::PathBuf;
 /// What can go wrong while starting or driving a throw-away server.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot find the PostgreSQL server programs (initdb, pg_ctl): install postgresql, or set PG_BINDIR")]
+    #[error(
+        "cannot find the PostgreSQL server programs (initdb, pg_ctl): install postgresql, or set PG_BINDIR"
+    )]
     NoPostgres,
     #[error("{what}: {source}")]
     Io {
@@ -79,7 +81,9 @@ pub fn chown_recursive(path: &std::path::Path, uid: u32, gid: u32) -> Result<()>
     std::os::unix::fs::chown(path, Some(uid), Some(gid))
         .map_err(io_err(format!("chown {}", path.display())))?;
     if path.is_dir() {
-        for entry in std::fs::read_dir(path).map_err(io_err(format!("reading {}", path.display())))? {
+        for entry in
+            std::fs::read_dir(path).map_err(io_err(format!("reading {}", path.display())))?
+        {
             let entry = entry.map_err(io_err(format!("reading {}", path.display())))?;
             chown_recursive(&entry.path(), uid, gid)?;
         }

@@ -69,7 +69,8 @@ impl PgCluster {
         let as_postgres = crate::running_as_root();
         let (root, temp) = match &options.dir {
             Some(dir) => {
-                std::fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
+                std::fs::create_dir_all(dir)
+                    .map_err(io_err(format!("creating {}", dir.display())))?;
                 (dir.clone(), None)
             }
             None => {
@@ -178,9 +179,13 @@ impl PgCluster {
     /// Creates a database owned by the superuser.
     pub fn create_database(&self, name: &str) -> Result<()> {
         let mut cmd = self.command("createdb");
-        cmd.args(["-h"])
-            .arg(self.socket_dir())
-            .args(["-p", &self.port.to_string(), "-U", SUPERUSER, name]);
+        cmd.args(["-h"]).arg(self.socket_dir()).args([
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            SUPERUSER,
+            name,
+        ]);
         run(cmd, "createdb").map(|_| ())
     }
 
@@ -198,7 +203,11 @@ impl PgCluster {
     /// A client program (psql, pg_prove...) from this cluster's version, or from the `PATH`.
     pub fn client_program(&self, program: &str) -> PathBuf {
         let p = self.bindir.join(program);
-        if p.is_file() { p } else { PathBuf::from(program) }
+        if p.is_file() {
+            p
+        } else {
+            PathBuf::from(program)
+        }
     }
 
     fn initdb(&self) -> Result<()> {
@@ -215,7 +224,11 @@ impl PgCluster {
         cmd.arg("-D")
             .arg(&data)
             .args(["-U", SUPERUSER, "-E", "UTF8", "--locale=C.UTF-8"])
-            .args(["--auth-local=trust", "--auth-host=scram-sha-256", "--no-instructions"]);
+            .args([
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--no-instructions",
+            ]);
         run(cmd, "initdb").map(|_| ())
     }
 

@@ -1,0 +1,147 @@
+//! Shared set-up of the end-to-end tests: a throw-away cluster holding a migrated, initialised
+//! court with its staff, reached over TCP with real passwords.
+
+#![allow(dead_code)]
+
+use std::process::Command;
+
+pub const PASSWORD: &str = "motdepasse-test";
+pub const COURT_CODE: &str = "12345";
+
+pub struct Court {
+    pub cluster: sandbox::PgCluster,
+    pub db: String,
+}
+
+impl Court {
+    /// A cluster with one court database, migrated and initialised by the `xmjuris` CLI, with
+    /// the greffier `kamdem`, the secrétaire `zambo` and the agents `mbarga`, `essomba`.
+    pub fn new() -> Court {
+        let cluster = sandbox::PgCluster::start().expect("start PostgreSQL");
+        cluster.create_database("court").expect("create database");
+        let court = Court {
+            cluster,
+            db: "court".into(),
+        };
+        court.xmjuris(&["migrate", "--court", &court.admin_url()]);
+        court.xmjuris(&[
+            "court",
+            "init",
+            "--db",
+            &court.admin_url(),
+            "--code",
+            COURT_CODE,
+            "--name",
+            "Tribunal de première instance de Garoua-Boulaï",
+            "--region",
+            "ADAMAOUA",
+            "--departement",
+            "FARO ET DEO",
+            "--arrondissement",
+            "Biyouha",
+            "--greffier",
+            "kamdem",
+            "--greffier-name",
+            "Kamdem Jean",
+        ]);
+        for (login, name, privilege) in [
+            ("zambo", "Zambo Kenneth", "2"),
+            ("mbarga", "Mbarga Paul", "1"),
+            ("essomba", "Essomba Rose", "1"),
+        ] {
+            court.xmjuris(&[
+                "court",
+                "add-user",
+                "--db",
+                &court.url("kamdem"),
+                "--login",
+                login,
+                "--name",
+                name,
+                "--privilege",
+                privilege,
+            ]);
+        }
+        court
+    }
+
+    pub fn admin_url(&self) -> String {
+        self.cluster.admin_url(&self.db)
+    }
+
+    /// Connection string of a staff member, over TCP with the password.
+    pub fn url(&self, login: &str) -> String {
+        self.cluster.user_url(login, PASSWORD, &self.db)
+    }
+
+    /// Runs the `xmjuris` CLI, asserting success; returns its standard output.
+    pub fn xmjuris(&self, args: &[&str]) -> String {
+        let out = xmjuris_cmd(args).output().expect("run xmjuris");
+        assert!(
+            out.status.success(),
+            "xmjuris {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub async fn connect(&self, login: &str) -> tokio_postgres::Client {
+        db::connect(&self.url(login)).await.expect("connect")
+    }
+
+    pub async fn admin(&self) -> tokio_postgres::Client {
+        db::connect(&self.admin_url())
+            .await
+            .expect("connect as admin")
+    }
+}
+
+pub fn xmjuris_cmd(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xmjuris"));
+    cmd.args(args).env("XMJURIS_PASSWORD", PASSWORD);
+    cmd
+}
+
+/// A complete, valid fiche as `juris.save_fiche` takes it.
+pub fn sample_fiche(surname: &str, given_names: &str) -> serde_json::Value {
+    serde_json::json!({
+        "reference": "103/SD/Just/2018",
+        "justiciable": {
+            "surname": surname, "given_names": given_names, "birth_date": "1987-04-17",
+            "birth_place": "Ekouk", "sex": "M", "father": "Bikoula Mendomo", "mother": "Atouba Fabienne",
+            "profession": "Agriculteur", "civil_status": "celibataire", "domicile": "Tsinga",
+            "nationality": "Camerounaise"
+        },
+        "condamnation": {
+            "conviction_date": "2018-06-18", "offence_date": "2017-09-15",
+            "offence_nature": "Détournement de fonds publics", "offence_category": "ATT_BIENS_PUBLICS",
+            "offence_class": "delit", "warrants": "Aucun", "sentence_type": "emprisonnement",
+            "sentence_months": 24, "suspended_months": 12
+        }
+    })
+}
+
+/// Saves, submits and verifies a fiche (agent, then secrétaire); returns its id.
+pub async fn verified_fiche(
+    agent: &tokio_postgres::Client,
+    secretaire: &tokio_postgres::Client,
+    surname: &str,
+) -> i64 {
+    let id: i64 = agent
+        .query_one(
+            "select juris.save_fiche($1)",
+            &[&sample_fiche(surname, "Mangué")],
+        )
+        .await
+        .expect("save")
+        .get(0);
+    agent
+        .execute("select juris.submit_fiche($1)", &[&id])
+        .await
+        .expect("submit");
+    secretaire
+        .execute("select juris.verify_fiche($1)", &[&id])
+        .await
+        .expect("verify");
+    id
+}
