@@ -1,7 +1,7 @@
 //! Time to render a fiche and a bulletin n°3 to PDF (median of many runs,
 //! after a warm-up), and the size the renderer adds to a program.
 //!
-//! `cargo run --release -p bench --bin render [-- RUNS]`
+//! `cargo run --release -p bench --features forms --bin render [-- RUNS]`
 //!
 //! The size printed is this executable's (it links `forms` and little else);
 //! compare it with an empty program built the same way to get what `forms`
