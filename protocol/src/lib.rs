@@ -110,6 +110,6 @@ pub use error::{Error, Reason, Result};
 pub use ids::{CourtCode, Niu, Party, Sha256Hash};
 pub use message::*;
 pub use seal::{
-    Identity, MAX_SEALED_BYTES, Opened, TrustStore, open, open_messages, seal, seal_messages, sign,
-    verify_signed,
+    Identity, MAX_SEALED_BYTES, Opened, TrustStore, open, open_from_topic, open_messages, seal,
+    seal_messages, sign, verify_signed,
 };

@@ -515,6 +515,38 @@ pub fn open_messages(
     Ok((opened, messages))
 }
 
+/// Opens a batch received on an MQTT `topic`: the expected sender is the
+/// topic's court on `.../up` (opened by the CJN), the CJN on `.../down`
+/// (opened by that very court). Anything else is [`Reason::BadTopic`].
+pub fn open_from_topic(
+    topic: &str,
+    sealed: &[u8],
+    me: &Identity,
+    trust: &TrustStore,
+) -> Result<(Opened, Vec<Message>)> {
+    use crate::topics::{self, TopicKind};
+    let bad = || {
+        Error::new(
+            Reason::BadTopic,
+            format!("not a topic for {}: {topic}", me.party),
+        )
+    };
+    let (court, kind) = topics::parse(topic).ok_or_else(bad)?;
+    let expected = match (kind, me.party) {
+        (TopicKind::Up, Party::Cjn) => Party::Court(court),
+        (TopicKind::Down, Party::Court(c)) if c == court => Party::Cjn,
+        _ => return Err(bad()),
+    };
+    open_messages(sealed, me, trust, expected)
+}
+
+impl Opened {
+    /// SHA-256 of [`Opened::signed_der`], for the [`Receipt`](crate::Receipt).
+    pub fn signed_hash(&self) -> crate::Sha256Hash {
+        crate::Sha256Hash::from_bytes(openssl::sha::sha256(&self.signed_der))
+    }
+}
+
 pub(crate) fn check_parties(messages: &[Message], sender: Party, recipient: Party) -> Result<()> {
     for m in messages {
         if m.header.sender != sender || m.header.recipient != recipient {

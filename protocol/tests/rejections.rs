@@ -104,6 +104,68 @@ fn unknown_signer_and_signer_other_than_claimed() {
 }
 
 #[test]
+fn topic_names_the_sender() {
+    let s = common::setup();
+    let sealed = seal_messages(&[common::typical()], &s.court, s.cjn.identity().cert()).unwrap();
+    let up = protocol::topics::up(s.court_code);
+    assert!(protocol::open_from_topic(&up, &sealed, s.cjn.identity(), &s.cjn_trust).is_ok());
+    // Published on another court's topic.
+    let other = protocol::topics::up("22222".parse().unwrap());
+    assert_eq!(
+        reason(protocol::open_from_topic(
+            &other,
+            &sealed,
+            s.cjn.identity(),
+            &s.cjn_trust
+        )),
+        Reason::SignerMismatch
+    );
+    // Wrong direction, or not a topic at all.
+    let down = protocol::topics::down(s.court_code);
+    assert_eq!(
+        reason(protocol::open_from_topic(
+            &down,
+            &sealed,
+            s.cjn.identity(),
+            &s.cjn_trust
+        )),
+        Reason::BadTopic
+    );
+    assert_eq!(
+        reason(protocol::open_from_topic(
+            "x/y",
+            &sealed,
+            s.cjn.identity(),
+            &s.cjn_trust
+        )),
+        Reason::BadTopic
+    );
+    // A court only opens its own down topic.
+    let reply = protocol::Message {
+        header: protocol::Header::new(Party::Cjn, Party::Court(s.court_code), 1),
+        body: protocol::Body::AuditCheckpoint(protocol::AuditCheckpoint {
+            audit_head: protocol::AuditHead {
+                seq: 1,
+                hash: protocol::Sha256Hash::from_bytes([1; 32]),
+            },
+            at: time::OffsetDateTime::now_utc(),
+        }),
+    };
+    let sealed = seal_messages(&[reply], s.cjn.identity(), s.court.cert()).unwrap();
+    assert!(protocol::open_from_topic(&down, &sealed, &s.court, &s.court_trust).is_ok());
+    let other_down = protocol::topics::down("22222".parse().unwrap());
+    assert_eq!(
+        reason(protocol::open_from_topic(
+            &other_down,
+            &sealed,
+            &s.court,
+            &s.court_trust
+        )),
+        Reason::BadTopic
+    );
+}
+
+#[test]
 fn revoked_signer() {
     let s = common::setup();
     let from = Party::Court(s.court_code);
