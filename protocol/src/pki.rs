@@ -308,8 +308,8 @@ fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// A one-time enrollment code, as shown once to the operator.
-#[derive(Debug, Clone)]
+/// A one-time enrollment code, as shown once to the operator. `Debug` hides the code.
+#[derive(Clone)]
 pub struct EnrollmentCode {
     /// The court it is bound to.
     pub court: CourtCode,
@@ -321,6 +321,17 @@ pub struct EnrollmentCode {
     pub expires_at: OffsetDateTime,
     /// SHA-256 fingerprint of the root CA, hex: the court checks it before trusting anything.
     pub ca_fingerprint: String,
+}
+
+impl std::fmt::Debug for EnrollmentCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnrollmentCode")
+            .field("court", &self.court)
+            .field("code", &"<redacted>")
+            .field("code_id", &self.code_id)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 impl EnrollmentCode {
