@@ -496,3 +496,17 @@ fn check_compiles_every_document_and_reports_each_broken_one() {
         .collect();
     assert_eq!(failed, ["bulletin-3", "divers", "recu-cjn"]);
 }
+
+#[test]
+fn renderer_can_run_off_the_ui_thread() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Forms>();
+    send_sync::<forms::Compiled>();
+    let forms = forms();
+    let handle = std::thread::spawn(move || {
+        forms
+            .compile("recu-cjn", &data("recu-cjn.json"))
+            .map(|c| c.page_count())
+    });
+    assert_eq!(handle.join().expect("thread").expect("compile"), 1);
+}
