@@ -18,32 +18,22 @@ mod court_migrations {
     refinery::embed_migrations!("migrations/court");
 }
 
+/// A function file of `db/functions/`, by its path there, with its text.
+macro_rules! function_file {
+    ($path:literal) => {
+        ($path, include_str!(concat!("../functions/", $path)))
+    };
+}
+
 /// The court API's function files, in the order they are applied.
 const COURT_FUNCTIONS: &[(&str, &str)] = &[
-    (
-        "court/00_helpers.sql",
-        include_str!("../functions/court/00_helpers.sql"),
-    ),
-    (
-        "court/10_fiche_rules.sql",
-        include_str!("../functions/court/10_fiche_rules.sql"),
-    ),
-    (
-        "court/20_users.sql",
-        include_str!("../functions/court/20_users.sql"),
-    ),
-    (
-        "court/30_fiche.sql",
-        include_str!("../functions/court/30_fiche.sql"),
-    ),
-    (
-        "court/40_search_audit.sql",
-        include_str!("../functions/court/40_search_audit.sql"),
-    ),
-    (
-        "court/90_grants.sql",
-        include_str!("../functions/court/90_grants.sql"),
-    ),
+    function_file!("court/00_helpers.sql"),
+    function_file!("court/10_fiche_rules.sql"),
+    function_file!("court/20_users.sql"),
+    function_file!("court/30_fiche.sql"),
+    function_file!("court/40_search_audit.sql"),
+    function_file!("court/50_transmission.sql"),
+    function_file!("court/90_grants.sql"),
 ];
 
 /// Which database a migration is for.
@@ -240,4 +230,27 @@ async fn apply_functions(client: &mut Client, schema: Schema) -> Result<bool, Db
         .map_err(|e| DbError::query("committing the API functions", e))?;
     tracing::info!(schema = api, "API functions rebuilt.");
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every file of `db/functions/court/` is in the ordered list (a forgotten file would
+    /// silently be missing from the database).
+    #[test]
+    fn every_court_function_file_is_applied() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/functions/court");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .expect("read functions/court")
+            .filter_map(|e| e.ok())
+            .map(|e| format!("court/{}", e.file_name().to_string_lossy()))
+            .filter(|n| n.ends_with(".sql"))
+            .collect();
+        on_disk.sort();
+        let mut listed: Vec<String> = super::COURT_FUNCTIONS
+            .iter()
+            .map(|(n, _)| (*n).to_owned())
+            .collect();
+        listed.sort();
+        assert_eq!(on_disk, listed);
+    }
 }
