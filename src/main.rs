@@ -18,11 +18,15 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Create or upgrade a court's database schema; running it twice changes nothing.
+    /// Create or upgrade a database schema (a court's or the CJN's); running it twice changes nothing.
+    #[command(group(clap::ArgGroup::new("target").required(true).args(["court", "cjn"])))]
     Migrate {
         /// Connection string of a court database, as a superuser.
         #[arg(long, value_name = "DATABASE_URL")]
-        court: String,
+        court: Option<String>,
+        /// Connection string of the CJN database, as a superuser.
+        #[arg(long, value_name = "DATABASE_URL")]
+        cjn: Option<String>,
     },
     /// A court's identity and staff.
     #[command(subcommand)]
@@ -59,8 +63,13 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Migrate { court } => {
-            let report = db::migrate(&court, db::Schema::Court).await?;
+        Command::Migrate { court, cjn } => {
+            let (url, schema) = match (court, cjn) {
+                (Some(url), _) => (url, db::Schema::Court),
+                (None, Some(url)) => (url, db::Schema::Cjn),
+                (None, None) => anyhow::bail!("--court or --cjn is required"),
+            };
+            let report = db::migrate(&url, schema).await?;
             println!("{report}");
             Ok(())
         }

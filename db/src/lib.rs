@@ -18,6 +18,10 @@ mod court_migrations {
     refinery::embed_migrations!("migrations/court");
 }
 
+mod cjn_migrations {
+    refinery::embed_migrations!("migrations/cjn");
+}
+
 /// A function file of `db/functions/`, by its path there, with its text.
 macro_rules! function_file {
     ($path:literal) => {
@@ -36,32 +40,45 @@ const COURT_FUNCTIONS: &[(&str, &str)] = &[
     function_file!("court/90_grants.sql"),
 ];
 
+/// The CJN API's function files, in the order they are applied.
+const CJN_FUNCTIONS: &[(&str, &str)] = &[
+    function_file!("cjn/10_ingest.sql"),
+    function_file!("cjn/20_views.sql"),
+    function_file!("cjn/90_grants.sql"),
+];
+
 /// Which database a migration is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Schema {
     /// A court's database (schemas `court` and `juris`).
     Court,
+    /// The CJN's database (schemas `registry` and `cjn`).
+    Cjn,
 }
 
 impl Schema {
     fn data_schema(self) -> &'static str {
         match self {
             Schema::Court => "court",
+            Schema::Cjn => "registry",
         }
     }
     fn api_schema(self) -> &'static str {
         match self {
             Schema::Court => "juris",
+            Schema::Cjn => "cjn",
         }
     }
     fn owner(self) -> &'static str {
         match self {
             Schema::Court => "juris_owner",
+            Schema::Cjn => "cjn_owner",
         }
     }
     fn functions(self) -> &'static [(&'static str, &'static str)] {
         match self {
             Schema::Court => COURT_FUNCTIONS,
+            Schema::Cjn => CJN_FUNCTIONS,
         }
     }
 }
@@ -141,6 +158,11 @@ pub async fn migrate(url: &str, schema: Schema) -> Result<MigrationReport, DbErr
 async fn migrate_locked(client: &mut Client, schema: Schema) -> Result<MigrationReport, DbError> {
     let report = match schema {
         Schema::Court => court_migrations::migrations::runner()
+            .set_grouped(true)
+            .run_async(client)
+            .await
+            .map_err(|e| DbError::Migration(e.to_string()))?,
+        Schema::Cjn => cjn_migrations::migrations::runner()
             .set_grouped(true)
             .run_async(client)
             .await
@@ -234,22 +256,24 @@ async fn apply_functions(client: &mut Client, schema: Schema) -> Result<bool, Db
 
 #[cfg(test)]
 mod tests {
-    /// Every file of `db/functions/court/` is in the ordered list (a forgotten file would
+    /// Every file of `db/functions/<schema>/` is in the ordered list (a forgotten file would
     /// silently be missing from the database).
     #[test]
-    fn every_court_function_file_is_applied() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/functions/court");
+    fn every_function_file_is_applied() {
+        check("court", super::COURT_FUNCTIONS);
+        check("cjn", super::CJN_FUNCTIONS);
+    }
+
+    fn check(schema: &str, list: &[(&str, &str)]) {
+        let dir = format!("{}/functions/{schema}", env!("CARGO_MANIFEST_DIR"));
         let mut on_disk: Vec<String> = std::fs::read_dir(dir)
             .expect("read functions/court")
             .filter_map(|e| e.ok())
-            .map(|e| format!("court/{}", e.file_name().to_string_lossy()))
+            .map(|e| format!("{schema}/{}", e.file_name().to_string_lossy()))
             .filter(|n| n.ends_with(".sql"))
             .collect();
         on_disk.sort();
-        let mut listed: Vec<String> = super::COURT_FUNCTIONS
-            .iter()
-            .map(|(n, _)| (*n).to_owned())
-            .collect();
+        let mut listed: Vec<String> = list.iter().map(|(n, _)| (*n).to_owned()).collect();
         listed.sort();
         assert_eq!(on_disk, listed);
     }

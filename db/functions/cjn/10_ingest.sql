@@ -1,0 +1,195 @@
+-- The CJN's API: registering courts, ingesting messages (idempotent, in order), people.
+-- Error codes as at the courts (SQLSTATE class XJ).
+
+-- Search key of a name: unaccented, lower-case, punctuation as spaces, single spaces.
+create function cjn._norm(t text) returns text
+    language sql immutable parallel safe
+    set search_path = pg_catalog, ext, pg_temp
+return btrim(regexp_replace(
+    regexp_replace(lower(ext.unaccent('ext.unaccent'::regdictionary, coalesce(t, ''))), '[^a-z0-9]+', ' ', 'g'),
+    '\s+', ' ', 'g'));
+
+-- Registers a court (or updates its identity): the CJN operator, before its enrollment.
+create function cjn.register_court(code text, name text, region text, departement text, arrondissement text)
+    returns void
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if code is null or code !~ '^[0-9]{5}$' then
+        raise exception 'Code de juridiction invalide : « % » (5 chiffres).', code using errcode = 'XJ001';
+    end if;
+    insert into registry.court as c (code, name, region, departement, arrondissement)
+    values (code, btrim(name), btrim(region), btrim(departement), btrim(arrondissement))
+    on conflict on constraint court_pkey do update
+        set name = excluded.name, region = excluded.region, departement = excluded.departement,
+            arrondissement = excluded.arrondissement, updated_at = now();
+end
+$$;
+
+-- The person a justiciable is: the same normalised identity (names, birth date and place,
+-- parents) is the same person; a near match (same birth date, similar names) is a new person
+-- with a candidate link proposed to an operator — never merged silently.
+create function cjn._person_for(j jsonb) returns bigint
+    language plpgsql
+    set search_path = pg_catalog, ext, pg_temp
+as $$
+declare
+    key text;
+    found_id bigint;
+    names text := cjn._norm(concat_ws(' ', j ->> 'surname', j ->> 'given_names'));
+    born date := (j ->> 'birth_date')::date;
+begin
+    key := concat_ws('|', cjn._norm(j ->> 'surname'), cjn._norm(j ->> 'given_names'), born::text,
+                     cjn._norm(j ->> 'birth_place'), cjn._norm(j ->> 'father'), cjn._norm(j ->> 'mother'));
+    select p.person_id into found_id from registry.person p where p.identity_key = key;
+    if found then
+        return found_id;
+    end if;
+    insert into registry.person (surname, given_names, birth_date, birth_place, sex, father, mother, identity_key, name_norm)
+    values (j ->> 'surname', j ->> 'given_names', born, j ->> 'birth_place', j ->> 'sex', j ->> 'father',
+            j ->> 'mother', key, names)
+    on conflict on constraint person_identity_key_unique do nothing
+    returning person_id into found_id;
+    if found_id is null then
+        select p.person_id into found_id from registry.person p where p.identity_key = key;
+        return found_id;
+    end if;
+    insert into registry.person_candidate (person_a, person_b, score)
+    select least(p.person_id, found_id), greatest(p.person_id, found_id), similarity(p.name_norm, names)
+      from registry.person p
+     where p.birth_date = born and p.person_id <> found_id and similarity(p.name_norm, names) >= 0.4
+    on conflict do nothing;
+    return found_id;
+end
+$$;
+
+-- Applies one stored message to the registry (in sequence order; see ingest).
+create function cjn._apply(m registry.message) returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    f jsonb := m.payload -> 'fiche';
+    c jsonb := m.payload -> 'fiche' -> 'condamnation';
+    fiche_niu text := m.payload ->> 'niu';
+    ver integer := (m.payload ->> 'version')::integer;
+begin
+    if m.kind in ('fiche_signed', 'fiche_rectified') then
+        update registry.fiche x set state = 'superseded' where x.niu = fiche_niu and x.version < ver and x.state = 'active';
+        insert into registry.fiche (niu, version, court_code, person_id, content, sex, birth_date, conviction_date,
+            offence_date, offence_category, offence_class, sentence_type, sentence_months, suspended_months,
+            fine_amount, minor, message_id, signed_at)
+        values (fiche_niu, ver, m.court_code, cjn._person_for(f -> 'justiciable'), f, f -> 'justiciable' ->> 'sex',
+            (f -> 'justiciable' ->> 'birth_date')::date, (c ->> 'conviction_date')::date, (c ->> 'offence_date')::date,
+            c ->> 'offence_category', c ->> 'offence_class', c ->> 'sentence_type',
+            (c ->> 'sentence_months')::integer, (c ->> 'suspended_months')::integer, (c ->> 'fine_amount')::numeric,
+            coalesce((c ->> 'minor')::boolean, false), m.message_id, (f ->> 'signed_at')::timestamptz)
+        on conflict on constraint fiche_pkey do nothing;
+        insert into registry.fiche_event (niu, version, kind, motive, message_id)
+        values (fiche_niu, ver, case m.kind when 'fiche_signed' then 'signed' else 'rectified' end,
+                m.payload ->> 'motive', m.message_id);
+    else
+        update registry.fiche x set state = 'withdrawn', withdrawn_at = m.created_at,
+               withdrawal_motive = m.payload ->> 'motive'
+         where x.niu = fiche_niu and x.state = 'active';
+        insert into registry.fiche_event (niu, version, kind, motive, message_id)
+        values (fiche_niu, ver, 'withdrawn', m.payload ->> 'motive', m.message_id);
+    end if;
+    update registry.message x set applied_at = now() where x.message_id = m.message_id;
+end
+$$;
+
+-- Stores a message that cjn-ingest opened and verified, once: idempotent on the message id
+-- (a duplicate gets the stored receipt again; the same id with other content raises an alarm
+-- and leaves the original untouched). Messages are applied in each court's sequence order;
+-- a gap is recorded until the missing message arrives. Returns the receipt body as JSON, or
+-- {"conflict": true, ...} for a conflicting duplicate.
+create function cjn.ingest(message_id uuid, court_code text, seq bigint, kind text, created_at timestamptz,
+                           payload jsonb, signed bytea) returns jsonb
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    existing registry.message;
+    court registry.court;
+    receipt jsonb;
+    hash bytea := sha256(signed);
+    next_message registry.message;
+begin
+    select * into existing from registry.message m where m.message_id = ingest.message_id;
+    if found then
+        if existing.payload = ingest.payload and existing.court_code = ingest.court_code and existing.seq = ingest.seq then
+            return existing.receipt;
+        end if;
+        insert into registry.alarm (kind, court_code, message_id, detail)
+        values ('conflicting_duplicate', court_code, message_id,
+                format('Message %s reçu à nouveau avec un contenu différent ; l''original est conservé.', message_id));
+        return jsonb_build_object('conflict', true, 'message_id', message_id);
+    end if;
+    -- One court's messages are applied one at a time, in order.
+    select * into court from registry.court c where c.code = court_code for update;
+    if not found then
+        raise exception 'Juridiction inconnue du CJN : %.', court_code using errcode = 'XJ004';
+    end if;
+    if exists (select from registry.message m where m.court_code = ingest.court_code and m.seq = ingest.seq) then
+        insert into registry.alarm (kind, court_code, message_id, detail)
+        values ('reused_sequence', court_code, message_id,
+                format('Numéro de séquence %s déjà utilisé par un autre message de la juridiction %s.', seq, court_code));
+        return jsonb_build_object('conflict', true, 'message_id', message_id);
+    end if;
+    receipt := jsonb_build_object('message_id', message_id, 'seq', seq, 'niu', payload ->> 'niu',
+        'version', (payload ->> 'version')::integer, 'stored_at', now(), 'signed_hash', encode(hash, 'hex'));
+    insert into registry.message (message_id, court_code, seq, kind, created_at, payload, signed, signed_hash, receipt)
+    values (message_id, court_code, seq, kind, created_at, payload, signed, hash, receipt);
+    -- Gaps: every number between the highest received and this one is missing for now.
+    insert into registry.sequence_gap (court_code, seq)
+    select court_code, g from generate_series(court.last_seq + 1, seq - 1) g
+    on conflict do nothing;
+    update registry.sequence_gap g set filled_at = now()
+     where g.court_code = ingest.court_code and g.seq = ingest.seq and g.filled_at is null;
+    update registry.court c set last_seq = greatest(c.last_seq, seq), last_message_at = now(),
+           -- the newest message (highest sequence) carries the court's latest audit head
+           audit_seq = case when seq >= c.last_seq then coalesce((payload -> 'audit_head' ->> 'seq')::bigint, c.audit_seq)
+                            else c.audit_seq end,
+           audit_hash = case when seq >= c.last_seq then coalesce(payload -> 'audit_head' ->> 'hash', c.audit_hash)
+                             else c.audit_hash end
+     where c.code = court_code;
+    -- Apply everything that is now in order.
+    loop
+        select * into next_message from registry.message m
+         where m.court_code = ingest.court_code and m.seq = court.applied_seq + 1 and m.applied_at is null;
+        exit when not found;
+        perform cjn._apply(next_message);
+        court.applied_seq := court.applied_seq + 1;
+    end loop;
+    update registry.court c set applied_seq = court.applied_seq where c.code = court_code;
+    return receipt;
+end
+$$;
+
+-- Records a refused message (before anything touched the registry).
+create function cjn.quarantine(topic text, claimed_court text, reason_code text, detail text, payload bytea)
+    returns void
+    language sql security definer
+    set search_path = pg_catalog, pg_temp
+begin atomic
+    insert into registry.quarantine (topic, claimed_court, reason_code, detail, payload)
+    values (topic, claimed_court, reason_code, detail, payload);
+end;
+
+-- An operator's decision on a proposed link between two people.
+create function cjn.decide_person_candidate(person_a bigint, person_b bigint, same boolean) returns void
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    update registry.person_candidate c
+       set decision = case when same then 'same' else 'different' end, decided_by = session_user, decided_at = now()
+     where c.person_a = least(decide_person_candidate.person_a, decide_person_candidate.person_b)
+       and c.person_b = greatest(decide_person_candidate.person_a, decide_person_candidate.person_b);
+    if not found then
+        raise exception 'Aucune proposition de rapprochement entre % et %.', person_a, person_b using errcode = 'XJ004';
+    end if;
+end
+$$;

@@ -1,0 +1,22 @@
+-- Who may call or read what at the CJN.
+revoke all on all functions in schema cjn from public;
+revoke all on all tables in schema cjn from public;
+grant usage on schema cjn to cjn_ingest, cjn_operator, cjn_statistician, cjn_auditor;
+
+-- The daemon: ingest and quarantine, nothing else.
+grant execute on function
+    cjn.ingest(uuid, text, bigint, text, timestamptz, jsonb, bytea),
+    cjn.quarantine(text, text, text, text, bytea)
+to cjn_ingest;
+
+grant execute on function
+    cjn.register_court(text, text, text, text, text),
+    cjn.decide_person_candidate(bigint, bigint, boolean)
+to cjn_operator;
+
+grant select on cjn.stat_conviction to cjn_statistician, cjn_operator, cjn_auditor;
+grant select on cjn.court_health, cjn.person_candidates to cjn_operator, cjn_auditor;
+
+-- The auditor reads the registry itself, and changes nothing.
+grant usage on schema registry to cjn_auditor;
+grant select on all tables in schema registry to cjn_auditor;
