@@ -212,6 +212,35 @@ begin
 end
 $$;
 
+-- Writes the content of `f` into fiche `id`: a draft's new content, or, when `rectified_by` is
+-- given, a signed fiche's new version (version + 1, signed again by `rectified_by`).
+create function juris._store_content(id bigint, f court.fiche, rectified_by text, motive text) returns court.fiche
+    language sql
+    set search_path = pg_catalog, pg_temp
+begin atomic
+    update court.fiche t set
+        reference = f.reference, surname = f.surname, given_names = f.given_names,
+        birth_date = f.birth_date, birth_place = f.birth_place, sex = f.sex, father = f.father,
+        mother = f.mother, profession = f.profession, civil_status = f.civil_status,
+        domicile = f.domicile, nationality = f.nationality, conviction_date = f.conviction_date,
+        offence_date = f.offence_date, offence_nature = f.offence_nature,
+        offence_category = f.offence_category, offence_class = f.offence_class, warrants = f.warrants,
+        road_traffic = f.road_traffic, sentence_type = f.sentence_type,
+        sentence_months = f.sentence_months, suspended_months = f.suspended_months,
+        fine_amount = f.fine_amount, legal_recidivism = f.legal_recidivism, minor = f.minor,
+        excluded_b2 = f.excluded_b2, excluded_b3 = f.excluded_b3,
+        status = case when rectified_by is null then t.status else 'signee' end,
+        version = t.version + case when rectified_by is null then 0 else 1 end,
+        rectification_motive = case when rectified_by is null then t.rectification_motive else motive end,
+        signed_by = coalesce(rectified_by, t.signed_by),
+        signed_at = case when rectified_by is null then t.signed_at else now() end,
+        verified_by = case when rectified_by is null then t.verified_by end,
+        verified_at = case when rectified_by is null then t.verified_at end,
+        archived_at = case when rectified_by is null then t.archived_at end
+     where t.fiche_id = id
+    returning *;
+end;
+
 -- Creates a draft (no `id`) or replaces the content of a draft (`id` given). Returns the fiche id.
 create function juris.save_fiche(fiche jsonb) returns bigint
     language plpgsql security definer
@@ -231,18 +260,7 @@ begin
         f := juris._lock_fiche(id);
         perform juris._expect(f, array['brouillon']::court.fiche_status[], 'Modifier');
         f := juris._fiche_from_json(f, fiche);
-        update court.fiche t set
-            reference = f.reference, surname = f.surname, given_names = f.given_names,
-            birth_date = f.birth_date, birth_place = f.birth_place, sex = f.sex, father = f.father,
-            mother = f.mother, profession = f.profession, civil_status = f.civil_status,
-            domicile = f.domicile, nationality = f.nationality, conviction_date = f.conviction_date,
-            offence_date = f.offence_date, offence_nature = f.offence_nature,
-            offence_category = f.offence_category, offence_class = f.offence_class, warrants = f.warrants,
-            road_traffic = f.road_traffic, sentence_type = f.sentence_type,
-            sentence_months = f.sentence_months, suspended_months = f.suspended_months,
-            fine_amount = f.fine_amount, legal_recidivism = f.legal_recidivism, minor = f.minor,
-            excluded_b2 = f.excluded_b2, excluded_b3 = f.excluded_b3
-         where t.fiche_id = id;
+        perform juris._store_content(id, f, null, null);
         return id;
     end if;
     f := juris._fiche_from_json(f, fiche);
@@ -431,21 +449,7 @@ begin
     f := juris._lock_fiche(id);
     perform juris._expect(f, array['signee', 'archivee']::court.fiche_status[], 'Rectifier');
     f := juris._fiche_from_json(f, fiche);
-    update court.fiche t set
-        reference = f.reference, surname = f.surname, given_names = f.given_names,
-        birth_date = f.birth_date, birth_place = f.birth_place, sex = f.sex, father = f.father,
-        mother = f.mother, profession = f.profession, civil_status = f.civil_status,
-        domicile = f.domicile, nationality = f.nationality, conviction_date = f.conviction_date,
-        offence_date = f.offence_date, offence_nature = f.offence_nature,
-        offence_category = f.offence_category, offence_class = f.offence_class, warrants = f.warrants,
-        road_traffic = f.road_traffic, sentence_type = f.sentence_type,
-        sentence_months = f.sentence_months, suspended_months = f.suspended_months,
-        fine_amount = f.fine_amount, legal_recidivism = f.legal_recidivism, minor = f.minor,
-        excluded_b2 = f.excluded_b2, excluded_b3 = f.excluded_b3,
-        status = 'signee', version = t.version + 1, rectification_motive = btrim(motive),
-        signed_by = me.login, signed_at = now(), verified_by = null, verified_at = null, archived_at = null
-     where t.fiche_id = id
-    returning * into f;
+    f := juris._store_content(id, f, me.login, btrim(motive));
     perform juris._enqueue(f, 'fiche_rectified', btrim(motive));
     return f.version;
 end
