@@ -59,6 +59,13 @@
 //! backlog builds up, batching carries several hundred. `open` is dominated
 //! by the ECDH, the signature check and the chain check at signing time.
 //!
+//! # Fuzzing
+//!
+//! `bench/fuzz-open.sh [seconds]` (nightly + cargo-fuzz, not in CI) fuzzes
+//! `open_messages`, `verify_signed` on near-valid signed content, and
+//! `codec::decode`. First run: 180 s, 1,962,799 executions, no crash
+//! (peak RSS 288 MB).
+//!
 //! # PKI
 //!
 //! See [`pki`]: root CA (offline key) → issuing CA → court and CJN
