@@ -169,9 +169,9 @@ fn topic_names_the_sender() {
 fn revoked_signer() {
     let s = common::setup();
     let from = Party::Court(s.court_code);
-    std::thread::sleep(std::time::Duration::from_millis(1100)); // revocation strictly after enrollment
     let sealed_before =
         seal_messages(&[common::typical()], &s.court, s.cjn.identity().cert()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100)); // revocation strictly after signing
     s.cjn.revoke(s.court_code).unwrap();
     let trust = s.cjn.trust_store().unwrap();
     // Signed now (after revocation): refused.
@@ -185,7 +185,7 @@ fn revoked_signer() {
         Reason::CertificateRevoked
     );
     // The same key signed a second before revocation: still valid (signing time).
-    let _ = sealed_before;
+    open(&sealed_before, s.cjn.identity(), &trust_with_cert, from).unwrap();
     // Renewal is refused for a revoked certificate.
     let serial = pki::cert_serial(s.court.cert()).unwrap();
     let csr = pki::court_prepare_renewal(&s.court_dir, s.court_code).unwrap();
