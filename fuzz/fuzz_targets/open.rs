@@ -12,7 +12,9 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use protocol::pki::{self, CjnPki};
-use protocol::{Identity, OutboxPayload, Party, TrustStore, codec, open_messages, seal_messages, verify_signed};
+use protocol::{
+    Identity, OutboxPayload, Party, TrustStore, codec, open_messages, seal_messages, verify_signed,
+};
 
 struct World {
     cjn: Identity,
@@ -29,10 +31,16 @@ fn world() -> &'static World {
         let cjn = CjnPki::init(&dir.join("cjn")).expect("pki");
         let court = "12345".parse().expect("court");
         let code = cjn.new_enrollment_code(court, 1).expect("code");
-        let (_, req) = pki::court_prepare_enrollment(&dir.join("court"), &code.code).expect("prepare");
+        let (_, req) =
+            pki::court_prepare_enrollment(&dir.join("court"), &code.code).expect("prepare");
         let answer = cjn.handle_enrollment(court, &req).expect("enroll");
-        let (id, _) = pki::court_complete_enrollment(&dir.join("court"), court, &code.ca_fingerprint, &answer)
-            .expect("complete");
+        let (id, _) = pki::court_complete_enrollment(
+            &dir.join("court"),
+            court,
+            &code.ca_fingerprint,
+            &answer,
+        )
+        .expect("complete");
         let m = OutboxPayload::from_json(protocol::samples::TYPICAL_OUTBOX_JSON.as_bytes())
             .expect("sample")
             .into_message();
@@ -42,7 +50,13 @@ fn world() -> &'static World {
             .expect("open")
             .signed_der;
         let _ = std::fs::remove_dir_all(&dir);
-        World { cjn: cjn.identity().clone(), trust, sealed, signed, court: Party::Court(court) }
+        World {
+            cjn: cjn.identity().clone(),
+            trust,
+            sealed,
+            signed,
+            court: Party::Court(court),
+        }
     })
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use protocol::pki::{self, CjnPki};
-use protocol::{Message, OutboxPayload, Party, codec, open_messages, seal_messages, samples};
+use protocol::{Message, OutboxPayload, Party, codec, open_messages, samples, seal_messages};
 
 const RUNS: usize = 7;
 const RUN_TIME: Duration = Duration::from_millis(700);
@@ -48,14 +48,17 @@ fn run(dir: &std::path::Path) -> anyhow::Result<()> {
     let code = cjn.new_enrollment_code(court, 1)?;
     let (_, req) = pki::court_prepare_enrollment(&dir.join("court"), &code.code)?;
     let answer = cjn.handle_enrollment(court, &req)?;
-    let (court_id, _) = pki::court_complete_enrollment(&dir.join("court"), court, &code.ca_fingerprint, &answer)?;
+    let (court_id, _) =
+        pki::court_complete_enrollment(&dir.join("court"), court, &code.ca_fingerprint, &answer)?;
     let trust = cjn.trust_store()?;
 
     let typical = OutboxPayload::from_json(samples::TYPICAL_OUTBOX_JSON.as_bytes())?.into_message();
     let mut long = OutboxPayload::from_json(samples::LONG_OUTBOX_JSON.as_bytes())?.into_message();
     long.header.sender = Party::Court(court);
 
-    println!("link: {LINK_BITS_PER_SEC} bit/s; MQTT overhead {MQTT_OVERHEAD} B per publish; {RUNS} runs, median");
+    println!(
+        "link: {LINK_BITS_PER_SEC} bit/s; MQTT overhead {MQTT_OVERHEAD} B per publish; {RUNS} runs, median"
+    );
     println!(
         "{:<10} {:>6} {:>6} {:>10} {:>7} {:>9} {:>9} {:>12}",
         "fiche", "json", "cbor", "compressed", "sealed", "seal/s", "open/s", "fiches/min"
@@ -83,13 +86,24 @@ fn run(dir: &std::path::Path) -> anyhow::Result<()> {
     // Backlog: ten different fiches in one envelope.
     let batch: Vec<Message> = (0..10u64)
         .map(|i| {
-            let mut m = if i % 3 == 2 { long.clone() } else { typical.clone() };
+            let mut m = if i % 3 == 2 {
+                long.clone()
+            } else {
+                typical.clone()
+            };
             m.header.message_id = protocol::new_message_id();
             m.header.seq += i;
-            if let protocol::Body::FicheSigned(e) | protocol::Body::FicheRectified(e) = &mut m.body {
+            if let protocol::Body::FicheSigned(e) | protocol::Body::FicheRectified(e) = &mut m.body
+            {
                 e.fiche.number += i;
-                e.fiche.justiciable.surname = format!("{} {}", ["Essomba", "Ngono", "Fouda", "Abena", "Tchinda"][(i % 5) as usize], i);
-                e.fiche.justiciable.given_names = ["Paul", "Aminatou", "Jean-Marie", "Cécile", "Ibrahim"][(i % 5) as usize].into();
+                e.fiche.justiciable.surname = format!(
+                    "{} {}",
+                    ["Essomba", "Ngono", "Fouda", "Abena", "Tchinda"][(i % 5) as usize],
+                    i
+                );
+                e.fiche.justiciable.given_names =
+                    ["Paul", "Aminatou", "Jean-Marie", "Cécile", "Ibrahim"][(i % 5) as usize]
+                        .into();
                 e.niu = protocol::Niu::build(court, 2026, 100 + i as u32)?;
             }
             Ok(m)
