@@ -7,8 +7,10 @@
 //! PostgreSQL refuses to run as root; when this process is root (as in CI), the cluster's files
 //! belong to the `postgres` system user and its programs run through `runuser`.
 
+pub mod broker;
 mod postgres;
 
+pub use broker::{Broker, BrokerUser};
 pub use postgres::{PgCluster, PgOptions};
 
 use std::path::PathBuf;

@@ -1,0 +1,339 @@
+//! The listener's configuration: TOML, with `XMJURIS__SECTION__KEY` environment overrides.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use protocol::CourtCode;
+use serde::Deserialize;
+
+use crate::Error;
+
+/// A secret (password): never printed.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// A secret from its text.
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The secret's text, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Everything the listener needs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Which court, and its keys.
+    pub court: CourtConfig,
+    /// The court database.
+    pub database: DatabaseConfig,
+    /// The MQTT broker.
+    pub broker: BrokerConfig,
+    /// Batching, windows and timers.
+    #[serde(default)]
+    pub transmission: TransmissionConfig,
+}
+
+/// The court.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CourtConfig {
+    /// Court code (5 digits); must match the court's certificate.
+    #[serde(deserialize_with = "code_from_any")]
+    pub code: CourtCode,
+    /// PKI directory installed by enrollment (court.key, court.crt, cjn.crt, root.crt, issuing.crt, crl.pem).
+    pub pki_dir: PathBuf,
+}
+
+/// The court database.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// libpq-style connection string without the password, e.g. `host=127.0.0.1 dbname=court user=listener`.
+    pub url: String,
+    /// Password of the listener's login role (better given as `XMJURIS__DATABASE__PASSWORD`).
+    #[serde(default)]
+    pub password: Option<Secret>,
+}
+
+/// The MQTT broker.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerConfig {
+    /// Host name or address.
+    pub host: String,
+    /// Port (1883, or 8883 with TLS).
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// MQTT client id; `court-<code>` by default. Must stay the same: the session is persistent.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Broker user name; the court code by default.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Broker password (better given as `XMJURIS__BROKER__PASSWORD`).
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// MQTT keep-alive: long on satellite links, where every ping is paid for.
+    #[serde(default = "default_keep_alive")]
+    pub keep_alive_secs: u64,
+    /// TLS to the broker.
+    #[serde(default)]
+    pub tls: bool,
+    /// CA certificate (PEM) of the broker's TLS certificate; the system's CAs when absent.
+    #[serde(default)]
+    pub tls_ca_file: Option<PathBuf>,
+    /// First reconnection delay.
+    #[serde(default = "default_backoff_initial")]
+    pub backoff_initial_ms: u64,
+    /// Longest reconnection delay.
+    #[serde(default = "default_backoff_max")]
+    pub backoff_max_secs: u64,
+}
+
+/// Batching, windows and timers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransmissionConfig {
+    /// Most bytes in one sealed envelope (several messages are packed when a backlog builds up).
+    #[serde(default = "default_envelope_bytes")]
+    pub max_envelope_bytes: usize,
+    /// Most messages in one envelope.
+    #[serde(default = "default_batch")]
+    pub max_batch_messages: usize,
+    /// Most bytes sent and not yet receipted (one window); a cut link wastes at most this.
+    #[serde(default = "default_in_flight")]
+    pub max_in_flight_bytes: usize,
+    /// Re-send a message not receipted after this long.
+    #[serde(default = "default_resend")]
+    pub resend_after_secs: u64,
+    /// Look at the outbox at least this often, even without NOTIFY.
+    #[serde(default = "default_poll")]
+    pub poll_interval_secs: u64,
+    /// `--once`: give up waiting for receipts after this long.
+    #[serde(default = "default_once_timeout")]
+    pub once_timeout_secs: u64,
+}
+
+impl Default for TransmissionConfig {
+    fn default() -> Self {
+        TransmissionConfig {
+            max_envelope_bytes: default_envelope_bytes(),
+            max_batch_messages: default_batch(),
+            max_in_flight_bytes: default_in_flight(),
+            resend_after_secs: default_resend(),
+            poll_interval_secs: default_poll(),
+            once_timeout_secs: default_once_timeout(),
+        }
+    }
+}
+
+fn default_port() -> u16 {
+    1883
+}
+fn default_keep_alive() -> u64 {
+    600
+}
+fn default_backoff_initial() -> u64 {
+    500
+}
+fn default_backoff_max() -> u64 {
+    300
+}
+fn default_envelope_bytes() -> usize {
+    16 * 1024
+}
+fn default_batch() -> usize {
+    50
+}
+fn default_in_flight() -> usize {
+    64 * 1024
+}
+fn default_resend() -> u64 {
+    300
+}
+fn default_poll() -> u64 {
+    60
+}
+fn default_once_timeout() -> u64 {
+    120
+}
+
+fn code_from_any<'de, D: serde::Deserializer<'de>>(d: D) -> Result<CourtCode, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Any {
+        Int(u32),
+        Text(String),
+    }
+    let text = match Any::deserialize(d)? {
+        Any::Int(n) => format!("{n:05}"),
+        Any::Text(s) => s,
+    };
+    text.parse().map_err(serde::de::Error::custom)
+}
+
+/// Prefix of the environment overrides: `XMJURIS__BROKER__PASSWORD` sets `[broker] password`.
+pub const ENV_PREFIX: &str = "XMJURIS__";
+
+/// The commented default configuration printed by `generate-config`.
+pub const DEFAULT_TOML: &str = r#"# xmjuris-listener configuration.
+# Every key can be overridden from the environment: XMJURIS__SECTION__KEY,
+# e.g. XMJURIS__DATABASE__PASSWORD or XMJURIS__BROKER__PASSWORD (prefer those for secrets).
+
+[court]
+# Court code (5 digits); it must be the one of the court's certificate.
+code = "12345"
+# PKI directory installed by enrollment (xmjuris pki ...).
+pki_dir = "/var/lib/xmjuris/pki"
+
+[database]
+# The court database, as the listener's own login role (a member of juris_listener,
+# created with: select juris.create_listener_login('listener', '<password>')).
+url = "host=127.0.0.1 port=5432 dbname=court user=listener"
+# password = "..."   # or XMJURIS__DATABASE__PASSWORD
+
+[broker]
+host = "broker.example.invalid"
+port = 1883
+# client_id = "court-12345"   # stable: the MQTT session is persistent
+# username = "12345"          # the court code by default
+# password = "..."            # or XMJURIS__BROKER__PASSWORD
+# Satellite links bill every byte: a long keep-alive.
+keep_alive_secs = 600
+tls = false
+# tls_ca_file = "/etc/xmjuris/broker-ca.pem"
+backoff_initial_ms = 500
+backoff_max_secs = 300
+
+[transmission]
+# Pack several messages into one sealed envelope, up to this size.
+max_envelope_bytes = 16384
+max_batch_messages = 50
+# Never more than this many bytes sent and not yet receipted by the CJN.
+max_in_flight_bytes = 65536
+# Send again what the CJN has not receipted after this long.
+resend_after_secs = 300
+# Look at the outbox at least this often, even without a NOTIFY.
+poll_interval_secs = 60
+# --once: stop waiting for receipts after this long.
+once_timeout_secs = 120
+"#;
+
+impl Config {
+    /// Reads `path`, then applies the `XMJURIS__...` variables of the environment.
+    pub fn load(path: &Path) -> Result<Config, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+            what: format!("reading {}", path.display()),
+            detail: e.to_string(),
+        })?;
+        Config::from_toml(&text, std::env::vars())
+    }
+
+    /// Parses TOML text and applies `vars` (only those starting with [`ENV_PREFIX`]).
+    pub fn from_toml(
+        text: &str,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, Error> {
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| Error::Config {
+            what: "parsing the configuration".into(),
+            detail: e.to_string(),
+        })?;
+        for (name, value) in vars {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let Some((section, key)) = rest.split_once("__") else {
+                continue;
+            };
+            let (section, key) = (section.to_ascii_lowercase(), key.to_ascii_lowercase());
+            let entry = table
+                .entry(section.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let toml::Value::Table(t) = entry else {
+                return Err(Error::Config {
+                    what: name.clone(),
+                    detail: format!("[{section}] is not a table"),
+                });
+            };
+            let keep_text =
+                matches!(t.get(&key), Some(toml::Value::String(_))) || key.contains("password");
+            t.insert(key, env_value(&value, keep_text));
+        }
+        toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| Error::Config {
+                what: "reading the configuration".into(),
+                detail: e.to_string(),
+            })
+    }
+
+    /// The MQTT client id.
+    pub fn client_id(&self) -> String {
+        self.broker
+            .client_id
+            .clone()
+            .unwrap_or_else(|| format!("court-{}", self.court.code))
+    }
+}
+
+/// An environment value as TOML: a number or boolean when it reads as one, else text.
+fn env_value(raw: &str, keep_text: bool) -> toml::Value {
+    if !keep_text
+        && let Ok(mut t) = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        && let Some(v) = t.remove("v")
+        && matches!(
+            v,
+            toml::Value::Integer(_) | toml::Value::Boolean(_) | toml::Value::Float(_)
+        )
+    {
+        return v;
+    }
+    toml::Value::String(raw.to_owned())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_parses_and_env_overrides() {
+        let c = Config::from_toml(DEFAULT_TOML, []).unwrap();
+        assert_eq!(c.court.code.to_string(), "12345");
+        assert_eq!(c.broker.keep_alive_secs, 600);
+        let c = Config::from_toml(
+            DEFAULT_TOML,
+            [
+                ("XMJURIS__BROKER__PORT".to_string(), "1884".to_string()),
+                ("XMJURIS__BROKER__PASSWORD".to_string(), "1234".to_string()),
+                ("XMJURIS__COURT__CODE".to_string(), "01234".to_string()),
+                ("XMJURIS__BROKER__TLS".to_string(), "true".to_string()),
+                ("OTHER".to_string(), "x".to_string()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.broker.port, 1884);
+        assert!(c.broker.tls);
+        assert_eq!(c.broker.password.as_ref().unwrap().expose(), "1234");
+        assert_eq!(c.court.code.to_string(), "01234");
+        assert!(!format!("{c:?}").contains("1234\""));
+    }
+
+    #[test]
+    fn unknown_key_refused() {
+        let text = format!("{DEFAULT_TOML}\n[extra]\nx = 1\n");
+        assert!(Config::from_toml(&text, []).is_err());
+    }
+}

@@ -1,0 +1,500 @@
+//! XMJuris court listener: seals the outbox for the CJN over MQTT and stores the CJN's receipts.
+//!
+//! The only part of a court that talks to the outside, and only outbound, to the broker.
+//!
+//! - [`run`]: the daemon. For each database session: `LISTEN xmjuris_outbox` first, then drain
+//!   the outbox (oldest first, several messages per sealed envelope up to
+//!   `max_envelope_bytes`, never more than `max_in_flight_bytes` sent and not receipted), then
+//!   wait for a NOTIFY, a message from the CJN, a (re)connection to the broker or a timer.
+//! - [`run_once`]: the same until the outbox is empty (every message receipted or rejected),
+//!   then exits; for cron and tests.
+//! - [`status`]: the counts of `juris.transmission_status()`.
+//!
+//! A row leaves the outbox only when the CJN's receipt, verified by [`protocol::open_messages`],
+//! is stored; a PUBACK proves nothing. Anything from the broker that does not open, or is of a
+//! kind the listener does not handle, goes to `juris.quarantine` with its reason.
+//!
+//! Architecture invariant: the MQTT event loop runs in its own task ([`link`]) and never waits
+//! for the database; the engine owns the database session and the publishing.
+
+pub mod config;
+pub mod link;
+pub mod store;
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use protocol::{Body, Identity, Message, OutboxPayload, Party, TrustStore};
+use rumqttc::{Publish, QoS};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
+
+pub use config::Config;
+use link::{Backoff, Link, LinkEvent};
+use store::Store;
+
+/// What can stop the listener.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration cannot be read.
+    #[error("configuration: {what}: {detail}")]
+    Config {
+        /// What was being read.
+        what: String,
+        /// Why it failed.
+        detail: String,
+    },
+    /// The court's keys or trust material cannot be loaded, or do not match the court.
+    #[error("court PKI: {0}")]
+    Pki(String),
+    /// A database call failed.
+    #[error("database, {what}: {source}")]
+    Db {
+        /// What was being done.
+        what: &'static str,
+        /// The driver's error.
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    /// The database refused the call (a rule, not an outage): not retried.
+    #[error("database, {what}: {message}")]
+    Refused {
+        /// What was being done.
+        what: &'static str,
+        /// The database's (French) message.
+        message: String,
+    },
+    /// The database connection is gone.
+    #[error("the database connection was lost")]
+    DbClosed,
+    /// The MQTT client can no longer reach its event loop.
+    #[error("MQTT client: {0}")]
+    Mqtt(#[from] rumqttc::ClientError),
+    /// The MQTT event loop stopped.
+    #[error("the MQTT link stopped")]
+    LinkGone,
+    /// Sealing failed.
+    #[error("sealing: {0}")]
+    Seal(protocol::Error),
+}
+
+impl Error {
+    /// Errors after which a new database session may help.
+    fn is_db(&self) -> bool {
+        matches!(self, Error::Db { .. } | Error::DbClosed)
+    }
+}
+
+/// How [`run_once`] ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnceReport {
+    /// Messages still pending (not receipted nor rejected) when it stopped.
+    pub pending: usize,
+    /// Whether it stopped because of the time limit (or a shutdown) rather than an empty outbox.
+    pub timed_out: bool,
+}
+
+/// Fixed cost of the CMS layers around an encoded batch (measured ~580 bytes; some margin).
+const SEAL_OVERHEAD_BYTES: usize = 700;
+/// Most outbox rows read per drain.
+const FETCH_ROWS: i32 = 1000;
+
+/// The daemon: runs until `shutdown` is cancelled. Database and broker outages are waited out.
+pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Error> {
+    let mut engine = Engine::new(config, shutdown.clone())?;
+    engine.serve(false).await.map(|_| ())
+}
+
+/// Sends what is pending and waits for the receipts (at most `once_timeout_secs`), then returns.
+pub async fn run_once(config: Config, shutdown: CancellationToken) -> Result<OnceReport, Error> {
+    let mut engine = Engine::new(config, shutdown.clone())?;
+    let report = engine.serve(true).await;
+    shutdown.cancel();
+    report
+}
+
+/// The transmission counts of the court database (`juris.transmission_status()`).
+pub async fn status(config: &Config) -> Result<serde_json::Value, Error> {
+    Store::connect(&config.database)
+        .await?
+        .transmission_status()
+        .await
+}
+
+/// Loads the court's identity and trust store, checking they are the configured court's.
+pub fn load_pki(config: &Config) -> Result<(Identity, TrustStore), Error> {
+    let (identity, trust) = protocol::pki::court_load(&config.court.pki_dir)
+        .map_err(|e| Error::Pki(format!("{}: {e}", config.court.pki_dir.display())))?;
+    if identity.party() != Party::Court(config.court.code) {
+        return Err(Error::Pki(format!(
+            "the certificate is for {}, the configuration says court {}",
+            identity.party(),
+            config.court.code
+        )));
+    }
+    if trust.peer_certs(Party::Cjn).next().is_none() {
+        return Err(Error::Pki("no CJN certificate in the trust store".into()));
+    }
+    Ok((identity, trust))
+}
+
+/// A message sent and not yet receipted.
+#[derive(Debug, Clone, Copy)]
+struct Sent {
+    at: Instant,
+    bytes: usize,
+}
+
+enum Exit {
+    Shutdown,
+    Empty,
+    TimedOut,
+}
+
+struct Engine {
+    config: Config,
+    shutdown: CancellationToken,
+    identity: Identity,
+    trust: TrustStore,
+    up: String,
+    down: String,
+    link: Link,
+    connected: bool,
+    in_flight: HashMap<String, Sent>,
+    /// Messages from the broker not yet handled because the database failed.
+    unhandled: VecDeque<Publish>,
+    /// Outbox rows whose payload the protocol refuses (logged once each).
+    refused: HashMap<String, ()>,
+}
+
+impl Engine {
+    fn new(config: Config, shutdown: CancellationToken) -> Result<Self, Error> {
+        let (identity, trust) = load_pki(&config)?;
+        let link = link::start(&config, shutdown.clone())?;
+        Ok(Engine {
+            up: protocol::topics::up(config.court.code),
+            down: protocol::topics::down(config.court.code),
+            config,
+            shutdown,
+            identity,
+            trust,
+            link,
+            connected: false,
+            in_flight: HashMap::new(),
+            unhandled: VecDeque::new(),
+            refused: HashMap::new(),
+        })
+    }
+
+    async fn serve(&mut self, once: bool) -> Result<OnceReport, Error> {
+        let deadline =
+            Instant::now() + Duration::from_secs(self.config.transmission.once_timeout_secs);
+        let mut backoff = Backoff::new(
+            Duration::from_millis(self.config.broker.backoff_initial_ms.max(10)),
+            Duration::from_secs(self.config.broker.backoff_max_secs.max(1)),
+        );
+        loop {
+            let mut store = match Store::connect(&self.config.database).await {
+                Ok(s) => s,
+                Err(e) if once => return Err(e),
+                Err(e) => {
+                    let delay = backoff.next_delay();
+                    warn!(error = %e, delay_ms = delay.as_millis() as u64, "Database unreachable; will retry.");
+                    tokio::select! {
+                        _ = self.shutdown.cancelled() => return Ok(OnceReport { pending: 0, timed_out: true }),
+                        _ = tokio::time::sleep(delay) => continue,
+                    }
+                }
+            };
+            info!("Database session open; listening to the outbox.");
+            match self.session(&mut store, once, deadline).await {
+                Ok(exit) => {
+                    let pending = match store.pending(FETCH_ROWS).await {
+                        Ok(rows) => rows.len(),
+                        Err(_) => self.in_flight.len(),
+                    };
+                    match exit {
+                        Exit::Shutdown => info!(pending, "Shutting down."),
+                        Exit::Empty => info!("Outbox empty: every message receipted."),
+                        Exit::TimedOut => warn!(pending, "Stopped waiting for receipts."),
+                    }
+                    return Ok(OnceReport {
+                        pending,
+                        timed_out: !matches!(exit, Exit::Empty),
+                    });
+                }
+                Err(e) if e.is_db() && !once => {
+                    backoff.reset();
+                    let delay = backoff.next_delay();
+                    warn!(error = %e, "Database session lost; reconnecting.");
+                    tokio::select! {
+                        _ = self.shutdown.cancelled() => return Ok(OnceReport { pending: 0, timed_out: true }),
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn session(
+        &mut self,
+        store: &mut Store,
+        once: bool,
+        deadline: Instant,
+    ) -> Result<Exit, Error> {
+        while let Some(p) = self.unhandled.pop_front() {
+            if let Err(e) = self.handle_incoming(store, &p).await {
+                self.unhandled.push_front(p);
+                return Err(e);
+            }
+            self.link.client.ack(&p).await?;
+        }
+        self.drain(store).await?;
+        let tick_secs = self
+            .config
+            .transmission
+            .poll_interval_secs
+            .min(self.config.transmission.resend_after_secs)
+            .max(1);
+        let mut tick = tokio::time::interval(Duration::from_secs(tick_secs));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            if once && self.in_flight.is_empty() && store.pending(1).await?.is_empty() {
+                return Ok(Exit::Empty);
+            }
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return Ok(Exit::Shutdown),
+                _ = tokio::time::sleep_until(deadline), if once => return Ok(Exit::TimedOut),
+                w = store.woken() => match w {
+                    Some(()) => self.drain(store).await?,
+                    None => return Err(Error::DbClosed),
+                },
+                ev = self.link.events.recv() => match ev {
+                    None => return Err(Error::LinkGone),
+                    Some(LinkEvent::Connected { session_present }) => {
+                        self.connected = true;
+                        // What was in flight on the old connection is sent again: the CJN
+                        // answers duplicates with the same receipt.
+                        debug!(session_present, in_flight = self.in_flight.len(), "Resending what was in flight.");
+                        self.in_flight.clear();
+                        store.record_broker_contact().await?;
+                        self.drain(store).await?;
+                    }
+                    Some(LinkEvent::Disconnected) => self.connected = false,
+                    Some(LinkEvent::Message(p)) => {
+                        if let Err(e) = self.handle_incoming(store, &p).await {
+                            self.unhandled.push_back(p);
+                            return Err(e);
+                        }
+                        self.link.client.ack(&p).await?;
+                        self.drain(store).await?;
+                    }
+                },
+                _ = tick.tick() => self.drain(store).await?,
+            }
+        }
+    }
+
+    fn in_flight_bytes(&self) -> usize {
+        self.in_flight.values().map(|s| s.bytes).sum()
+    }
+
+    /// Sends what the outbox holds and is not in flight, oldest first, within the window.
+    async fn drain(&mut self, store: &Store) -> Result<(), Error> {
+        if !self.connected {
+            return Ok(());
+        }
+        let resend_after = Duration::from_secs(self.config.transmission.resend_after_secs);
+        let now = Instant::now();
+        self.in_flight
+            .retain(|_, s| now.saturating_duration_since(s.at) < resend_after);
+        let rows = store.pending(FETCH_ROWS).await?;
+        let max_bytes = self.config.transmission.max_envelope_bytes;
+        let max_messages = self
+            .config
+            .transmission
+            .max_batch_messages
+            .clamp(1, protocol::codec::MAX_BATCH);
+        let mut batch: Vec<Message> = Vec::new();
+        for row in rows {
+            if self.in_flight.contains_key(&row.message_id) {
+                continue;
+            }
+            let message = match OutboxPayload::from_json(row.payload.as_bytes()) {
+                Ok(p) if p.court_code == self.config.court.code => p.into_message(),
+                Ok(p) => {
+                    if self.refused.insert(row.message_id.clone(), ()).is_none() {
+                        error!(message_id = %row.message_id, seq = row.seq, court = %p.court_code, "Outbox message of another court; left in the outbox.");
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    if self.refused.insert(row.message_id.clone(), ()).is_none() {
+                        error!(message_id = %row.message_id, seq = row.seq, error = %e, "Outbox payload refused by the protocol; left in the outbox.");
+                    }
+                    continue;
+                }
+            };
+            batch.push(message);
+            if batch.len() > 1 {
+                let size = protocol::codec::encode(&batch).map_err(Error::Seal)?.len()
+                    + SEAL_OVERHEAD_BYTES;
+                if size > max_bytes || batch.len() > max_messages {
+                    let last = batch.pop();
+                    if !self.send(store, &batch).await? {
+                        return Ok(());
+                    }
+                    batch = last.into_iter().collect();
+                }
+            }
+        }
+        if !batch.is_empty() {
+            self.send(store, &batch).await?;
+        }
+        Ok(())
+    }
+
+    /// Seals and publishes one envelope; false when the window is full (nothing sent).
+    async fn send(&mut self, store: &Store, batch: &[Message]) -> Result<bool, Error> {
+        let Some(cjn) = self.trust.peer_certs(Party::Cjn).last().cloned() else {
+            return Err(Error::Pki("no CJN certificate in the trust store".into()));
+        };
+        let sealed = protocol::seal_messages(batch, &self.identity, &cjn).map_err(Error::Seal)?;
+        let window = self.config.transmission.max_in_flight_bytes;
+        if !self.in_flight.is_empty() && self.in_flight_bytes() + sealed.len() > window {
+            debug!(
+                in_flight = self.in_flight.len(),
+                "Window full; waiting for receipts."
+            );
+            return Ok(false);
+        }
+        let bytes = sealed.len();
+        self.link
+            .client
+            .publish(self.up.clone(), QoS::AtLeastOnce, false, sealed)
+            .await?;
+        let ids: Vec<String> = batch
+            .iter()
+            .map(|m| m.header.message_id.to_string())
+            .collect();
+        let share = bytes.div_ceil(batch.len());
+        let at = Instant::now();
+        for id in &ids {
+            self.in_flight.insert(id.clone(), Sent { at, bytes: share });
+        }
+        store.mark_sent(&ids).await?;
+        info!(
+            messages = batch.len(),
+            bytes,
+            first_seq = batch.first().map(|m| m.header.seq),
+            last_seq = batch.last().map(|m| m.header.seq),
+            "Envelope published."
+        );
+        Ok(true)
+    }
+
+    /// Opens what the CJN sent and stores it; quarantines what does not open.
+    async fn handle_incoming(&mut self, store: &Store, p: &Publish) -> Result<(), Error> {
+        let topic = p.topic.as_str();
+        if topic != self.down {
+            debug!(topic, "Message on an unexpected topic ignored.");
+            return Ok(());
+        }
+        let (_, messages) =
+            match protocol::open_messages(&p.payload, &self.identity, &self.trust, Party::Cjn) {
+                Ok(x) => x,
+                Err(e) => {
+                    warn!(
+                        reason = e.reason().name(),
+                        bytes = p.payload.len(),
+                        "Incoming message refused; quarantined."
+                    );
+                    let why = format!("{}: {}", e.reason().name(), e.detail());
+                    return store.quarantine(topic, &p.payload, &why).await;
+                }
+            };
+        for m in messages {
+            let message_id = m.header.message_id;
+            match m.body {
+                Body::Receipt(r) => {
+                    let json = serde_json::to_value(&r)
+                        .map_err(|e| Error::Pki(format!("receipt {}: {e}", r.message_id)))?;
+                    let id = r.message_id.to_string();
+                    let stored = match store.store_receipt(&id, &json, &p.payload).await {
+                        Err(Error::Refused { message, .. }) => {
+                            warn!(message_id = %id, "Receipt refused by the database; quarantined.");
+                            store
+                                .quarantine(
+                                    topic,
+                                    &p.payload,
+                                    &format!("receipt refused: {message}"),
+                                )
+                                .await?;
+                            continue;
+                        }
+                        other => other?,
+                    };
+                    self.in_flight.remove(&id);
+                    info!(message_id = %id, seq = r.seq, niu = ?r.niu.map(|n| n.to_string()), stored, "Receipt stored.");
+                }
+                Body::Rejection(r) if !r.message_id.is_nil() => {
+                    let id = r.message_id.to_string();
+                    let stored = match store
+                        .store_rejection(&id, r.reason.name(), &reason_fr(&r), &p.payload)
+                        .await
+                    {
+                        Err(Error::Refused { message, .. }) => {
+                            warn!(message_id = %id, "Rejection refused by the database; quarantined.");
+                            store
+                                .quarantine(
+                                    topic,
+                                    &p.payload,
+                                    &format!("rejection refused: {message}"),
+                                )
+                                .await?;
+                            continue;
+                        }
+                        other => other?,
+                    };
+                    self.in_flight.remove(&id);
+                    warn!(message_id = %id, reason = r.reason.name(), stored, "The CJN rejected a message.");
+                }
+                Body::RevocationList(l) => {
+                    match protocol::pki::court_apply_crl(
+                        &self.config.court.pki_dir,
+                        &mut self.trust,
+                        &l.crl_der,
+                    ) {
+                        Ok(changed) => info!(%message_id, changed, "Revocation list applied."),
+                        Err(e) => {
+                            warn!(%message_id, reason = e.reason().name(), "Revocation list refused; quarantined.");
+                            let why =
+                                format!("revocation_list: {}: {}", e.reason().name(), e.detail());
+                            store.quarantine(topic, &p.payload, &why).await?;
+                        }
+                    }
+                }
+                other => {
+                    let kind = other.kind();
+                    warn!(%message_id, kind, "Message of a kind the listener does not handle; quarantined.");
+                    store
+                        .quarantine(topic, &p.payload, &format!("unhandled kind: {kind}"))
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The greffier's French text for a rejection.
+fn reason_fr(r: &protocol::Rejection) -> String {
+    let mut text = format!("Le CJN a refusé ce message (motif : {}).", r.reason.name());
+    if let Some(d) = &r.detail {
+        text.push(' ');
+        text.push_str(d);
+    }
+    text
+}

@@ -1,0 +1,191 @@
+//! The MQTT link: one task owns the rumqttc event loop and only polls it, backing off on errors
+//! (rumqttc has none of its own); what it sees goes to the engine through a channel.
+
+use std::time::Duration;
+
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS, TlsConfiguration, Transport};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::Error;
+use crate::config::Config;
+
+/// What the link reports.
+#[derive(Debug)]
+pub enum LinkEvent {
+    /// The broker accepted the connection.
+    Connected {
+        /// Whether the broker still had our session.
+        session_present: bool,
+    },
+    /// The connection was lost (rumqttc reconnects on the next poll).
+    Disconnected,
+    /// A message on one of our topics; acknowledge it with [`AsyncClient::ack`] once handled.
+    Message(Publish),
+}
+
+/// The client (to publish and acknowledge) and the events of the link.
+pub struct Link {
+    /// To publish and acknowledge.
+    pub client: AsyncClient,
+    /// What the event loop saw.
+    pub events: mpsc::UnboundedReceiver<LinkEvent>,
+}
+
+/// Capped exponential backoff with ±20 % jitter.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    initial: Duration,
+    max: Duration,
+    current: Duration,
+}
+
+impl Backoff {
+    /// Starts at `initial`, doubles up to `max`.
+    pub fn new(initial: Duration, max: Duration) -> Self {
+        Backoff {
+            initial,
+            max,
+            current: initial,
+        }
+    }
+
+    /// The next delay.
+    pub fn next_delay(&mut self) -> Duration {
+        let base = self.current;
+        self.current = (self.current * 2).min(self.max);
+        let mut b = [0u8; 1];
+        let jitter = if openssl::rand::rand_bytes(&mut b).is_ok() {
+            f64::from(b[0]) / 255.0 * 0.4 + 0.8
+        } else {
+            1.0
+        };
+        base.mul_f64(jitter).min(self.max)
+    }
+
+    /// Back to the initial delay (after a success).
+    pub fn reset(&mut self) {
+        self.current = self.initial;
+    }
+}
+
+/// MQTT options from the configuration: persistent session, long keep-alive, manual acks.
+pub fn options(config: &Config) -> Result<MqttOptions, Error> {
+    let b = &config.broker;
+    let mut o = MqttOptions::new(config.client_id(), b.host.clone(), b.port);
+    o.set_keep_alive(Duration::from_secs(b.keep_alive_secs.max(5)));
+    o.set_clean_session(false);
+    o.set_manual_acks(true);
+    o.set_max_packet_size(
+        protocol::MAX_SEALED_BYTES + 4096,
+        protocol::MAX_SEALED_BYTES + 4096,
+    );
+    let user = b
+        .username
+        .clone()
+        .unwrap_or_else(|| config.court.code.to_string());
+    let password = b
+        .password
+        .as_ref()
+        .map(|p| p.expose().to_owned())
+        .unwrap_or_default();
+    o.set_credentials(user, password);
+    if b.tls {
+        let tls = match &b.tls_ca_file {
+            Some(path) => TlsConfiguration::SimpleNative {
+                ca: std::fs::read(path).map_err(|e| Error::Config {
+                    what: format!("reading {}", path.display()),
+                    detail: e.to_string(),
+                })?,
+                client_auth: None,
+            },
+            None => TlsConfiguration::Native,
+        };
+        o.set_transport(Transport::tls_with_config(tls));
+    }
+    Ok(o)
+}
+
+/// Starts the link's task; it stops on `shutdown`.
+pub fn start(config: &Config, shutdown: CancellationToken) -> Result<Link, Error> {
+    let (client, mut eventloop) = AsyncClient::new(options(config)?, 64);
+    let (tx, events) = mpsc::unbounded_channel();
+    let down = protocol::topics::down(config.court.code);
+    let mut backoff = Backoff::new(
+        Duration::from_millis(config.broker.backoff_initial_ms.max(10)),
+        Duration::from_secs(config.broker.backoff_max_secs.max(1)),
+    );
+    let sub = client.clone();
+    tokio::spawn(async move {
+        let mut connected = false;
+        loop {
+            let event = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                e = eventloop.poll() => e,
+            };
+            match event {
+                Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                    backoff.reset();
+                    connected = true;
+                    tracing::info!(
+                        session_present = ack.session_present,
+                        "Connected to the broker."
+                    );
+                    if let Err(e) = sub.try_subscribe(down.clone(), QoS::AtLeastOnce) {
+                        tracing::warn!(error = %e, "Subscription request failed.");
+                    }
+                    let _ = tx.send(LinkEvent::Connected {
+                        session_present: ack.session_present,
+                    });
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    let _ = tx.send(LinkEvent::Message(p));
+                }
+                Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                    tracing::debug!(codes = ?ack.return_codes, "Subscribed.");
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    if connected {
+                        connected = false;
+                        let _ = tx.send(LinkEvent::Disconnected);
+                    }
+                    let delay = backoff.next_delay();
+                    tracing::warn!(
+                        error = %e,
+                        delay_ms = delay.as_millis() as u64,
+                        "Broker connection failed; will retry."
+                    );
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                }
+            }
+        }
+        // Say goodbye if we can, within a second.
+        if connected && sub.try_disconnect().is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                while eventloop.poll().await.is_ok() {}
+            })
+            .await;
+        }
+    });
+    Ok(Link { client, events })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_capped_and_resets() {
+        let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(1));
+        let delays: Vec<_> = (0..8).map(|_| b.next_delay()).collect();
+        assert!(delays[0] <= Duration::from_millis(120));
+        assert!(delays[3] >= Duration::from_millis(640));
+        assert!(delays.iter().all(|d| *d <= Duration::from_secs(1)));
+        b.reset();
+        assert!(b.next_delay() <= Duration::from_millis(120));
+    }
+}

@@ -1,0 +1,141 @@
+//! `xmjuris-listener`: the court's daemon between its database and the MQTT broker.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use listener::Config;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(
+    name = "xmjuris-listener",
+    version,
+    about = "Sends the court's signed fiches to the CJN and stores its receipts."
+)]
+struct Cli {
+    /// Configuration file (TOML; XMJURIS__SECTION__KEY variables override it).
+    #[arg(
+        long,
+        short,
+        env = "XMJURIS_LISTENER_CONFIG",
+        default_value = "listener.toml"
+    )]
+    config: PathBuf,
+    /// Send what is pending, wait for the receipts, and exit (for cron and tests).
+    #[arg(long)]
+    once: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print a commented default configuration.
+    GenerateConfig,
+    /// Print the transmission status: pending, sent, archived, last contact with the broker.
+    Status {
+        /// Print the JSON of juris.transmission_status().
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::GenerateConfig) = cli.command {
+        print!("{}", listener::config::DEFAULT_TOML);
+        return ExitCode::SUCCESS;
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("xmjuris-listener: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(real_main(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("xmjuris-listener: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config =
+        Config::load(&cli.config).with_context(|| format!("loading {}", cli.config.display()))?;
+    if let Some(Command::Status { json }) = cli.command {
+        let s = listener::status(&config)
+            .await
+            .context("reading the status")?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&s)?);
+        } else {
+            let n = |k: &str| s.get(k).and_then(|v| v.as_i64()).unwrap_or(0);
+            let t = |k: &str| {
+                s.get(k)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| "-".into())
+            };
+            println!(
+                "pending {}, sent {}, acknowledged {}, rejected {}, quarantined {}; last contact with the broker {}; oldest pending {}",
+                n("pending"),
+                n("sent"),
+                n("acknowledged"),
+                n("rejected"),
+                n("quarantined"),
+                t("last_contact"),
+                t("oldest_pending")
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let shutdown = CancellationToken::new();
+    let signals = shutdown.clone();
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::error!("Cannot install the signal handlers.");
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::info!("Signal received; finishing the message at hand.");
+        signals.cancel();
+    });
+    if cli.once {
+        let report = listener::run_once(config, shutdown)
+            .await
+            .context("sending the outbox")?;
+        if report.pending > 0 {
+            eprintln!(
+                "xmjuris-listener: {} message(s) still wait for the CJN's receipt",
+                report.pending
+            );
+            return Ok(ExitCode::from(2));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    listener::run(config, shutdown).await.context("listener")?;
+    Ok(ExitCode::SUCCESS)
+}

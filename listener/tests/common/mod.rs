@@ -1,0 +1,413 @@
+//! Shared set-up: a throw-away court database, a sandbox Mosquitto, the court's PKI (enrolled
+//! in process against a test CJN PKI), and a test CJN responder built with `protocol`.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use listener::Config;
+use protocol::pki::{self, CjnPki};
+use protocol::{Body, CourtCode, Header, Identity, Message, Party, Receipt, TrustStore, topics};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use sandbox::{Broker, BrokerUser, PgCluster};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "motdepasse-test";
+pub const LISTENER_PASSWORD: &str = "listener-secret";
+pub const COURT: &str = "12345";
+pub const COURT_BROKER_PASSWORD: &str = "court-broker-secret";
+pub const CJN_BROKER_PASSWORD: &str = "cjn-broker-secret";
+
+pub struct World {
+    pub tmp: tempfile::TempDir,
+    pub cluster: PgCluster,
+    pub broker: Broker,
+    pub cjn: CjnPki,
+    pub court: CourtCode,
+    pub court_dir: PathBuf,
+}
+
+impl World {
+    pub async fn new() -> World {
+        let tmp = tempfile::tempdir().unwrap();
+        let cluster = PgCluster::start().expect("start PostgreSQL");
+        cluster.create_database("court").unwrap();
+        db::migrate(&cluster.admin_url("court"), db::Schema::Court)
+            .await
+            .expect("migrate");
+        cluster
+            .psql(
+                "court",
+                &format!(
+                    "select juris.init_court('{COURT}', 'Tribunal de test', 'ADAMAOUA', 'FARO ET DEO', \
+                     'Biyouha', 'kamdem', 'Kamdem Jean', '{PASSWORD}'); \
+                     select juris.create_listener_login('listener', '{LISTENER_PASSWORD}');"
+                ),
+            )
+            .expect("init court");
+        let w = World {
+            broker: Broker::start(&[
+                BrokerUser::court(COURT, COURT_BROKER_PASSWORD),
+                BrokerUser::cjn("cjn", CJN_BROKER_PASSWORD),
+            ])
+            .expect("start mosquitto"),
+            cjn: CjnPki::init(&tmp.path().join("cjn")).unwrap(),
+            court: COURT.parse().unwrap(),
+            court_dir: tmp.path().join("court-pki"),
+            cluster,
+            tmp,
+        };
+        let code = w.cjn.new_enrollment_code(w.court, 1).unwrap();
+        let (c, request) = pki::court_prepare_enrollment(&w.court_dir, &code.code).unwrap();
+        let answer = w.cjn.handle_enrollment(c, &request).unwrap();
+        pki::court_complete_enrollment(&w.court_dir, c, &code.ca_fingerprint, &answer).unwrap();
+        let greffier = w.connect("kamdem").await;
+        for (login, name, privilege) in
+            [("zambo", "Zambo Kenneth", 2), ("mbarga", "Mbarga Paul", 1)]
+        {
+            greffier
+                .execute(
+                    "select juris.create_user($1, $2, $3, $4)",
+                    &[&login, &name, &PASSWORD, &privilege],
+                )
+                .await
+                .expect("create user");
+        }
+        w
+    }
+
+    pub fn config_toml(&self) -> String {
+        format!(
+            r#"
+[court]
+code = "{COURT}"
+pki_dir = "{pki}"
+
+[database]
+url = "host=127.0.0.1 port={pg} dbname=court user=listener"
+password = "{LISTENER_PASSWORD}"
+
+[broker]
+host = "127.0.0.1"
+port = {mqtt}
+password = "{COURT_BROKER_PASSWORD}"
+keep_alive_secs = 300
+backoff_initial_ms = 100
+backoff_max_secs = 2
+
+[transmission]
+max_envelope_bytes = 8192
+max_batch_messages = 20
+max_in_flight_bytes = 32768
+resend_after_secs = 10
+poll_interval_secs = 2
+once_timeout_secs = 60
+"#,
+            pki = self.court_dir.display(),
+            pg = self.cluster.port(),
+            mqtt = self.broker.port(),
+        )
+    }
+
+    pub fn config(&self) -> Config {
+        Config::from_toml(&self.config_toml(), []).unwrap()
+    }
+
+    pub async fn connect(&self, login: &str) -> tokio_postgres::Client {
+        db::connect(&self.cluster.user_url(login, PASSWORD, "court"))
+            .await
+            .expect("connect")
+    }
+
+    pub async fn admin(&self) -> tokio_postgres::Client {
+        db::connect(&self.cluster.admin_url("court")).await.unwrap()
+    }
+
+    /// Saves, submits and verifies `n` fiches; returns their ids.
+    pub async fn verified_fiches(&self, n: usize) -> Vec<i64> {
+        let agent = self.connect("mbarga").await;
+        let sec = self.connect("zambo").await;
+        let mut ids = Vec::new();
+        for i in 0..n {
+            let id: i64 = agent
+                .query_one(
+                    "select juris.save_fiche($1)",
+                    &[&sample_fiche(&format!("Kobila{i}"))],
+                )
+                .await
+                .expect("save")
+                .get(0);
+            agent
+                .execute("select juris.submit_fiche($1)", &[&id])
+                .await
+                .expect("submit");
+            sec.execute("select juris.verify_fiche($1)", &[&id])
+                .await
+                .expect("verify");
+            ids.push(id);
+        }
+        ids
+    }
+
+    /// Signs these fiches, all in one transaction.
+    pub async fn sign(&self, ids: &[i64]) {
+        let mut g = self.connect("kamdem").await;
+        let tx = g.transaction().await.unwrap();
+        for id in ids {
+            tx.execute("select juris.sign_fiche($1)", &[id])
+                .await
+                .expect("sign");
+        }
+        tx.commit().await.unwrap();
+    }
+
+    /// Status of each fiche, by id.
+    pub async fn statuses(&self, ids: &[i64]) -> Vec<String> {
+        let admin = self.admin().await;
+        let mut out = Vec::new();
+        for id in ids {
+            out.push(
+                admin
+                    .query_one(
+                        "select status::text from court.fiche where fiche_id = $1",
+                        &[id],
+                    )
+                    .await
+                    .unwrap()
+                    .get(0),
+            );
+        }
+        out
+    }
+
+    /// Message ids of the outbox, by seq.
+    pub async fn outbox_ids(&self) -> Vec<Uuid> {
+        let admin = self.admin().await;
+        admin
+            .query(
+                "select message_id::text from court.outbox order by seq",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<_, String>(0).parse().unwrap())
+            .collect()
+    }
+
+    pub async fn quarantined(&self) -> i64 {
+        let admin = self.admin().await;
+        admin
+            .query_one("select count(*) from court.quarantine", &[])
+            .await
+            .unwrap()
+            .get(0)
+    }
+
+    /// Waits until every fiche is archived (or panics after `secs`).
+    pub async fn wait_archived(&self, ids: &[i64], secs: u64) {
+        let start = std::time::Instant::now();
+        loop {
+            let s = self.statuses(ids).await;
+            if s.iter().all(|s| s == "archivee") {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(secs),
+                "not archived after {secs} s: {:?}",
+                s.iter().filter(|s| *s != "archivee").count()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    pub fn cjn_options(&self, id: &str) -> MqttOptions {
+        let mut o = MqttOptions::new(id, "127.0.0.1", self.broker.port());
+        o.set_credentials("cjn", CJN_BROKER_PASSWORD);
+        o.set_keep_alive(Duration::from_secs(30));
+        o.set_max_packet_size(2 << 20, 2 << 20);
+        o
+    }
+}
+
+pub fn sample_fiche(surname: &str) -> serde_json::Value {
+    serde_json::json!({
+        "reference": "103/SD/Just/2018",
+        "justiciable": {
+            "surname": surname, "given_names": "Mangué", "birth_date": "1987-04-17",
+            "birth_place": "Ekouk", "sex": "M", "father": "Bikoula Mendomo", "mother": "Atouba Fabienne",
+            "profession": "Agriculteur", "civil_status": "celibataire", "domicile": "Tsinga",
+            "nationality": "Camerounaise"
+        },
+        "condamnation": {
+            "conviction_date": "2018-06-18", "offence_date": "2017-09-15",
+            "offence_nature": "Détournement de fonds publics", "offence_category": "ATT_BIENS_PUBLICS",
+            "offence_class": "delit", "warrants": "Aucun", "sentence_type": "emprisonnement",
+            "sentence_months": 24, "suspended_months": 12
+        }
+    })
+}
+
+/// What the test CJN saw.
+#[derive(Default)]
+pub struct CjnLog {
+    /// How many times each message id arrived.
+    pub received: HashMap<Uuid, usize>,
+    /// Stored messages (first arrival), in arrival order.
+    pub stored: Vec<Uuid>,
+    /// When each was first stored.
+    pub stored_at: HashMap<Uuid, OffsetDateTime>,
+    /// Envelopes that did not open.
+    pub refused: usize,
+    /// Envelopes received.
+    pub envelopes: usize,
+}
+
+pub struct CjnResponder {
+    pub log: Arc<Mutex<CjnLog>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for CjnResponder {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts the test CJN: opens every envelope on `xmjuris/v1/+/up`, stores each message id once,
+/// and answers each envelope with one sealed envelope of receipts. Returns once subscribed.
+pub async fn cjn_responder(w: &World) -> CjnResponder {
+    let identity = w.cjn.identity().clone();
+    let trust = w.cjn.trust_store().unwrap();
+    let (client, mut eventloop) = AsyncClient::new(w.cjn_options("cjn-test"), 64);
+    client
+        .subscribe("xmjuris/v1/+/up", QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    let log = Arc::new(Mutex::new(CjnLog::default()));
+    // Wait for the SUBACK before returning.
+    loop {
+        if let Event::Incoming(Packet::SubAck(_)) = eventloop.poll().await.unwrap() {
+            break;
+        }
+    }
+    let l = log.clone();
+    let task = tokio::spawn(async move {
+        let mut seq = 0u64;
+        loop {
+            let p = match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::Publish(p))) => p,
+                Ok(_) => continue,
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let Some((court, topics::TopicKind::Up)) = topics::parse(&p.topic) else {
+                continue;
+            };
+            let opened =
+                protocol::open_messages(&p.payload, &identity, &trust, Party::Court(court));
+            let Ok((opened, messages)) = opened else {
+                l.lock().unwrap().refused += 1;
+                continue;
+            };
+            let hash = protocol::Sha256Hash::from_bytes(openssl::sha::sha256(&opened.signed_der));
+            let mut receipts = Vec::new();
+            {
+                let mut log = l.lock().unwrap();
+                log.envelopes += 1;
+                for m in &messages {
+                    let id = m.header.message_id;
+                    *log.received.entry(id).or_default() += 1;
+                    if !log.stored_at.contains_key(&id) {
+                        log.stored.push(id);
+                        log.stored_at.insert(id, OffsetDateTime::now_utc());
+                    }
+                    let (niu, version) = match &m.body {
+                        Body::FicheSigned(e)
+                        | Body::FicheRectified(e)
+                        | Body::FicheWithdrawn(e) => (Some(e.niu), Some(e.version)),
+                        _ => (None, None),
+                    };
+                    seq += 1;
+                    receipts.push(Message {
+                        header: Header::new(Party::Cjn, Party::Court(court), seq),
+                        body: Body::Receipt(Receipt {
+                            message_id: id,
+                            seq: m.header.seq,
+                            niu,
+                            version,
+                            stored_at: log.stored_at[&id],
+                            signed_hash: hash,
+                        }),
+                    });
+                }
+            }
+            let court_cert = trust
+                .peer_certs(Party::Court(court))
+                .last()
+                .unwrap()
+                .clone();
+            let sealed = protocol::seal_messages(&receipts, &identity, &court_cert).unwrap();
+            let _ = client
+                .publish(topics::down(court), QoS::AtLeastOnce, false, sealed)
+                .await;
+        }
+    });
+    CjnResponder { log, task }
+}
+
+/// Seals a receipt for `message_id` with `signer` (a forger's identity) and publishes it on the
+/// court's down topic.
+pub async fn publish_forged_receipt(
+    w: &World,
+    signer: &Identity,
+    court_trust: &TrustStore,
+    court_cert: &openssl::x509::X509,
+    message_id: Uuid,
+) {
+    let _ = court_trust;
+    let receipt = Message {
+        header: Header::new(Party::Cjn, Party::Court(w.court), 1),
+        body: Body::Receipt(Receipt {
+            message_id,
+            seq: 1,
+            niu: None,
+            version: Some(1),
+            stored_at: OffsetDateTime::now_utc(),
+            signed_hash: protocol::Sha256Hash::from_bytes([7; 32]),
+        }),
+    };
+    let sealed = protocol::seal_messages(&[receipt], signer, court_cert).unwrap();
+    let (client, mut eventloop) = AsyncClient::new(w.cjn_options("forger"), 16);
+    client
+        .publish(topics::down(w.court), QoS::AtLeastOnce, false, sealed)
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Ok(Event::Incoming(Packet::PubAck(_))) = eventloop.poll().await {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("forged receipt published");
+}
+
+/// Runs the listener in this process until the returned token is cancelled.
+pub fn spawn_listener(
+    config: Config,
+) -> (
+    tokio_util::sync::CancellationToken,
+    tokio::task::JoinHandle<Result<(), listener::Error>>,
+) {
+    let token = tokio_util::sync::CancellationToken::new();
+    let t = token.clone();
+    let handle = tokio::spawn(async move { listener::run(config, t).await });
+    (token, handle)
+}

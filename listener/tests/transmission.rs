@@ -1,0 +1,116 @@
+//! The listener against real parts: a throw-away PostgreSQL court, a sandbox Mosquitto and a
+//! test CJN responder.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use protocol::pki::CjnPki;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_signed_fiche_received_once_and_archived() {
+    let w = World::new().await;
+    let cjn = cjn_responder(&w).await;
+    let (stop, handle) = spawn_listener(w.config());
+    // Signed while the listener runs: the NOTIFY wakes it.
+    let ids = w.verified_fiches(3).await;
+    for id in &ids {
+        w.sign(&[*id]).await;
+    }
+    w.wait_archived(&ids, 60).await;
+    let outbox = w.outbox_ids().await;
+    {
+        let log = cjn.log.lock().unwrap();
+        assert_eq!(log.stored, outbox, "the CJN stored each message, in order");
+        assert!(log.received.values().all(|n| *n == 1), "each received once");
+    }
+    let status = listener::status(&w.config()).await.unwrap();
+    assert_eq!(status["acknowledged"], 3);
+    assert_eq!(status["pending"], 0);
+    assert!(!status["last_contact"].is_null());
+    stop.cancel();
+    handle.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_fiches_signed_in_one_transaction_all_leave() {
+    let w = World::new().await;
+    let ids = w.verified_fiches(50).await;
+    w.sign(&ids).await;
+    let cjn = cjn_responder(&w).await;
+    let report = listener::run_once(w.config(), tokio_util::sync::CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(report.pending, 0);
+    assert!(!report.timed_out);
+    w.wait_archived(&ids, 10).await;
+    let outbox = w.outbox_ids().await;
+    let log = cjn.log.lock().unwrap();
+    assert_eq!(log.stored, outbox);
+    assert!(log.received.values().all(|n| *n == 1));
+    // Batched: 50 messages in a few envelopes, not 50.
+    assert!(log.envelopes < 50, "{} envelopes", log.envelopes);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_receipt_is_refused_and_quarantined() {
+    let w = World::new().await;
+    let ids = w.verified_fiches(1).await;
+    w.sign(&ids).await;
+    let (stop, handle) = spawn_listener(w.config());
+    // Wait until the listener has sent it (no CJN listens yet).
+    let admin = w.admin().await;
+    let start = std::time::Instant::now();
+    loop {
+        let attempts: i32 = admin
+            .query_one("select attempts from court.outbox", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if attempts > 0 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "never sent");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A forger with a CA and a "CJN" certificate of its own.
+    let rogue = CjnPki::init(&w.tmp.path().join("rogue")).unwrap();
+    let (court_identity, court_trust) = protocol::pki::court_load(&w.court_dir).unwrap();
+    let message_id = w.outbox_ids().await[0];
+    publish_forged_receipt(
+        &w,
+        rogue.identity(),
+        &court_trust,
+        court_identity.cert(),
+        message_id,
+    )
+    .await;
+    let start = std::time::Instant::now();
+    while w.quarantined().await == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "never quarantined"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(w.statuses(&ids).await, ["signee"]);
+    let state: String = admin
+        .query_one("select state from court.outbox", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(state, "pending");
+    let reason: String = admin
+        .query_one("select reason from court.quarantine", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(reason.starts_with("unknown_signer"), "{reason}");
+    // The real CJN then answers the re-sent message: archived.
+    let _cjn = cjn_responder(&w).await;
+    w.wait_archived(&ids, 60).await;
+    stop.cancel();
+    handle.await.unwrap().unwrap();
+}
