@@ -208,7 +208,12 @@ impl Engine {
                 }
             };
             info!("Database session open; listening to the outbox.");
-            match self.session(&mut store, once, deadline).await {
+            let result = match self.session(&mut store, once, deadline).await {
+                // The link stops with the shutdown: that is no error.
+                Err(_) if self.shutdown.is_cancelled() => Ok(Exit::Shutdown),
+                other => other,
+            };
+            match result {
                 Ok(exit) => {
                     let pending = match store.pending(FETCH_ROWS).await {
                         Ok(rows) => rows.len(),
@@ -265,6 +270,7 @@ impl Engine {
                 return Ok(Exit::Empty);
             }
             tokio::select! {
+                biased;
                 _ = self.shutdown.cancelled() => return Ok(Exit::Shutdown),
                 _ = tokio::time::sleep_until(deadline), if once => return Ok(Exit::TimedOut),
                 w = store.woken() => match w {

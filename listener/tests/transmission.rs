@@ -114,3 +114,83 @@ async fn forged_receipt_is_refused_and_quarantined() {
     stop.cancel();
     handle.await.unwrap().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejection_is_stored_for_the_greffier() {
+    let w = World::new().await;
+    let ids = w.verified_fiches(1).await;
+    w.sign(&ids).await;
+    let _cjn = cjn_responder_with(&w, true).await;
+    let report = listener::run_once(w.config(), tokio_util::sync::CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(report.pending, 0);
+    let admin = w.admin().await;
+    let row = admin
+        .query_one(
+            "select state, rejection_code, rejection_reason from court.outbox",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "rejected");
+    assert_eq!(row.get::<_, String>(1), "decode_failed");
+    assert!(row.get::<_, String>(2).starts_with("Le CJN a refusé"));
+    assert_eq!(w.statuses(&ids).await, ["signee"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_acl_keeps_a_court_to_its_topics() {
+    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+    let w = World::new().await;
+    let mut o = MqttOptions::new("acl-test", "127.0.0.1", w.broker.port());
+    o.set_credentials(COURT, COURT_BROKER_PASSWORD);
+    let (client, mut eventloop) = AsyncClient::new(o, 8);
+    client
+        .subscribe("xmjuris/v1/54321/down", QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    client
+        .subscribe(format!("xmjuris/v1/{COURT}/down"), QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    let mut subacks = 0;
+    while subacks < 2 {
+        if let Event::Incoming(Packet::SubAck(_)) = eventloop.poll().await.unwrap() {
+            subacks += 1;
+        }
+    }
+    // The CJN publishes on another court's topic, then on this court's.
+    let (cjn, mut cjn_loop) = AsyncClient::new(w.cjn_options("acl-cjn"), 8);
+    cjn.publish("xmjuris/v1/54321/down", QoS::AtLeastOnce, false, "foreign")
+        .await
+        .unwrap();
+    cjn.publish(
+        format!("xmjuris/v1/{COURT}/down"),
+        QoS::AtLeastOnce,
+        false,
+        "own",
+    )
+    .await
+    .unwrap();
+    tokio::spawn(async move { while cjn_loop.poll().await.is_ok() {} });
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            if let Ok(Event::Incoming(Packet::Publish(p))) = eventloop.poll().await {
+                got.push(p.topic.clone());
+            }
+        }
+    })
+    .await;
+    assert_eq!(
+        got,
+        [format!("xmjuris/v1/{COURT}/down")],
+        "only its own topic"
+    );
+    // A wrong password is refused.
+    let mut o = MqttOptions::new("acl-test-2", "127.0.0.1", w.broker.port());
+    o.set_credentials(COURT, "wrong");
+    let (_c, mut eventloop) = AsyncClient::new(o, 8);
+    assert!(eventloop.poll().await.is_err());
+}

@@ -280,9 +280,17 @@ impl Drop for CjnResponder {
 /// Starts the test CJN: opens every envelope on `xmjuris/v1/+/up`, stores each message id once,
 /// and answers each envelope with one sealed envelope of receipts. Returns once subscribed.
 pub async fn cjn_responder(w: &World) -> CjnResponder {
+    cjn_responder_with(w, false).await
+}
+
+/// The test CJN; with `reject`, it answers every message with a rejection instead.
+pub async fn cjn_responder_with(w: &World, reject: bool) -> CjnResponder {
     let identity = w.cjn.identity().clone();
     let trust = w.cjn.trust_store().unwrap();
-    let (client, mut eventloop) = AsyncClient::new(w.cjn_options("cjn-test"), 64);
+    let mut options = w.cjn_options("cjn-test");
+    // A persistent session: what courts send while the CJN reconnects waits for it.
+    options.set_clean_session(false);
+    let (client, mut eventloop) = AsyncClient::new(options, 64);
     client
         .subscribe("xmjuris/v1/+/up", QoS::AtLeastOnce)
         .await
@@ -300,6 +308,10 @@ pub async fn cjn_responder(w: &World) -> CjnResponder {
         loop {
             let p = match eventloop.poll().await {
                 Ok(Event::Incoming(Packet::Publish(p))) => p,
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    let _ = client.try_subscribe("xmjuris/v1/+/up", QoS::AtLeastOnce);
+                    continue;
+                }
                 Ok(_) => continue,
                 Err(_) => {
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -334,6 +346,17 @@ pub async fn cjn_responder(w: &World) -> CjnResponder {
                         _ => (None, None),
                     };
                     seq += 1;
+                    if reject {
+                        receipts.push(Message {
+                            header: Header::new(Party::Cjn, Party::Court(court), seq),
+                            body: Body::Rejection(protocol::Rejection {
+                                message_id: id,
+                                reason: protocol::Reason::DecodeFailed,
+                                detail: Some("test".into()),
+                            }),
+                        });
+                        continue;
+                    }
                     receipts.push(Message {
                         header: Header::new(Party::Cjn, Party::Court(court), seq),
                         body: Body::Receipt(Receipt {
@@ -410,4 +433,82 @@ pub fn spawn_listener(
     let t = token.clone();
     let handle = tokio::spawn(async move { listener::run(config, t).await });
     (token, handle)
+}
+
+/// A TCP relay between the listener and the broker, whose link can be cut.
+pub struct Relay {
+    pub port: u16,
+    cut: Arc<std::sync::atomic::AtomicBool>,
+    conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.task.abort();
+        for c in self.conns.lock().unwrap().drain(..) {
+            c.abort();
+        }
+    }
+}
+
+impl Relay {
+    pub async fn start(target_port: u16) -> Relay {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let (c, cs) = (cut.clone(), conns.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    continue;
+                };
+                if c.load(std::sync::atomic::Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let h = tokio::spawn(async move {
+                    if let Ok(mut out) =
+                        tokio::net::TcpStream::connect(("127.0.0.1", target_port)).await
+                    {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    }
+                });
+                cs.lock().unwrap().push(h);
+            }
+        });
+        Relay {
+            port,
+            cut,
+            conns,
+            task,
+        }
+    }
+
+    /// Cuts every connection and refuses new ones until [`Relay::restore`].
+    pub fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for c in self.conns.lock().unwrap().drain(..) {
+            c.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A small deterministic generator (xorshift), seeded and printed by the test.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
 }
