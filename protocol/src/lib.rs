@@ -55,6 +55,10 @@
 //! | long    | 724        | 1308   | 1087   | 734    | 84                      |
 //! | 10 in one envelope (7 typical, 3 long, different people) | 1290 | 1876 (187 per fiche) | | | 590 |
 //!
+//! A second run of the same command, while two other builds loaded both
+//! cores, gave typical 625 seal/s and 677 open/s, long 963 and 645: the
+//! rates here are lower bounds on a loaded machine; sizes do not vary.
+//!
 //! One fiche per envelope carries 133 typical fiches a minute; as soon as a
 //! backlog builds up, batching carries several hundred. `open` is dominated
 //! by the ECDH, the signature check and the chain check at signing time.
