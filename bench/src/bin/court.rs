@@ -199,19 +199,19 @@ async fn run(fiches: u64, total: u64, queries: usize) -> anyhow::Result<()> {
     let admin = connect(&admin_url).await?;
     admin
         .execute(
-            "select juris.init_court('12345', 'Tribunal de Garoua', 'NORD', 'BENOUE', 'Garoua I', 'greffier', 'Greffier', $1)",
+            "select juris.init_court('12345', 'Tribunal de Garoua', 'NORD', 'BENOUE', 'Garoua I', 'kamdem', 'Kamdem Jean', $1)",
             &[&PASSWORD],
         )
         .await?;
-    let greffier = connect(&cluster.user_url("greffier", PASSWORD, "court")).await?;
+    let greffier = connect(&cluster.user_url("kamdem", PASSWORD, "court")).await?;
     greffier
         .batch_execute(&format!(
-            "select juris.create_user('agent', 'Agent', '{PASSWORD}', 1);
-             select juris.create_user('secretaire', 'Secrétaire', '{PASSWORD}', 2);"
+            "select juris.create_user('mbarga', 'Mbarga Paul', '{PASSWORD}', 1);
+             select juris.create_user('zambo', 'Zambo Kenneth', '{PASSWORD}', 2);"
         ))
         .await?;
-    let agent = connect(&cluster.user_url("agent", PASSWORD, "court")).await?;
-    let secretaire = connect(&cluster.user_url("secretaire", PASSWORD, "court")).await?;
+    let agent = connect(&cluster.user_url("mbarga", PASSWORD, "court")).await?;
+    let secretaire = connect(&cluster.user_url("zambo", PASSWORD, "court")).await?;
 
     eprintln!("Saving {fiches} fiches through juris.save_fiche...");
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
@@ -266,7 +266,7 @@ async fn run(fiches: u64, total: u64, queries: usize) -> anyhow::Result<()> {
              select 10000000 + g, (g % 1000) || '/SD/Just/2023', surname, given,
                     juris._norm(surname || ' ' || given), date '1950-01-01' + (g % 18000), 'Maroua', 'M',
                     date '2023-05-01', date '2023-01-01', 'Vol simple', 'VOL', 'delit', 'emprisonnement', 6,
-                    'agent', 'agent'
+                    'mbarga', 'mbarga'
                from s;
              set session_replication_role = origin;
              analyze court.fiche;",
