@@ -133,10 +133,7 @@ once_timeout_secs = 60
         let mut ids = Vec::new();
         for i in 0..n {
             let id: i64 = agent
-                .query_one(
-                    "select juris.save_fiche($1)",
-                    &[&sample_fiche(&format!("Kobila{i}"))],
-                )
+                .query_one("select juris.save_fiche($1)", &[&varied_fiche(i)])
                 .await
                 .expect("save")
                 .get(0);
@@ -249,6 +246,80 @@ pub fn sample_fiche(surname: &str) -> serde_json::Value {
             "sentence_months": 24, "suspended_months": 12
         }
     })
+}
+
+/// A fiche that differs from its neighbours in most fields (so compression is not flattered).
+pub fn varied_fiche(i: usize) -> serde_json::Value {
+    const SURNAMES: &[&str] = &[
+        "Kobila", "Ngono", "Abena", "Fouda", "Tchoupo", "Mbida", "Owona", "Nkoulou", "Essama",
+        "Atangana", "Djomo", "Ewane", "Kamga",
+    ];
+    const GIVEN: &[&str] = &[
+        "Mangué",
+        "Pierre",
+        "Aïssatou",
+        "Jean-Claude",
+        "Béatrice",
+        "Hamadou",
+        "Clarisse",
+        "Emmanuel",
+        "Odile",
+        "Rigobert",
+        "Yaou",
+    ];
+    const PLACES: &[&str] = &[
+        "Ekouk",
+        "Garoua",
+        "Bertoua",
+        "Ngaoundéré",
+        "Maroua",
+        "Ebolowa",
+        "Bafoussam",
+        "Kribi",
+        "Limbé",
+        "Foumban",
+    ];
+    const JOBS: &[&str] = &[
+        "Agriculteur",
+        "Commerçant",
+        "Chauffeur",
+        "Enseignant",
+        "Menuisier",
+        "Sans profession",
+        "Mécanicien",
+        "Couturière",
+    ];
+    const NATURES: &[&str] = &[
+        "Détournement de fonds publics",
+        "Vol aggravé",
+        "Abus de confiance",
+        "Escroquerie",
+        "Coups et blessures volontaires",
+        "Faux et usage de faux",
+        "Recel",
+    ];
+    let pick = |list: &[&'static str], k: usize| list[(i * k + i / 3) % list.len()];
+    let mut f = sample_fiche(&format!("{} {}", pick(SURNAMES, 7), pick(SURNAMES, 3)));
+    f["reference"] = format!("{}/SD/Just/{}", 100 + i, 2010 + i % 9).into();
+    let j = &mut f["justiciable"];
+    j["given_names"] = format!("{} {}", pick(GIVEN, 5), pick(GIVEN, 2)).into();
+    j["birth_date"] = format!(
+        "19{}-{:02}-{:02}",
+        60 + i % 35,
+        1 + i % 12,
+        1 + (i * 7) % 28
+    )
+    .into();
+    j["birth_place"] = pick(PLACES, 3).into();
+    j["father"] = format!("{} {}", pick(SURNAMES, 11), pick(GIVEN, 7)).into();
+    j["mother"] = format!("{} {}", pick(GIVEN, 3), pick(SURNAMES, 5)).into();
+    j["profession"] = pick(JOBS, 5).into();
+    j["domicile"] = format!("Quartier {} {}", pick(PLACES, 7), 1 + i % 40).into();
+    let c = &mut f["condamnation"];
+    c["offence_nature"] = pick(NATURES, 3).into();
+    c["sentence_months"] = (6 + i % 60).into();
+    c["suspended_months"] = (i % 6).into();
+    f
 }
 
 /// What the test CJN saw.

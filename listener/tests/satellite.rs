@@ -1,0 +1,111 @@
+//! Throughput through an emulated satellite link: a relay between the listener and the broker
+//! that limits each direction to 15 kbit/s and adds 300 ms each way (600 ms round trip).
+//! Prints fiches per minute from the listener's start to the last receipt, and bytes on the wire per
+//! fiche. Run on demand:
+//! `cargo test -p listener --test satellite -- --ignored --nocapture`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use common::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::Instant;
+
+const BYTES_PER_SEC: f64 = 15_000.0 / 8.0;
+const ONE_WAY: Duration = Duration::from_millis(300);
+
+/// Copies `from` to `to` as a slow link would: serialised at the link's rate, then delayed.
+async fn slow_copy(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    counter: Arc<AtomicU64>,
+) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
+    let writer = tokio::spawn(async move {
+        while let Some((deliver_at, chunk)) = rx.recv().await {
+            tokio::time::sleep_until(deliver_at).await;
+            if to.write_all(&chunk).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut link_free = Instant::now();
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        counter.fetch_add(n as u64, Ordering::Relaxed);
+        let start = link_free.max(Instant::now());
+        link_free = start + Duration::from_secs_f64(n as f64 / BYTES_PER_SEC);
+        if tx.send((link_free + ONE_WAY, buf[..n].to_vec())).is_err() {
+            break;
+        }
+    }
+    drop(tx);
+    let _ = writer.await;
+}
+
+async fn slow_relay(target_port: u16, up: Arc<AtomicU64>, down: Arc<AtomicU64>) -> u16 {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((inbound, _)) = listener.accept().await {
+            let Ok(out) = tokio::net::TcpStream::connect(("127.0.0.1", target_port)).await else {
+                continue;
+            };
+            let (ir, iw) = inbound.into_split();
+            let (or, ow) = out.into_split();
+            tokio::spawn(slow_copy(ir, ow, up.clone()));
+            tokio::spawn(slow_copy(or, iw, down.clone()));
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark (about 30 s for 200 fiches); run with --ignored --nocapture"]
+async fn satellite_link_fiches_per_minute() {
+    let n: usize = std::env::var("XMJURIS_BENCH_FICHES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let w = World::new().await;
+    let ids = w.verified_fiches(n).await;
+    w.sign(&ids).await;
+    let _cjn = cjn_responder(&w).await;
+    let (up, down) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let port = slow_relay(w.broker.port(), up.clone(), down.clone()).await;
+    let text = w
+        .config_toml()
+        .replace(
+            &format!("port = {}\n", w.broker.port()),
+            &format!("port = {port}\n"),
+        )
+        .replace("max_envelope_bytes = 8192", "max_envelope_bytes = 16384")
+        .replace("max_batch_messages = 20", "max_batch_messages = 50")
+        .replace("max_in_flight_bytes = 32768", "max_in_flight_bytes = 65536")
+        .replace("resend_after_secs = 10", "resend_after_secs = 600");
+    let config = listener::Config::from_toml(&text, []).unwrap();
+    let start = std::time::Instant::now();
+    let (stop, handle) = spawn_listener(config);
+    w.wait_archived(&ids, 1200).await;
+    let secs = start.elapsed().as_secs_f64();
+    let (up, down) = (up.load(Ordering::Relaxed), down.load(Ordering::Relaxed));
+    stop.cancel();
+    handle.await.unwrap().unwrap();
+    println!(
+        "{n} fiches through 15 kbit/s, 600 ms RTT: {secs:.1} s from start to the last receipt, \
+         {:.0} fiches/min; bytes on the wire per fiche: {:.0} up, {:.0} down",
+        n as f64 / secs * 60.0,
+        up as f64 / n as f64,
+        down as f64 / n as f64
+    );
+}
