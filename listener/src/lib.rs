@@ -74,9 +74,6 @@ pub enum Error {
     /// The MQTT event loop stopped.
     #[error("the MQTT link stopped")]
     LinkGone,
-    /// Sealing failed.
-    #[error("sealing: {0}")]
-    Seal(protocol::Error),
 }
 
 impl Error {
@@ -325,7 +322,9 @@ impl Engine {
             .clamp(1, protocol::codec::MAX_BATCH);
         let mut batch: Vec<Message> = Vec::new();
         for row in rows {
-            if self.in_flight.contains_key(&row.message_id) {
+            if self.in_flight.contains_key(&row.message_id)
+                || self.refused.contains_key(&row.message_id)
+            {
                 continue;
             }
             let message = match OutboxPayload::from_json(row.payload.as_bytes()) {
@@ -345,8 +344,10 @@ impl Engine {
             };
             batch.push(message);
             if batch.len() > 1 {
-                let size = protocol::codec::encode(&batch).map_err(Error::Seal)?.len()
-                    + SEAL_OVERHEAD_BYTES;
+                // A batch that does not encode is split: the culprit then fails alone in `send`.
+                let size = protocol::codec::encode(&batch)
+                    .map(|b| b.len() + SEAL_OVERHEAD_BYTES)
+                    .unwrap_or(usize::MAX);
                 if size > max_bytes || batch.len() > max_messages {
                     let last = batch.pop();
                     if !self.send(store, &batch).await? {
@@ -367,7 +368,18 @@ impl Engine {
         let Some(cjn) = self.trust.peer_certs(Party::Cjn).last().cloned() else {
             return Err(Error::Pki("no CJN certificate in the trust store".into()));
         };
-        let sealed = protocol::seal_messages(batch, &self.identity, &cjn).map_err(Error::Seal)?;
+        let sealed = match protocol::seal_messages(batch, &self.identity, &cjn) {
+            Ok(s) => s,
+            Err(e) => {
+                // Not an outage: these rows stay in the outbox, set aside until a restart.
+                for m in batch {
+                    let id = m.header.message_id.to_string();
+                    error!(message_id = %id, seq = m.header.seq, reason = e.reason().name(), "Message cannot be sealed; left in the outbox.");
+                    self.refused.insert(id, ());
+                }
+                return Ok(true);
+            }
+        };
         let window = self.config.transmission.max_in_flight_bytes;
         if !self.in_flight.is_empty() && self.in_flight_bytes() + sealed.len() > window {
             debug!(

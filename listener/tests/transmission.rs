@@ -194,3 +194,61 @@ async fn broker_acl_keeps_a_court_to_its_topics() {
     let (_c, mut eventloop) = AsyncClient::new(o, 8);
     assert!(eventloop.poll().await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_list_applied_and_garbage_quarantined() {
+    use protocol::{Body, Header, Message, Party, RevocationList, topics};
+    use rumqttc::{AsyncClient, Event, Packet, QoS};
+    let w = World::new().await;
+    let (stop, handle) = spawn_listener(w.config());
+    let start = std::time::Instant::now();
+    while listener::status(&w.config()).await.unwrap()["last_contact"].is_null() {
+        assert!(start.elapsed() < Duration::from_secs(20), "never connected");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let crl_path = w.court_dir.join("crl.pem");
+    let before = std::fs::read(&crl_path).unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let crl = w.cjn.write_crl().unwrap();
+    let (court_identity, _) = protocol::pki::court_load(&w.court_dir).unwrap();
+    let message = Message {
+        header: Header::new(Party::Cjn, Party::Court(w.court), 1),
+        body: Body::RevocationList(RevocationList {
+            crl_der: crl.to_der().unwrap(),
+        }),
+    };
+    let sealed =
+        protocol::seal_messages(&[message], w.cjn.identity(), court_identity.cert()).unwrap();
+    let (client, mut eventloop) = AsyncClient::new(w.cjn_options("crl-publisher"), 8);
+    client
+        .publish(topics::down(w.court), QoS::AtLeastOnce, false, sealed)
+        .await
+        .unwrap();
+    client
+        .publish(
+            topics::down(w.court),
+            QoS::AtLeastOnce,
+            false,
+            vec![0x30, 0x03, 1, 2, 3],
+        )
+        .await
+        .unwrap();
+    let mut acks = 0;
+    while acks < 2 {
+        if let Event::Incoming(Packet::PubAck(_)) = eventloop.poll().await.unwrap() {
+            acks += 1;
+        }
+    }
+    let start = std::time::Instant::now();
+    while std::fs::read(&crl_path).unwrap() == before || w.quarantined().await == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "CRL not applied or garbage not quarantined"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(std::fs::read(&crl_path).unwrap(), crl.to_pem().unwrap());
+    assert_eq!(w.quarantined().await, 1);
+    stop.cancel();
+    handle.await.unwrap().unwrap();
+}
