@@ -189,3 +189,36 @@ async fn once_mode_binary_sends_and_exits() {
     );
     assert_eq!(w.statuses(&ids).await, ["archivee", "archivee"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_restart_is_waited_out() {
+    let w = World::new().await;
+    let _cjn = cjn_responder(&w).await;
+    let (stop, handle) = spawn_listener(w.config());
+    let ids = w.verified_fiches(2).await;
+    w.sign(&ids[..1]).await;
+    w.wait_archived(&ids[..1], 30).await;
+    w.cluster.stop().unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let out = w
+        .cluster
+        .command("pg_ctl")
+        .arg("start")
+        .arg("-w")
+        .arg("-D")
+        .arg(w.cluster.data_dir())
+        .arg("-l")
+        .arg(w.cluster.log_file())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Signed after the restart: the listener LISTENs again and sends it.
+    w.sign(&ids[1..]).await;
+    w.wait_archived(&ids, 60).await;
+    stop.cancel();
+    handle.await.unwrap().unwrap();
+}
