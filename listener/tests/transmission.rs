@@ -252,3 +252,28 @@ async fn revocation_list_applied_and_garbage_quarantined() {
     stop.cancel();
     handle.await.unwrap().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_to_the_broker() {
+    let (cert, key) = self_signed_localhost();
+    let w = World::new_tls(&cert, &key).await;
+    let ca = w.tmp.path().join("broker-ca.pem");
+    std::fs::write(&ca, &cert).unwrap();
+    let ids = w.verified_fiches(1).await;
+    w.sign(&ids).await;
+    let _cjn = cjn_responder(&w).await;
+    let text = w.config_toml().replace(
+        &format!("port = {}\n", w.broker.port()),
+        &format!(
+            "port = {}\ntls = true\ntls_ca_file = \"{}\"\n",
+            w.broker.tls_port().unwrap(),
+            ca.display()
+        ),
+    );
+    let config = listener::Config::from_toml(&text, []).unwrap();
+    let report = listener::run_once(config, tokio_util::sync::CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(report.pending, 0);
+    assert_eq!(w.statuses(&ids).await, ["archivee"]);
+}

@@ -45,6 +45,7 @@ impl BrokerUser {
 pub struct Broker {
     dir: tempfile::TempDir,
     port: u16,
+    tls_port: Option<u16>,
     child: Option<Child>,
 }
 
@@ -63,20 +64,41 @@ fn mosquitto() -> Result<PathBuf> {
 impl Broker {
     /// Starts a broker with these accounts.
     pub fn start(users: &[BrokerUser]) -> Result<Self> {
+        Self::start_inner(users, None)
+    }
+
+    /// Starts a broker with these accounts and, besides the plain port, a TLS port serving this
+    /// certificate and key (PEM).
+    pub fn start_with_tls(users: &[BrokerUser], cert_pem: &[u8], key_pem: &[u8]) -> Result<Self> {
+        Self::start_inner(users, Some((cert_pem, key_pem)))
+    }
+
+    fn start_inner(users: &[BrokerUser], tls: Option<(&[u8], &[u8])>) -> Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("xmjuris-mqtt-")
             .tempdir()
             .map_err(io_err("creating a temporary folder"))?;
         write_passwords(dir.path(), users)?;
         write_acl(dir.path(), users)?;
+        if let Some((cert, key)) = tls {
+            for (name, data) in [("tls.crt", cert), ("tls.key", key)] {
+                let path = dir.path().join(name);
+                std::fs::write(&path, data)
+                    .map_err(io_err(format!("writing {}", path.display())))?;
+            }
+        }
         let mut broker = Broker {
             dir,
             port: 0,
+            tls_port: None,
             child: None,
         };
         let mut last = None;
         for _ in 0..5 {
             broker.port = crate::free_port()?;
+            if tls.is_some() {
+                broker.tls_port = Some(crate::free_port()?);
+            }
             match broker.spawn() {
                 Ok(()) => return Ok(broker),
                 Err(e) => last = Some(e),
@@ -90,6 +112,11 @@ impl Broker {
     /// The port it listens on (127.0.0.1); the same across restarts.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The TLS port, when started with [`Broker::start_with_tls`].
+    pub fn tls_port(&self) -> Option<u16> {
+        self.tls_port
     }
 
     /// The broker's folder (configuration, passwords, ACL, persistence, log).
@@ -127,6 +154,14 @@ impl Broker {
             acl = d.join("acl").display(),
             d = d.display(),
         );
+        let mut conf = conf;
+        if let Some(tls_port) = self.tls_port {
+            conf.push_str(&format!(
+                "listener {tls_port} 127.0.0.1\ncertfile {}\nkeyfile {}\n",
+                d.join("tls.crt").display(),
+                d.join("tls.key").display()
+            ));
+        }
         let path = d.join("mosquitto.conf");
         std::fs::write(&path, conf).map_err(io_err(format!("writing {}", path.display())))?;
         Ok(path)
@@ -153,7 +188,8 @@ impl Broker {
                     stderr: log,
                 });
             }
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            let up = |port| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+            if up(self.port) && self.tls_port.is_none_or(up) {
                 self.child = Some(child);
                 return Ok(());
             }

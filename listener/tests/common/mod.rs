@@ -32,6 +32,15 @@ pub struct World {
 
 impl World {
     pub async fn new() -> World {
+        World::build(None).await
+    }
+
+    /// With a TLS port on the broker too, serving this certificate and key (PEM).
+    pub async fn new_tls(cert_pem: &[u8], key_pem: &[u8]) -> World {
+        World::build(Some((cert_pem, key_pem))).await
+    }
+
+    async fn build(tls: Option<(&[u8], &[u8])>) -> World {
         let tmp = tempfile::tempdir().unwrap();
         let cluster = PgCluster::start().expect("start PostgreSQL");
         cluster.create_database("court").unwrap();
@@ -49,11 +58,17 @@ impl World {
             )
             .expect("init court");
         let w = World {
-            broker: Broker::start(&[
-                BrokerUser::court(COURT, COURT_BROKER_PASSWORD),
-                BrokerUser::cjn("cjn", CJN_BROKER_PASSWORD),
-            ])
-            .expect("start mosquitto"),
+            broker: {
+                let users = [
+                    BrokerUser::court(COURT, COURT_BROKER_PASSWORD),
+                    BrokerUser::cjn("cjn", CJN_BROKER_PASSWORD),
+                ];
+                match tls {
+                    Some((cert, key)) => Broker::start_with_tls(&users, cert, key),
+                    None => Broker::start(&users),
+                }
+                .expect("start mosquitto")
+            },
             cjn: CjnPki::init(&tmp.path().join("cjn")).unwrap(),
             court: COURT.parse().unwrap(),
             court_dir: tmp.path().join("court-pki"),
@@ -582,4 +597,44 @@ impl Rng {
         self.0 ^= self.0 << 17;
         self.0 % n.max(1)
     }
+}
+
+/// A self-signed P-256 certificate for 127.0.0.1 (PEM certificate, PEM key).
+pub fn self_signed_localhost() -> (Vec<u8>, Vec<u8>) {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::PKey;
+    use openssl::x509::extension::{BasicConstraints, SubjectAlternativeName};
+    use openssl::x509::{X509Builder, X509NameBuilder};
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+    let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", "127.0.0.1").unwrap();
+    let name = name.build();
+    let mut b = X509Builder::new().unwrap();
+    b.set_version(2).unwrap();
+    b.set_serial_number(&BigNum::from_u32(1).unwrap().to_asn1_integer().unwrap())
+        .unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(&name).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(2).unwrap())
+        .unwrap();
+    let san = SubjectAlternativeName::new()
+        .ip("127.0.0.1")
+        .build(&b.x509v3_context(None, None))
+        .unwrap();
+    b.append_extension(san).unwrap();
+    b.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
+        .unwrap();
+    b.sign(&key, MessageDigest::sha256()).unwrap();
+    (
+        b.build().to_pem().unwrap(),
+        key.private_key_to_pem_pkcs8().unwrap(),
+    )
 }
