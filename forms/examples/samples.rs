@@ -24,14 +24,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
     for (template, sample) in jobs {
         let data = forms::sample(sample).ok_or("missing sample")?;
+        let start = std::time::Instant::now();
         let compiled = forms.compile(template, &data)?;
+        let pdf = compiled.pdf()?;
+        let elapsed = start.elapsed();
         let stem = sample.trim_end_matches(".json");
-        std::fs::write(out.join(format!("{stem}.pdf")), compiled.pdf()?)?;
+        std::fs::write(out.join(format!("{stem}.pdf")), pdf)?;
         for page in 0..compiled.page_count() {
             let image = compiled.image(page, 1.5)?;
             std::fs::write(out.join(format!("{stem}-{}.png", page + 1)), image.png)?;
         }
-        println!("{stem}: {} page(s)", compiled.page_count());
+        println!(
+            "{stem}: {} page(s), {:.1} ms to PDF",
+            compiled.page_count(),
+            elapsed.as_secs_f64() * 1000.0
+        );
     }
     Ok(())
 }
