@@ -95,6 +95,10 @@ impl PgCluster {
         };
         if !cluster.data_dir().join("PG_VERSION").exists() {
             cluster.initdb()?;
+        } else if let Some(port) = options.port.filter(|_| cluster.is_running()) {
+            // A kept cluster already running (the demo started twice): use it as it is.
+            cluster.port = port;
+            return Ok(cluster);
         }
         let mut last_error = None;
         for _ in 0..5 {
@@ -282,6 +286,13 @@ impl PgCluster {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// True when a server runs on this cluster's data directory.
+    pub fn is_running(&self) -> bool {
+        let mut cmd = self.command("pg_ctl");
+        cmd.arg("status").arg("-D").arg(self.data_dir());
+        run(cmd, "pg_ctl status").is_ok()
     }
 
     /// Stops the server now (fast shutdown).
