@@ -115,6 +115,10 @@ pub struct TransmissionConfig {
     /// Most bytes sent and not yet receipted (one window); a cut link wastes at most this.
     #[serde(default = "default_in_flight")]
     pub max_in_flight_bytes: usize,
+    /// Most envelopes sent and not yet receipted: while they travel, new messages accumulate
+    /// and leave together in the next envelope (batching grows with the load).
+    #[serde(default = "default_in_flight_envelopes")]
+    pub max_in_flight_envelopes: usize,
     /// Re-send a message not receipted after this long.
     #[serde(default = "default_resend")]
     pub resend_after_secs: u64,
@@ -132,6 +136,7 @@ impl Default for TransmissionConfig {
             max_envelope_bytes: default_envelope_bytes(),
             max_batch_messages: default_batch(),
             max_in_flight_bytes: default_in_flight(),
+            max_in_flight_envelopes: default_in_flight_envelopes(),
             resend_after_secs: default_resend(),
             poll_interval_secs: default_poll(),
             once_timeout_secs: default_once_timeout(),
@@ -159,6 +164,9 @@ fn default_batch() -> usize {
 }
 fn default_in_flight() -> usize {
     64 * 1024
+}
+fn default_in_flight_envelopes() -> usize {
+    2
 }
 fn default_resend() -> u64 {
     300
@@ -223,6 +231,8 @@ max_envelope_bytes = 16384
 max_batch_messages = 50
 # Never more than this many bytes sent and not yet receipted by the CJN.
 max_in_flight_bytes = 65536
+# ... and never more than this many envelopes: meanwhile new messages wait and are packed together.
+max_in_flight_envelopes = 2
 # Send again what the CJN has not receipted after this long.
 resend_after_secs = 300
 # Look at the outbox at least this often, even without a NOTIFY.

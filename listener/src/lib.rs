@@ -4,7 +4,8 @@
 //!
 //! - [`run`]: the daemon. For each database session: `LISTEN xmjuris_outbox` first, then drain
 //!   the outbox (oldest first, several messages per sealed envelope up to
-//!   `max_envelope_bytes`, never more than `max_in_flight_bytes` sent and not receipted), then
+//!   `max_envelope_bytes`, never more than `max_in_flight_bytes` nor `max_in_flight_envelopes`
+//!   sent and not receipted), then
 //!   wait for a NOTIFY, a message from the CJN, a (re)connection to the broker or a timer.
 //! - [`run_once`]: the same until the outbox is empty (every message receipted or rejected),
 //!   then exits; for cron and tests.
@@ -141,6 +142,7 @@ pub fn load_pki(config: &Config) -> Result<(Identity, TrustStore), Error> {
 struct Sent {
     at: Instant,
     bytes: usize,
+    envelope: u64,
 }
 
 enum Exit {
@@ -163,6 +165,8 @@ struct Engine {
     unhandled: VecDeque<Publish>,
     /// Outbox rows whose payload the protocol refuses (logged once each).
     refused: HashMap<String, ()>,
+    /// Number of the next envelope (in-flight accounting).
+    next_envelope: u64,
 }
 
 impl Engine {
@@ -181,6 +185,7 @@ impl Engine {
             in_flight: HashMap::new(),
             unhandled: VecDeque::new(),
             refused: HashMap::new(),
+            next_envelope: 0,
         })
     }
 
@@ -304,6 +309,14 @@ impl Engine {
         self.in_flight.values().map(|s| s.bytes).sum()
     }
 
+    fn in_flight_envelopes(&self) -> usize {
+        self.in_flight
+            .values()
+            .map(|s| s.envelope)
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    }
+
     /// Sends what the outbox holds and is not in flight, oldest first, within the window.
     async fn drain(&mut self, store: &Store) -> Result<(), Error> {
         if !self.connected {
@@ -381,7 +394,11 @@ impl Engine {
             }
         };
         let window = self.config.transmission.max_in_flight_bytes;
-        if !self.in_flight.is_empty() && self.in_flight_bytes() + sealed.len() > window {
+        if !self.in_flight.is_empty()
+            && (self.in_flight_bytes() + sealed.len() > window
+                || self.in_flight_envelopes()
+                    >= self.config.transmission.max_in_flight_envelopes.max(1))
+        {
             debug!(
                 in_flight = self.in_flight.len(),
                 "Window full; waiting for receipts."
@@ -400,8 +417,16 @@ impl Engine {
         let share = bytes.div_ceil(batch.len());
         let at = Instant::now();
         for id in &ids {
-            self.in_flight.insert(id.clone(), Sent { at, bytes: share });
+            self.in_flight.insert(
+                id.clone(),
+                Sent {
+                    at,
+                    bytes: share,
+                    envelope: self.next_envelope,
+                },
+            );
         }
+        self.next_envelope += 1;
         store.mark_sent(&ids).await?;
         info!(
             messages = batch.len(),
