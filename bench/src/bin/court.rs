@@ -248,6 +248,18 @@ async fn run(fiches: u64, total: u64, queries: usize) -> anyhow::Result<()> {
     eprintln!("Signing {fiches} fiches, one transaction each (NIU, outbox message, audit row)...");
     let signed = pipeline(&greffier, "select juris.sign_fiche($1)", &ids, "sign").await?;
     let rate = |d: Duration| fiches as f64 / d.as_secs_f64();
+    println!(
+        "XMJuris court database benchmark ({} cores)",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!("  fiches through the API: {fiches}");
+    println!("  save_fiche:   {:>8.0} fiches/s", rate(saved));
+    println!("  submit_fiche: {:>8.0} fiches/s", rate(submitted));
+    println!("  verify_fiche: {:>8.0} fiches/s", rate(verified));
+    println!(
+        "  sign_fiche:   {:>8.0} fiches/s (each: NIU, outbox message, audit row; fsync on)",
+        rate(signed)
+    );
 
     let fill = total - fiches;
     eprintln!(
@@ -259,12 +271,12 @@ async fn run(fiches: u64, total: u64, queries: usize) -> anyhow::Result<()> {
             "set session_replication_role = replica;
              with s as (select g, ('{{{surnames}}}'::text[])[1 + (g * 7919) % {ns}] as surname,
                         ('{{{given}}}'::text[])[1 + (g * 104729) % {ng}] || ' ' || ('{{{given}}}'::text[])[1 + (g * 13) % {ng}] as given
-                        from generate_series(1, {fill}) g)
+                        from generate_series(1::bigint, {fill}) g)
              insert into court.fiche (number, reference, surname, given_names, name_norm, birth_date, birth_place, sex,
                  conviction_date, offence_date, offence_nature, offence_category, offence_class, sentence_type,
                  sentence_months, created_by, updated_by)
              select 10000000 + g, (g % 1000) || '/SD/Just/2023', surname, given,
-                    juris._norm(surname || ' ' || given), date '1950-01-01' + (g % 18000), 'Maroua', 'M',
+                    juris._norm(surname || ' ' || given), date '1950-01-01' + (g % 18000)::integer, 'Maroua', 'M',
                     date '2023-05-01', date '2023-01-01', 'Vol simple', 'VOL', 'delit', 'emprisonnement', 6,
                     'mbarga', 'mbarga'
                from s;
@@ -339,18 +351,7 @@ async fn run(fiches: u64, total: u64, queries: usize) -> anyhow::Result<()> {
         v.sort();
     }
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!(
-        "XMJuris court database benchmark ({} cores)",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
-    );
-    println!("  fiches through the API: {fiches}; table size for searches: {count}");
-    println!("  save_fiche:   {:>8.0} fiches/s", rate(saved));
-    println!("  submit_fiche: {:>8.0} fiches/s", rate(submitted));
-    println!("  verify_fiche: {:>8.0} fiches/s", rate(verified));
-    println!(
-        "  sign_fiche:   {:>8.0} fiches/s (each: NIU, outbox message, audit row; fsync on)",
-        rate(signed)
-    );
+    println!("  table size for the searches: {count} fiches");
     for (label, v) in [
         ("search by NIU", &t_niu),
         ("search by names (variant)", &t_name),
