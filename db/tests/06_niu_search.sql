@@ -1,6 +1,6 @@
 -- NIU check digits, and searching fiches by NIU, reference, names, birth date and status.
 begin;
-select plan(15);
+select plan(17);
 \ir setup.psql
 
 select ok(juris.niu_valid('12345201800001986'), 'niu_valid: 12345 2018 000019 86, whose MOD 97-10 check holds');
@@ -34,6 +34,10 @@ select results_eq($$select fiche_id from juris.search_fiches(by_name => 'kobila'
 select results_eq($$select fiche_id from juris.search_fiches(by_reference => '103/sd/just/2018', by_status => 0)$$, array[:b::bigint],
     'search by reference (case-insensitive) and status');
 select is((select count(*) from juris.search_fiches(by_name => 'Zzyzx Qwerty')), 0::bigint, 'an unrelated name finds nothing');
+select results_eq($$select fiche_id from juris.search_fiches(by_name => 'kobilla') order by fiche_id$$, array[:a::bigint, :c::bigint],
+    'one misspelt word finds every fiche whose names hold it');
+select is((select count(*) from juris.search_fiches(by_name => 'Kobila Zzyzx')), 0::bigint,
+    'every word of the query must match a word of the names');
 reset session authorization;
 
 select * from finish();

@@ -172,6 +172,12 @@ begin
     end if;
     perform juris._fiche_validate(new);
     new.name_norm := juris._norm(concat_ws(' ', new.surname, new.given_names));
+    new.name_tokens := string_to_array(nullif(new.name_norm, ''), ' ');
+    if new.name_tokens is null then
+        new.name_tokens := '{}';
+    else
+        insert into court.name_token (token) select unnest(new.name_tokens) on conflict do nothing;
+    end if;
     if tg_op = 'UPDATE' then
         new.updated_at := now();
         new.updated_by := session_user;
@@ -222,7 +228,7 @@ begin
     end if;
     perform juris._audit_append(act, 'fiche',
         (case when tg_op = 'DELETE' then old.fiche_id else new.fiche_id end)::text,
-        to_jsonb(case when tg_op = 'DELETE' then old else new end) - 'name_norm');
+        to_jsonb(case when tg_op = 'DELETE' then old else new end) - 'name_norm' - 'name_tokens');
     return null;
 end
 $$;

@@ -21,6 +21,8 @@ declare
     q text := nullif(juris._norm(by_name), '');
     conditions text[] := array['true'];
     score_expr text := '1::real';
+    word text;
+    similar_words text[];
 begin
     perform juris._require(1, 'Rechercher des fiches');
     if by_niu is not null and btrim(by_niu) <> '' then
@@ -48,8 +50,19 @@ begin
             -- Anchored on the birth date (btree): a looser likeness is enough.
             conditions := array_append(conditions, ('(' || score_expr || ') >= 0.25'));
         else
-            -- Trigram index: similar whole names, or a query close to part of the name.
-            conditions := array_append(conditions, '(f.name_norm operator(ext.%) $1 or $1 operator(ext.<%) f.name_norm)');
+            -- Each word of the query must match a word of the names, exactly or by likeness:
+            -- similar words are looked up in the small dictionary (trigram index), then the
+            -- fiches holding one of them (GIN index on the words of each fiche's names).
+            foreach word in array string_to_array(q, ' ') loop
+                select array_agg(t.token) into similar_words
+                  from court.name_token t
+                 where t.token = word or (length(word) >= 3 and ext.similarity(t.token, word) >= 0.4
+                                          and t.token operator(ext.%) word);
+                if similar_words is null then
+                    return;
+                end if;
+                conditions := array_append(conditions, format('f.name_tokens && %L::text[]', similar_words));
+            end loop;
         end if;
     end if;
     if cardinality(conditions) = 1 and max_rows > 1000 then
