@@ -1,6 +1,6 @@
 -- Guardrails on the content of fiches, and the immutability of signed fiches, for every client.
 begin;
-select plan(26);
+select plan(34);
 \ir setup.psql
 
 create function pg_temp.with_field(part text, field text, value jsonb) returns jsonb language sql as $$
@@ -54,6 +54,36 @@ select throws_ok($$insert into court.fiche (number, status, created_by, updated_
     'XJ003', null, 'a fiche cannot be inserted already signed');
 select throws_ok(format($$update court.fiche set birth_date = current_date + 1 where fiche_id = %s$$,
     pg_temp.fiche_at(0)), 'XJ001', null, 'a direct UPDATE of a draft is validated too');
+
+-- The fields the CJN needs for bulletins n°2 and n°3.
+set session authorization tg_agent;
+select throws_ok(format('select juris.save_fiche(%L)', pg_temp.with_field('condamnation', 'ban_months', '36')),
+    'XJ001', 'Une durée ou un sursis d''interdiction est indiqué sans la nature de l''interdiction.',
+    'a ban duration without the ban is refused');
+select throws_ok(format('select juris.save_fiche(%L)',
+        jsonb_set(pg_temp.with_field('condamnation', 'ban', '"Interdiction de séjour"'), '{condamnation,ban_months}', '0')),
+    'XJ001', null, 'a ban of zero months is refused (empty means for life)');
+select throws_ok(format('select juris.save_fiche(%L)', pg_temp.with_field('condamnation', 'revoked_suspension_niu', '"12345201800000124"')),
+    'XJ001', null, 'a revoked suspension naming an invalid NIU (check digits) is refused');
+select throws_ok(format('select juris.save_fiche(%L)',
+        jsonb_set(pg_temp.with_field('condamnation', 'b3_ordered', 'true'), '{condamnation,sentence_type}', '"amende"')),
+    'XJ001', 'L''inscription au bulletin n°3 ne s''ordonne que pour une peine d''emprisonnement.',
+    'ordering a fine onto bulletin n°3 is refused');
+select juris.save_fiche(jsonb_set(pg_temp.sample_fiche(), '{condamnation}', (pg_temp.sample_fiche() -> 'condamnation')
+    || '{"b3_ordered": true, "ban": "Interdiction de séjour à Garoua", "ban_months": 60, "ban_suspended": true,
+         "revoked_suspension_niu": "12345201800000143"}')) as banned \gset
+reset session authorization;
+select is((select juris._fiche_content(f) -> 'condamnation' ->> 'ban_months' from court.fiche f where fiche_id = :banned), '60',
+    'the ban, its duration and suspension are stored and part of the signed content');
+select is((select revoked_suspension_niu from court.fiche where fiche_id = :banned), '12345201800000143',
+    'the revoked suspension is stored');
+select throws_ok(format('update court.fiche set ban = null where fiche_id = %s', :banned), 'XJ001',
+    'Une durée ou un sursis d''interdiction est indiqué sans la nature de l''interdiction.',
+    'even at psql, a ban duration without its nature is refused, in French');
+alter table court.fiche disable trigger user;
+select throws_ok(format('update court.fiche set ban = null where fiche_id = %s', :banned), '23514', null,
+    'and the CHECK constraint behind the trigger holds on its own');
+alter table court.fiche enable trigger user;
 
 -- A refused transition changes nothing.
 select pg_temp.fiche_at(1) as submitted \gset

@@ -217,6 +217,16 @@ pub struct Condamnation {
     pub minor: Option<bool>,
     pub excluded_b2: Option<bool>,
     pub excluded_b3: Option<bool>,
+    /// The court ordered the conviction onto bulletin n° 3.
+    pub b3_ordered: Option<bool>,
+    /// "Interdictions, déchéances ou incapacités", in the court's words.
+    pub ban: Option<String>,
+    /// Their duration in months (none with a ban: à titre définitif).
+    pub ban_months: Option<i64>,
+    /// The bans were ordered with a suspension.
+    pub ban_suspended: Option<bool>,
+    /// NIU of the earlier conviction whose suspension this one revokes.
+    pub revoked_suspension_niu: Option<String>,
 }
 
 /// Who entered, verified and signed the fiche.

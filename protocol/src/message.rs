@@ -350,6 +350,28 @@ pub struct Condamnation {
     /// Excluded from bulletin n°3.
     #[n(14)]
     pub excluded_b3: bool,
+    /// The court ordered this conviction onto bulletin n°3 (custodial sentence of 2 years or less).
+    /// Fields from here on were added in format 1 without a version change: absent means false
+    /// or none, so messages written before them still read.
+    #[cbor(n(15), default)]
+    #[serde(default)]
+    pub b3_ordered: bool,
+    /// Bans, déchéances or incapacités pronounced, in the court's words.
+    #[n(16)]
+    #[serde(default)]
+    pub ban: Option<String>,
+    /// Their duration in months; none with a ban means for life.
+    #[n(17)]
+    #[serde(default)]
+    pub ban_months: Option<u32>,
+    /// The bans were ordered with a suspension (sursis).
+    #[cbor(n(18), default)]
+    #[serde(default)]
+    pub ban_suspended: bool,
+    /// This conviction revokes the suspension granted by the earlier fiche with this NIU.
+    #[n(19)]
+    #[serde(default)]
+    pub revoked_suspension_niu: Option<Niu>,
 }
 
 /// CJN → court: the message `message_id` is stored (now or before: same receipt).

@@ -1,7 +1,8 @@
 //! Realistic sample outbox payloads (French names and texts), for tests,
 //! benchmarks and the fuzz corpus. Fictitious people.
 
-/// A typical fiche, as the court database writes it in the outbox.
+/// A typical fiche, as the court database writes it in the outbox (as written before the
+/// bulletin fields `b3_ordered`, `ban`... existed: absent fields must still read).
 pub const TYPICAL_OUTBOX_JSON: &str = r#"{
   "message_id": "0b9a1c52-7d3e-4f4e-9a51-3c2f6d8e1a77",
   "kind": "fiche_signed",
@@ -67,7 +68,9 @@ pub const LONG_OUTBOX_JSON: &str = r#"{
       "road_traffic": "Conduite d'un véhicule sans permis (immatriculation CE 123 AB), suspension du permis pendant 18 mois",
       "sentence_type": "emprisonnement_amende", "sentence_months": 60, "suspended_months": 24,
       "fine_amount": 12500000, "legal_recidivism": true, "minor": false,
-      "excluded_b2": false, "excluded_b3": true
+      "excluded_b2": false, "excluded_b3": true, "b3_ordered": false,
+      "ban": "Interdiction d'exercer une activité commerciale ou de gérer une société",
+      "ban_months": 60, "ban_suspended": false, "revoked_suspension_niu": "04217202300004558"
     },
     "signed_by": "greffier.en.chef", "signed_by_name": "Abessolo Mbarga Pierre-Claver",
     "signed_at": "2026-11-30T08:02:40.000001Z"

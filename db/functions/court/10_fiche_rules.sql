@@ -32,6 +32,11 @@ return case field
     when 'minor' then 'mineur au moment des faits'
     when 'excluded_b2' then 'exclusion du bulletin n°2'
     when 'excluded_b3' then 'exclusion du bulletin n°3'
+    when 'b3_ordered' then 'inscription au bulletin n°3 ordonnée'
+    when 'ban' then 'interdictions, déchéances ou incapacités'
+    when 'ban_months' then 'durée des interdictions (mois)'
+    when 'ban_suspended' then 'interdictions avec sursis'
+    when 'revoked_suspension_niu' then 'NIU de la condamnation dont le sursis est révoqué'
     else field
 end;
 
@@ -54,7 +59,9 @@ return jsonb_build_object(
         'sentence_type', f.sentence_type, 'sentence_months', f.sentence_months,
         'suspended_months', f.suspended_months, 'fine_amount', f.fine_amount,
         'legal_recidivism', f.legal_recidivism, 'minor', f.minor,
-        'excluded_b2', f.excluded_b2, 'excluded_b3', f.excluded_b3));
+        'excluded_b2', f.excluded_b2, 'excluded_b3', f.excluded_b3,
+        'b3_ordered', f.b3_ordered, 'ban', f.ban, 'ban_months', f.ban_months,
+        'ban_suspended', f.ban_suspended, 'revoked_suspension_niu', f.revoked_suspension_niu));
 
 -- Validates a fiche before it is written, with one clear French message per rule.
 create function juris._fiche_validate(f court.fiche) returns void
@@ -100,6 +107,27 @@ begin
     if f.suspended_months > coalesce(f.sentence_months, 0) then
         raise exception 'Le sursis (% mois) dépasse la durée de la peine (% mois).', f.suspended_months, coalesce(f.sentence_months, 0)
             using errcode = 'XJ001', column = 'suspended_months';
+    end if;
+    if f.ban is null and (f.ban_months is not null or f.ban_suspended) then
+        raise exception 'Une durée ou un sursis d''interdiction est indiqué sans la nature de l''interdiction.'
+            using errcode = 'XJ001', column = 'ban';
+    end if;
+    if f.ban_months is not null and f.ban_months < 1 then
+        raise exception 'La durée des interdictions doit être d''au moins un mois (laisser vide : à titre définitif).'
+            using errcode = 'XJ001', column = 'ban_months';
+    end if;
+    if f.b3_ordered and f.sentence_type is not null
+       and f.sentence_type not in ('emprisonnement', 'emprisonnement_amende') then
+        raise exception 'L''inscription au bulletin n°3 ne s''ordonne que pour une peine d''emprisonnement.'
+            using errcode = 'XJ001', column = 'b3_ordered';
+    end if;
+    if f.revoked_suspension_niu is not null and not juris.niu_valid(f.revoked_suspension_niu) then
+        raise exception 'NIU de la condamnation dont le sursis est révoqué invalide : « % » (17 chiffres, clé MOD 97).',
+            f.revoked_suspension_niu using errcode = 'XJ001', column = 'revoked_suspension_niu';
+    end if;
+    if f.revoked_suspension_niu is not null and f.revoked_suspension_niu = f.niu then
+        raise exception 'Une condamnation ne peut pas révoquer son propre sursis.'
+            using errcode = 'XJ001', column = 'revoked_suspension_niu';
     end if;
     if f.status <> 'brouillon' then
         missing := array_remove(array[

@@ -141,7 +141,8 @@ begin
         'mother', 'profession', 'civil_status', 'domicile', 'nationality'], 'le justiciable');
     perform juris._check_keys(c, array['conviction_date', 'offence_date', 'offence_nature', 'offence_category',
         'offence_category_label', 'offence_class', 'warrants', 'road_traffic', 'sentence_type', 'sentence_months',
-        'suspended_months', 'fine_amount', 'legal_recidivism', 'minor', 'excluded_b2', 'excluded_b3'],
+        'suspended_months', 'fine_amount', 'legal_recidivism', 'minor', 'excluded_b2', 'excluded_b3',
+        'b3_ordered', 'ban', 'ban_months', 'ban_suspended', 'revoked_suspension_niu'],
         'la condamnation');
     f.reference := juris._text(doc, 'reference');
     f.surname := juris._text(j, 'surname');
@@ -178,6 +179,11 @@ begin
     f.minor := juris._boolean(c, 'minor');
     f.excluded_b2 := juris._boolean(c, 'excluded_b2');
     f.excluded_b3 := juris._boolean(c, 'excluded_b3');
+    f.b3_ordered := juris._boolean(c, 'b3_ordered');
+    f.ban := juris._text(c, 'ban');
+    f.ban_months := juris._integer(c, 'ban_months');
+    f.ban_suspended := juris._boolean(c, 'ban_suspended');
+    f.revoked_suspension_niu := juris._text(c, 'revoked_suspension_niu');
     return f;
 end
 $$;
@@ -228,7 +234,9 @@ begin atomic
         road_traffic = f.road_traffic, sentence_type = f.sentence_type,
         sentence_months = f.sentence_months, suspended_months = f.suspended_months,
         fine_amount = f.fine_amount, legal_recidivism = f.legal_recidivism, minor = f.minor,
-        excluded_b2 = f.excluded_b2, excluded_b3 = f.excluded_b3,
+        excluded_b2 = f.excluded_b2, excluded_b3 = f.excluded_b3, b3_ordered = f.b3_ordered,
+        ban = f.ban, ban_months = f.ban_months, ban_suspended = f.ban_suspended,
+        revoked_suspension_niu = f.revoked_suspension_niu,
         status = case when rectified_by is null then t.status else 'signee' end,
         version = t.version + case when rectified_by is null then 0 else 1 end,
         rectification_motive = case when rectified_by is null then t.rectification_motive else motive end,
@@ -269,13 +277,15 @@ begin
         profession, civil_status, domicile, nationality, conviction_date, offence_date, offence_nature,
         offence_category, offence_class, warrants, road_traffic, sentence_type, sentence_months,
         suspended_months, fine_amount, legal_recidivism, minor, excluded_b2, excluded_b3,
+        b3_ordered, ban, ban_months, ban_suspended, revoked_suspension_niu,
         created_by, updated_by)
     values (
         juris._next('fiche', 0), f.reference, f.surname, f.given_names, f.birth_date, f.birth_place, f.sex,
         f.father, f.mother, f.profession, f.civil_status, f.domicile, f.nationality, f.conviction_date,
         f.offence_date, f.offence_nature, f.offence_category, f.offence_class, f.warrants, f.road_traffic,
         f.sentence_type, f.sentence_months, f.suspended_months, f.fine_amount, f.legal_recidivism, f.minor,
-        f.excluded_b2, f.excluded_b3, me.login, me.login)
+        f.excluded_b2, f.excluded_b3, f.b3_ordered, f.ban, f.ban_months, f.ban_suspended,
+        f.revoked_suspension_niu, me.login, me.login)
     returning fiche_id into id;
     return id;
 end
