@@ -36,6 +36,7 @@ const COURT_FUNCTIONS: &[(&str, &str)] = &[
     function_file!("court/20_users.sql"),
     function_file!("court/30_fiche.sql"),
     function_file!("court/40_search_audit.sql"),
+    function_file!("court/45_extract.sql"),
     function_file!("court/50_transmission.sql"),
     function_file!("court/90_grants.sql"),
 ];

@@ -24,16 +24,23 @@ begin
 end
 $$;
 
--- Messages still to transmit, oldest first.
+-- Messages still to transmit: requests for extracts first (someone waits at the counter), then
+-- fiche events, oldest first. Both are resent until the CJN answers.
 create function juris.outbox_pending(max_rows integer)
     returns table (message_id uuid, seq bigint, kind text, payload jsonb, attempts integer, sent_at timestamptz)
     language sql stable security definer
     set search_path = pg_catalog, pg_temp
 begin atomic
-    select o.message_id, o.seq, o.kind, o.payload, o.attempts, o.sent_at
-      from court.outbox o
-     where o.state = 'pending'
-     order by o.seq
+    select m.message_id, m.seq, m.kind, m.payload, m.attempts, m.sent_at
+      from (select r.message_id, r.seq, 'extract_request' as kind, juris._extract_request_payload(r) as payload,
+                   r.attempts, r.sent_at, 0 as rank
+              from court.extract_request r
+             where r.state = 'pending'
+            union all
+            select o.message_id, o.seq, o.kind, o.payload, o.attempts, o.sent_at, 1 as rank
+              from court.outbox o
+             where o.state = 'pending') m
+     order by m.rank, m.seq
      limit greatest(1, least(max_rows, 10000));
 end;
 
@@ -44,6 +51,8 @@ create function juris.outbox_mark_sent(message_ids uuid[]) returns void
 begin atomic
     update court.outbox o set sent_at = now(), attempts = o.attempts + 1
      where o.message_id = any (message_ids) and o.state = 'pending';
+    update court.extract_request r set sent_at = now(), attempts = r.attempts + 1
+     where r.message_id = any (message_ids) and r.state = 'pending';
 end;
 
 -- Stores the CJN's signed receipt for a message (already verified by the listener), which
@@ -88,6 +97,18 @@ declare
 begin
     select * into o from court.outbox x where x.message_id = store_rejection.message_id for update;
     if not found then
+        -- A refused request for an extract.
+        update court.extract_request r set state = 'rejected', rejected_at = now(),
+               rejection_code = coalesce(nullif(btrim(reason_code), ''), 'inconnu'),
+               rejection_reason = coalesce(nullif(btrim(reason), ''), 'Refus du CJN sans motif.'),
+               answer_sealed = sealed
+         where r.message_id = store_rejection.message_id and r.state = 'pending';
+        if found then
+            return true;
+        end if;
+        if exists (select from court.extract_request r where r.message_id = store_rejection.message_id) then
+            return false;
+        end if;
         raise exception 'Rejet pour un message inconnu : %.', message_id using errcode = 'XJ004';
     end if;
     if o.state <> 'pending' then
@@ -130,7 +151,8 @@ begin atomic
         'rejected', count(*) filter (where o.state = 'rejected'),
         'quarantined', (select count(*) from court.quarantine),
         'last_contact', (select t.last_contact from court.transmission_state t),
-        'oldest_pending', min(o.created_at) filter (where o.state = 'pending'))
+        'oldest_pending', min(o.created_at) filter (where o.state = 'pending'),
+        'extract_requests_pending', (select count(*) from court.extract_request r where r.state = 'pending'))
       from court.outbox o;
 end;
 
@@ -165,6 +187,7 @@ grant execute on function
     juris.outbox_mark_sent(uuid[]),
     juris.store_receipt(uuid, jsonb, bytea),
     juris.store_rejection(uuid, text, text, bytea),
+    juris.store_extract_answer(uuid, jsonb, bytea),
     juris.quarantine(text, bytea, text),
     juris.record_broker_contact(),
     juris.transmission_status()

@@ -17,7 +17,11 @@ grant execute on function
     juris.fiche_history(bigint),
     juris.offence_categories(),
     juris.niu_valid(text),
-    juris.whoami()
+    juris.whoami(),
+    -- Each checks the bulletin's permission (court.extract_permission) itself.
+    juris.request_extract(jsonb, integer, text),
+    juris.extract_requests(integer),
+    juris.get_extract(bigint)
 to agent, secretaire, greffier;
 
 -- Secrétaires and the greffier.
