@@ -25,7 +25,7 @@ pub mod store;
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use protocol::{Body, Identity, Message, OutboxPayload, Party, TrustStore};
+use protocol::{Body, ExtractRequestPayload, Identity, Message, OutboxPayload, Party, TrustStore};
 use rumqttc::{Publish, QoS};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -340,11 +340,18 @@ impl Engine {
             {
                 continue;
             }
-            let message = match OutboxPayload::from_json(row.payload.as_bytes()) {
-                Ok(p) if p.court_code == self.config.court.code => p.into_message(),
-                Ok(p) => {
+            let parsed = if row.kind == "extract_request" {
+                ExtractRequestPayload::from_json(row.payload.as_bytes())
+                    .map(|p| (p.court_code, p.into_message()))
+            } else {
+                OutboxPayload::from_json(row.payload.as_bytes())
+                    .map(|p| (p.court_code, p.into_message()))
+            };
+            let message = match parsed {
+                Ok((court, m)) if court == self.config.court.code => m,
+                Ok((court, _)) => {
                     if self.refused.insert(row.message_id.clone(), ()).is_none() {
-                        error!(message_id = %row.message_id, seq = row.seq, court = %p.court_code, "Outbox message of another court; left in the outbox.");
+                        error!(message_id = %row.message_id, seq = row.seq, %court, "Outbox message of another court; left in the outbox.");
                     }
                     continue;
                 }
@@ -503,6 +510,27 @@ impl Engine {
                     };
                     self.in_flight.remove(&id);
                     warn!(message_id = %id, reason = r.reason.name(), stored, "The CJN rejected a message.");
+                }
+                Body::ExtractAnswer(a) => {
+                    let id = a.request_id.to_string();
+                    let json = serde_json::to_value(&a)
+                        .map_err(|e| Error::Pki(format!("extract answer {id}: {e}")))?;
+                    let stored = match store.store_extract_answer(&id, &json, &p.payload).await {
+                        Err(Error::Refused { message, .. }) => {
+                            warn!(request_id = %id, "Extract answer refused by the database; quarantined.");
+                            store
+                                .quarantine(
+                                    topic,
+                                    &p.payload,
+                                    &format!("extract answer refused: {message}"),
+                                )
+                                .await?;
+                            continue;
+                        }
+                        other => other?,
+                    };
+                    self.in_flight.remove(&id);
+                    info!(request_id = %id, entries = a.entries.len(), stored, "Extract answer stored.");
                 }
                 Body::RevocationList(l) => {
                     match protocol::pki::court_apply_crl(

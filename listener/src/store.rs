@@ -17,8 +17,10 @@ pub const CHANNEL: &str = "xmjuris_outbox";
 pub struct PendingRow {
     /// Message id (uuid, as text).
     pub message_id: String,
-    /// Per-court sequence number.
+    /// Per-court sequence number (fiche events and requests for extracts count apart).
     pub seq: i64,
+    /// `fiche_signed`, `fiche_rectified`, `fiche_withdrawn` or `extract_request`.
+    pub kind: String,
     /// The payload's JSON text.
     pub payload: String,
 }
@@ -87,7 +89,7 @@ impl Store {
         let rows = self
             .client
             .query(
-                "select message_id::text, seq, payload::text from juris.outbox_pending($1)",
+                "select message_id::text, seq, kind, payload::text from juris.outbox_pending($1)",
                 &[&max_rows],
             )
             .await
@@ -97,7 +99,8 @@ impl Store {
             .map(|r| PendingRow {
                 message_id: r.get(0),
                 seq: r.get(1),
-                payload: r.get(2),
+                kind: r.get(2),
+                payload: r.get(3),
             })
             .collect())
     }
@@ -126,6 +129,24 @@ impl Store {
             )
             .await
             .map_err(db("storing a receipt"))?;
+        Ok(row.get::<_, Option<bool>>(0).unwrap_or(false))
+    }
+
+    /// Stores the CJN's verified answer to a request for an extract; false if it was already stored.
+    pub async fn store_extract_answer(
+        &self,
+        request_id: &str,
+        answer: &serde_json::Value,
+        sealed: &[u8],
+    ) -> Result<bool, Error> {
+        let row = self
+            .client
+            .query_one(
+                "select juris.store_extract_answer(($1::text)::uuid, $2::jsonb, $3::bytea)",
+                &[&request_id, answer, &sealed],
+            )
+            .await
+            .map_err(db("storing an extract"))?;
         Ok(row.get::<_, Option<bool>>(0).unwrap_or(false))
     }
 

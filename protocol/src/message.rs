@@ -461,6 +461,14 @@ pub struct ExtractRequest {
     /// Login of the requesting user.
     #[n(7)]
     pub requested_by: String,
+    /// Father's name, if known (tells near-namesakes apart).
+    #[n(8)]
+    #[serde(default)]
+    pub father: Option<String>,
+    /// Mother's name, if known.
+    #[n(9)]
+    #[serde(default)]
+    pub mother: Option<String>,
 }
 
 /// One fiche on a bulletin.
@@ -476,9 +484,63 @@ pub struct ExtractEntry {
     /// The fiche.
     #[n(2)]
     pub fiche: Fiche,
+    /// Name of the court that judged (the court's code is in the NIU), as the CJN knows it.
+    #[n(3)]
+    #[serde(default)]
+    pub court_name: Option<String>,
 }
 
-/// CJN → court: the bulletin (no entries: "néant").
+/// The identity an extract is about: the request's, as the CJN matched it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
+#[cbor(map)]
+pub struct ExtractPerson {
+    /// Nom.
+    #[n(0)]
+    pub surname: String,
+    /// Prénoms.
+    #[n(1)]
+    pub given_names: String,
+    /// Date de naissance.
+    #[cbor(n(2), with = "cbor_date")]
+    #[serde(with = "iso_date")]
+    pub birth_date: Date,
+    /// Lieu de naissance, if the request gave it.
+    #[n(3)]
+    pub birth_place: Option<String>,
+}
+
+/// A person of the register whose identity is close to the request's but not
+/// equal: listed apart for a human to decide, never counted on the extract.
+/// Identity only: no conviction travels for a near match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
+#[cbor(map)]
+pub struct ExtractNearMatch {
+    /// Nom.
+    #[n(0)]
+    pub surname: String,
+    /// Prénoms.
+    #[n(1)]
+    pub given_names: String,
+    /// Date de naissance.
+    #[cbor(n(2), with = "cbor_date")]
+    #[serde(with = "iso_date")]
+    pub birth_date: Date,
+    /// Lieu de naissance.
+    #[n(3)]
+    pub birth_place: Option<String>,
+    /// Père.
+    #[n(4)]
+    pub father: Option<String>,
+    /// Mère.
+    #[n(5)]
+    pub mother: Option<String>,
+}
+
+/// CJN → court: the bulletin (no entries: "Néant"), sealed for printing.
+///
+/// `extract_number`, `bulletin`, `issued_at`, `person` and `entries` are the
+/// content that [`crate::extract::seal_extract`] digests and signs
+/// ([`ExtractAnswer::content`]); `qr_text` and `verification_code` are its seal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
 #[cbor(map)]
 pub struct ExtractAnswer {
@@ -488,16 +550,29 @@ pub struct ExtractAnswer {
     /// Which bulletin.
     #[n(1)]
     pub bulletin: Bulletin,
-    /// When the CJN computed it.
+    /// When the CJN computed it (the seal keeps whole seconds).
     #[cbor(n(2), with = "cbor_timestamp")]
     #[serde(with = "time::serde::rfc3339")]
     pub issued_at: OffsetDateTime,
-    /// Printed as a QR code; proves the extract came from the CJN.
+    /// Short code printed on the extract (`XXXX-XXXX-XXXX`), derived from the
+    /// seal's signature; the CJN keeps it with the consultation.
     #[n(3)]
     pub verification_code: String,
-    /// The fiches shown on this bulletin.
+    /// The fiches shown on this bulletin, in print order.
     #[n(4)]
     pub entries: Vec<ExtractEntry>,
+    /// The CJN's unique number of this extract, e.g. `B3-2026-000124`.
+    #[n(5)]
+    pub extract_number: String,
+    /// The identity the extract was computed for.
+    #[n(6)]
+    pub person: ExtractPerson,
+    /// People with a close identity, for a human to decide; not on the extract.
+    #[n(7)]
+    pub near_matches: Vec<ExtractNearMatch>,
+    /// The seal, printed as the QR code (`XMJ1:` + base45).
+    #[n(8)]
+    pub qr_text: String,
 }
 
 /// Court → CJN (in clear on `enroll` topics): a CSR, authenticated with the one-time code.
@@ -604,6 +679,48 @@ pub struct OutboxPayload {
     pub audit_head: AuditHead,
     /// The fiche.
     pub fiche: Fiche,
+}
+
+/// A pending request for an extract, exactly as the court database lists it
+/// (`juris.outbox_pending`, kind `extract_request`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractRequestPayload {
+    /// Message id.
+    pub message_id: Uuid,
+    /// Always `extract_request`.
+    pub kind: String,
+    /// The court.
+    pub court_code: CourtCode,
+    /// The court's sequence number of requests (its own counter, apart from fiche events).
+    pub seq: u64,
+    /// When the request was made.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// The request.
+    pub request: ExtractRequest,
+}
+
+impl ExtractRequestPayload {
+    /// Parses a pending request's JSON.
+    pub fn from_json(json: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(json)
+    }
+
+    /// The message to send to the CJN.
+    pub fn into_message(self) -> Message {
+        Message {
+            header: Header {
+                message_id: self.message_id,
+                sender: Party::Court(self.court_code),
+                recipient: Party::Cjn,
+                seq: self.seq,
+                created_at: self.created_at,
+                format: FORMAT_VERSION,
+            },
+            body: Body::ExtractRequest(self.request),
+        }
+    }
 }
 
 impl OutboxPayload {
