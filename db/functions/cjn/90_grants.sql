@@ -20,3 +20,28 @@ grant select on cjn.court_health, cjn.person_candidates to cjn_operator, cjn_aud
 -- The auditor reads the registry itself, and changes nothing.
 grant usage on schema registry to cjn_auditor;
 grant select on all tables in schema registry to cjn_auditor;
+
+-- Bulletins (30_bulletins.sql): the daemon answers the courts' requests for extracts and
+-- explanations; operators look people up, explain, record deaths and amnesties, adapt the law's
+-- settings and produce a person's consultation history; the auditor reads.
+grant execute on function
+    cjn.extract(text, text, jsonb, integer, text, date, text),
+    cjn.bulletin_decision(text, date)
+to cjn_ingest;
+grant execute on function
+    cjn.find_person(jsonb),
+    cjn.bulletin_decision(text, date),
+    cjn.bulletin(bigint, integer, date),
+    cjn.consultations_of(bigint),
+    cjn.record_death(bigint, date, text),
+    cjn.record_amnesty(text, date, text),
+    cjn.cancel_record_event(text, bigint, text),
+    cjn.set_law_setting(text, text, text)
+to cjn_operator;
+grant execute on function
+    cjn.find_person(jsonb),
+    cjn.bulletin_decision(text, date),
+    cjn.bulletin(bigint, integer, date),
+    cjn.consultations_of(bigint)
+to cjn_auditor;
+grant select on cjn.law_settings to cjn_operator, cjn_auditor;
