@@ -44,6 +44,7 @@ const COURT_FUNCTIONS: &[(&str, &str)] = &[
 /// The CJN API's function files, in the order they are applied.
 const CJN_FUNCTIONS: &[(&str, &str)] = &[
     function_file!("cjn/10_ingest.sql"),
+    function_file!("cjn/15_daemon.sql"),
     function_file!("cjn/20_views.sql"),
     function_file!("cjn/30_bulletins.sql"),
     function_file!("cjn/90_grants.sql"),

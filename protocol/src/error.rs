@@ -99,12 +99,16 @@ reasons! {
     CertificateMismatch = 209, "certificate_mismatch";
     /// The court is revoked; renewal refused.
     CourtRevoked = 210, "court_revoked";
+    /// The court is not in the CJN's registry (not registered, or no longer active).
+    CourtUnknown = 211, "court_unknown";
     /// The fiche is invalid for the CJN.
     InvalidContent = 300, "invalid_content";
     /// A version conflict with what the CJN holds.
     Conflict = 301, "conflict";
     /// The CJN could not store it now; the sender retries.
     RetryLater = 302, "retry_later";
+    /// The receiver does not handle this kind of message (from this sender, or not yet).
+    UnsupportedKind = 303, "unsupported_kind";
 }
 
 impl std::fmt::Display for Reason {

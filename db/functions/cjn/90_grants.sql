@@ -45,3 +45,14 @@ grant execute on function
     cjn.consultations_of(bigint)
 to cjn_auditor;
 grant select on cjn.law_settings to cjn_operator, cjn_auditor;
+
+-- cjn-ingest's bookkeeping (15_daemon.sql): its trust store, revocations, audit checkpoints.
+grant execute on function
+    cjn.court_registered(text),
+    cjn.record_certificate(text, text, text, timestamptz, timestamptz, bytea),
+    cjn.court_certificates(text),
+    cjn.record_revocations(text[], timestamptz[]),
+    cjn.record_audit_checkpoint(text, uuid, bigint, text, timestamptz),
+    cjn.ingest_status()
+to cjn_ingest;
+grant execute on function cjn.court_certificates(text), cjn.ingest_status() to cjn_operator, cjn_auditor;
