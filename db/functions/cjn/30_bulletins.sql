@@ -10,6 +10,9 @@
 -- a set of intervals [from, until) of dates: the fiche appears on the date asked if the date
 -- lies in one, and the decision changes at the interval's end (or the next one's start).
 -- "Changes on" therefore assumes nothing new happens: no new conviction, death or amnesty.
+-- Small SQL helpers carry no SET clause so that the planner inlines them (a SET clause
+-- prevents it, and an SQL function that is not inlined is planned again at every call from
+-- PL/pgSQL); they are called only from functions whose search_path is pinned.
 -- Dates are inclusive of the day the rule takes effect: a fiche erased 3 years after a
 -- conviction of 2020-03-10 still appears on 2023-03-09 and no longer on 2023-03-10.
 
@@ -22,36 +25,30 @@ return (select jsonb_object_agg(s.setting_key, s.value) from registry.law_settin
 -- A whole number of years or months from the settings.
 create function cjn._law_int(law jsonb, key text) returns integer
     language sql immutable
-    set search_path = pg_catalog, pg_temp
 return (law ->> key)::integer;
 
 -- d + n years (29 February + 1 year = 28 February), 'infinity' stays 'infinity'.
 create function cjn._plus_years(d date, n integer) returns date
     language sql immutable
-    set search_path = pg_catalog, pg_temp
 return case when d is null or n is null then null when isfinite(d) then (d + make_interval(years => n))::date else d end;
 
 create function cjn._plus_months(d date, n integer) returns date
     language sql immutable
-    set search_path = pg_catalog, pg_temp
 return case when d is null or n is null then null when isfinite(d) then (d + make_interval(months => n))::date else d end;
 
 -- A date as the French read it.
 create function cjn._fr(d date) returns text
     language sql immutable
-    set search_path = pg_catalog, pg_temp
 return case when d is null then '?' when isfinite(d) then to_char(d, 'DD/MM/YYYY') else 'jamais' end;
 
 -- Custodial sentences with a term in months; life imprisonment and death are custodial without one.
 create function cjn._is_prison_term(sentence_type text) returns boolean
     language sql immutable
-    set search_path = pg_catalog, pg_temp
 return coalesce(sentence_type in ('emprisonnement', 'emprisonnement_amende'), false);
 
 -- A wholly suspended prison term (sursis sur toute la peine).
 create function cjn._wholly_suspended(sentence_type text, sentence_months integer, suspended_months integer) returns boolean
     language sql immutable
-    set search_path = pg_catalog, pg_temp
 return cjn._is_prison_term(sentence_type) and coalesce(sentence_months, 0) > 0
        and coalesce(suspended_months, 0) >= sentence_months;
 
@@ -60,7 +57,6 @@ return cjn._is_prison_term(sentence_type) and coalesce(sentence_months, 0) > 0
 -- pronounced within that delay revoked the suspension. The date it lapses, or null.
 create function cjn._suspension_lapse(law jsonb, offence_class text, conviction_date date) returns date
     language sql immutable
-    set search_path = pg_catalog, pg_temp
 return cjn._plus_years(conviction_date, cjn._law_int(law,
     case when offence_class = 'crime' then 'b2.suspension_lapse_years_crime' else 'b2.suspension_lapse_years_delit' end));
 
@@ -71,7 +67,6 @@ return cjn._plus_years(conviction_date, cjn._law_int(law,
 create function cjn._rehab_start(law jsonb, sentence_type text, conviction_date date, sentence_months integer,
                                  suspended_months integer, revoked_on date) returns date
     language sql immutable
-    set search_path = pg_catalog, pg_temp
 return case
     when law ->> 'b2.rehab_start' = 'conviction' or not cjn._is_prison_term(sentence_type) then conviction_date
     when revoked_on is not null then cjn._plus_months(revoked_on, coalesce(sentence_months, 0))
@@ -413,7 +408,6 @@ $$;
 -- [a, b) as a range, empty when b is not after a.
 create function cjn._span(a date, b date) returns daterange
     language sql immutable
-    set search_path = pg_catalog, pg_temp
 return case when a < b then daterange(a, b) else 'empty'::daterange end;
 
 -- The intervals [from, until) of dates on which a fiche appears on bulletin k, merged.
@@ -611,11 +605,11 @@ return (
      where y >= 1 and m between 1 and 12 and dd >= 1
        and dd <= extract(day from make_date(y, m, 1) + interval '1 month - 1 day'));
 
--- Two values of an identity field contradict when both are given and their words differ.
+-- Two values of an identity field, as registry.words_key gives them, contradict when both are
+-- given and their words differ.
 create function cjn._contradicts(a text, b text) returns boolean
     language sql immutable
-    set search_path = pg_catalog, pg_temp
-return registry.words_key(a) <> '' and registry.words_key(b) <> '' and registry.words_key(a) <> registry.words_key(b);
+return a <> '' and b <> '' and a <> b;
 
 -- The people an operator decided are the same as these (transitively), these included.
 create function cjn._same_people(ids bigint[]) returns bigint[]
@@ -625,10 +619,12 @@ return (
     with recursive linked(person_id) as (
         select unnest(ids)
         union
-        select case when c.person_a = l.person_id then c.person_b else c.person_a end
+        select x.id
           from linked l
-          join registry.person_candidate c on (c.person_a = l.person_id or c.person_b = l.person_id)
-         where c.decision = 'same'
+         cross join lateral (
+             select c.person_b as id from registry.person_candidate c where c.person_a = l.person_id and c.decision = 'same'
+             union all
+             select c.person_a from registry.person_candidate c where c.person_b = l.person_id and c.decision = 'same') x
     )
     select coalesce(array_agg(person_id order by person_id), '{}') from linked);
 
@@ -654,6 +650,11 @@ declare
     q_key text;
     q_norm text;
     q_birth date;
+    typos date[];
+    q_place text;
+    q_father text;
+    q_mother text;
+    pair record;
     found_ cjn._match[];
     more cjn._match[];
     exact_ids bigint[];
@@ -677,6 +678,10 @@ begin
     end if;
     q_key := registry.name_key(identity ->> 'surname', identity ->> 'given_names');
     q_norm := cjn._norm(concat_ws(' ', identity ->> 'surname', identity ->> 'given_names'));
+    typos := cjn._date_typos(q_birth);
+    q_place := registry.words_key(identity ->> 'birth_place');
+    q_father := registry.words_key(identity ->> 'father');
+    q_mother := registry.words_key(identity ->> 'mother');
 
     -- Same names, same birth date (the index on the name key): exact, or near when the birth
     -- place or a parent differs.
@@ -689,23 +694,34 @@ begin
                    1)::cjn._match
           from registry.person p
          cross join lateral (select nullif(concat_ws(', ',
-                    case when cjn._contradicts(p.birth_place, identity ->> 'birth_place') then 'lieu de naissance' end,
-                    case when cjn._contradicts(p.father, identity ->> 'father') then 'père' end,
-                    case when cjn._contradicts(p.mother, identity ->> 'mother') then 'mère' end), '') as contra) c
+                    case when cjn._contradicts(registry.words_key(p.birth_place), q_place) then 'lieu de naissance' end,
+                    case when cjn._contradicts(registry.words_key(p.father), q_father) then 'père' end,
+                    case when cjn._contradicts(registry.words_key(p.mother), q_mother) then 'mère' end), '') as contra) c
          where registry.name_key(p.surname, p.given_names) = q_key and p.birth_date = q_birth
          order by p.person_id);
     exact_ids := array(select m.person_id from unnest(found_) m where m.match = 'exact');
 
     -- Namesakes who contradict each other, or whom an operator decided are different, and are
     -- not linked as the same: the identity is ambiguous.
-    ambiguous := exists (
-        select from registry.person a, registry.person b
-         where a.person_id = any (exact_ids) and b.person_id = any (exact_ids) and a.person_id < b.person_id
-           and not b.person_id = any (cjn._same_people(array[a.person_id]))
-           and (cjn._contradicts(a.birth_place, b.birth_place) or cjn._contradicts(a.father, b.father)
-                or cjn._contradicts(a.mother, b.mother)
-                or exists (select from registry.person_candidate c
-                            where c.person_a = a.person_id and c.person_b = b.person_id and c.decision = 'different')));
+    ambiguous := false;
+    if cardinality(exact_ids) > 1 then
+        for pair in
+            with k as (select p.person_id, registry.words_key(p.birth_place) as place, registry.words_key(p.father) as father,
+                              registry.words_key(p.mother) as mother
+                         from registry.person p where p.person_id = any (exact_ids))
+            select a.person_id as a, b.person_id as b
+              from k a join k b on a.person_id < b.person_id
+             where cjn._contradicts(a.place, b.place) or cjn._contradicts(a.father, b.father)
+                   or cjn._contradicts(a.mother, b.mother)
+                   or exists (select from registry.person_candidate c
+                               where c.person_a = a.person_id and c.person_b = b.person_id and c.decision = 'different')
+        loop
+            if not pair.b = any (cjn._same_people(array[pair.a])) then
+                ambiguous := true;
+                exit;
+            end if;
+        end loop;
+    end if;
     if ambiguous then
         found_ := array(
             select case when m.match = 'exact'
@@ -714,7 +730,7 @@ begin
                                  || 'préciser le lieu de naissance et la filiation.', m.score)::cjn._match
                         else m end
               from unnest(found_) m);
-    else
+    elsif cardinality(exact_ids) > 0 then
         -- The people an operator linked to them are the same person (whatever their identity).
         more := array(
             select row(s.id, 'exact', 'decision', 'Même personne selon la décision d''un opérateur du CJN.', 1)::cjn._match
@@ -724,21 +740,24 @@ begin
                   || more;
     end if;
 
-    -- Spelling variants born the same day (anchored on the birth date's index).
+    -- Spelling variants born the same day (anchored on the birth date's index): names alike by
+    -- trigrams, or a few letters apart once in the same word order (computed only for the
+    -- loosely alike, so the cost stays with the few).
     more := array(
         select row(p.person_id, 'near', 'spelling',
-                   format('Nom ou prénoms voisins, même date de naissance (ressemblance %s).',
-                          round(ext.similarity(p.name_norm, q_norm)::numeric, 2)),
-                   ext.similarity(p.name_norm, q_norm))::cjn._match
-          from registry.person p
-         where p.birth_date = q_birth
-           and registry.name_key(p.surname, p.given_names) <> q_key
-           and (ext.similarity(p.name_norm, q_norm) >= (law ->> 'identity.near_similarity')::real
+                   format('Nom ou prénoms voisins, même date de naissance (ressemblance %s).', round(p.sim::numeric, 2)),
+                   p.sim)::cjn._match
+          from (select x.*, ext.similarity(x.name_norm, q_norm) as sim
+                  from registry.person x
+                 where x.birth_date = q_birth
+                offset 0) p
+         where p.sim >= 0.2
+           and not p.person_id = any (array(select x.person_id from unnest(found_) x))
+           and (p.sim >= (law ->> 'identity.near_similarity')::real
                 or ext.levenshtein_less_equal(registry.name_key(p.surname, p.given_names), q_key,
                                               cjn._law_int(law, 'identity.near_letters'))
                    <= cjn._law_int(law, 'identity.near_letters')));
-    found_ := found_ || array(select m from unnest(more) m
-                               where not m.person_id = any (array(select x.person_id from unnest(found_) x)));
+    found_ := found_ || more;
 
     -- The same names with a birth date one typing mistake away (the index on the name key).
     more := array(
@@ -746,7 +765,7 @@ begin
                    format('Mêmes nom et prénoms, date de naissance voisine (%s).', cjn._fr(p.birth_date)), 0.9)::cjn._match
           from registry.person p
          where registry.name_key(p.surname, p.given_names) = q_key
-           and p.birth_date = any (cjn._date_typos(q_birth)));
+           and p.birth_date = any (typos));
     found_ := found_ || array(select m from unnest(more) m
                                where not m.person_id = any (array(select x.person_id from unnest(found_) x)));
 
