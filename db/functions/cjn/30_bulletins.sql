@@ -949,7 +949,7 @@ begin
     if not ambiguous and cardinality(exact_ids) > 0 then
         select coalesce(jsonb_agg(jsonb_build_object('niu', b.niu, 'version', b.version, 'court_code', b.court_code,
                                                      'court_name', b.court_name, 'conviction_date', b.conviction_date,
-                                                     'content', b.content) order by b.conviction_date, b.niu), '[]')
+                                                     'fiche', b.content) order by b.conviction_date, b.niu), '[]')
           into entries
           from cjn._bulletin(exact_ids, bulletin, as_of) b;
     end if;
@@ -987,14 +987,24 @@ begin
         'entries', entries,
         'near_matches', (select coalesce(jsonb_agg(m - 'score' - 'match' order by (m ->> 'score')::real desc), '[]')
                            from jsonb_array_elements(matches) m where m ->> 'match' = 'near'));
-    insert into registry.consultation (extract_number, requester_court, requested_by, request_id, bulletin, purpose,
-                                       identity, as_of, outcome, person_ids, near_person_ids, entries, answer,
-                                       answer_digest, called_by)
-    values (number, requester_court, btrim(requested_by), request_id, bulletin, btrim(purpose), identity, as_of,
-            outcome, exact_ids, near_ids,
-            (select coalesce(jsonb_agg(jsonb_build_object('niu', e ->> 'niu', 'version', (e ->> 'version')::integer)), '[]')
-               from jsonb_array_elements(entries) e),
-            answer, sha256(convert_to(answer::text, 'UTF8')), session_user);
+    begin
+        insert into registry.consultation (extract_number, requester_court, requested_by, request_id, bulletin, purpose,
+                                           identity, as_of, outcome, person_ids, near_person_ids, entries, answer,
+                                           answer_digest, called_by)
+        values (number, requester_court, btrim(requested_by), request_id, bulletin, btrim(purpose), identity, as_of,
+                outcome, exact_ids, near_ids,
+                (select coalesce(jsonb_agg(jsonb_build_object('niu', e ->> 'niu', 'version', (e ->> 'version')::integer)), '[]')
+                   from jsonb_array_elements(entries) e),
+                answer, sha256(convert_to(answer::text, 'UTF8')), session_user);
+    exception when unique_violation then
+        -- The same request, answered meanwhile by another session (two daemons, a re-sent
+        -- message): the first answer stands.
+        select c.answer into answer from registry.consultation c
+         where c.requester_court = extract.requester_court and c.request_id = extract.request_id;
+        if not found then
+            raise;
+        end if;
+    end;
     return answer;
 end
 $$;

@@ -116,13 +116,13 @@ select is((select array_agg(e ->> 'niu' order by e ->> 'niu') from jsonb_array_e
     'it holds the fiches of courts B and C, and of the variant an operator joined, and nothing of the namesakes');
 select is((select array_agg(distinct e ->> 'court_code' order by e ->> 'court_code') from jsonb_array_elements(:'a1'::jsonb -> 'entries') e),
     array['22222', '33333'], 'each entry names its court');
-select ok((select bool_and(e -> 'content' -> 'condamnation' ? 'sentence_months' and e ? 'version')
+select ok((select bool_and(e -> 'fiche' -> 'condamnation' ? 'sentence_months' and e ? 'version')
              from jsonb_array_elements(:'a1'::jsonb -> 'entries') e), 'entries carry the fiche as signed and its version');
 select is((select array_agg((e ->> 'person_id')::bigint order by (e ->> 'person_id')::bigint) from jsonb_array_elements(:'a1'::jsonb -> 'near_matches') e),
     (select array_agg(x order by x) from unnest(array[pg_temp.person_of(:'f_namesake'), pg_temp.person_of(:'f_variant'),
                                                       pg_temp.person_of(:'f_day'), pg_temp.person_of(:'f_year')]) x),
     'near matches are listed apart');
-select ok((select bool_and(not (e ? 'entries') and not (e ? 'content') and e ? 'reason' and e ? 'surname')
+select ok((select bool_and(not (e ? 'entries') and not (e ? 'fiche') and e ? 'reason' and e ? 'surname')
              from jsonb_array_elements(:'a1'::jsonb -> 'near_matches') e),
     'near matches show their identity and why, never their convictions');
 select is(:'a1'::jsonb ->> 'verification_required', 'true', 'the answer says a human must look at the near matches');
