@@ -4,6 +4,7 @@ mod court;
 mod demo;
 mod pki;
 mod print;
+mod reconcile;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -40,6 +41,8 @@ enum Command {
     /// Check and list the form templates.
     #[command(subcommand)]
     Forms(print::FormsCommand),
+    /// Compare what a court signed and transmitted with what the CJN holds of it.
+    Reconcile(reconcile::ReconcileArgs),
     /// Start XMJuris on this machine, as far as it is built, with sample users and fiches.
     Demo(demo::DemoArgs),
 }
@@ -78,5 +81,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Print(cmd) => print::run_print(cmd).await,
         Command::Forms(cmd) => print::run_forms(cmd).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Reconcile(args) => reconcile::run(args).await,
     }
 }

@@ -38,6 +38,7 @@ const COURT_FUNCTIONS: &[(&str, &str)] = &[
     function_file!("court/40_search_audit.sql"),
     function_file!("court/45_extract.sql"),
     function_file!("court/50_transmission.sql"),
+    function_file!("court/55_reconcile.sql"),
     function_file!("court/90_grants.sql"),
 ];
 
@@ -47,6 +48,7 @@ const CJN_FUNCTIONS: &[(&str, &str)] = &[
     function_file!("cjn/15_daemon.sql"),
     function_file!("cjn/20_views.sql"),
     function_file!("cjn/30_bulletins.sql"),
+    function_file!("cjn/40_reconcile.sql"),
     function_file!("cjn/90_grants.sql"),
 ];
 

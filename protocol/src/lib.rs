@@ -114,6 +114,7 @@ mod der;
 
 pub mod codec;
 pub mod error;
+pub mod extract;
 pub mod ids;
 pub mod message;
 pub mod pki;
@@ -122,6 +123,9 @@ pub mod seal;
 pub mod topics;
 
 pub use error::{Error, Reason, Result};
+pub use extract::{
+    ExtractContent, SealedExtract, VerifiedExtract, seal_extract, trust_from_pem, verify_extract,
+};
 pub use ids::{CourtCode, Niu, Party, Sha256Hash};
 pub use message::*;
 pub use seal::{

@@ -105,6 +105,11 @@ impl Identity {
     pub fn cert(&self) -> &X509 {
         &self.cert
     }
+
+    /// The private key (for the extract seal's raw ECDSA signature).
+    pub(crate) fn key(&self) -> &PKey<Private> {
+        &self.key
+    }
 }
 
 /// The party a certificate names: `OU=juridiction, CN=<court code>` or `OU=cjn`.
@@ -321,7 +326,7 @@ impl TrustStore {
         }
     }
 
-    fn signer_cert(&self, sid: &SignerId) -> Option<&(Party, X509)> {
+    pub(crate) fn signer_cert(&self, sid: &SignerId) -> Option<&(Party, X509)> {
         let idx = match sid {
             SignerId::KeyId(k) => self.by_key_id.get(k)?,
             SignerId::IssuerSerial(i, s) => self.by_issuer_serial.get(&(i.clone(), s.clone()))?,

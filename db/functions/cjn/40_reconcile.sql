@@ -1,0 +1,24 @@
+-- What the CJN holds of one court, for `xmjuris reconcile` (compared with the court's own
+-- manifest, juris.transmission_manifest at the court).
+
+create function cjn.court_manifest(court_code text)
+    returns table (seq bigint, message_id uuid, kind text, niu text, version integer, signed_hash text,
+                   received_at timestamptz, applied boolean)
+    language plpgsql stable security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if not exists (select from registry.court c where c.code = court_manifest.court_code) then
+        raise exception 'Juridiction inconnue du CJN : %.', court_code using errcode = 'XJ004';
+    end if;
+    return query
+    select m.seq, m.message_id, m.kind, m.payload ->> 'niu', (m.payload ->> 'version')::integer,
+           encode(m.signed_hash, 'hex'), m.received_at, m.applied_at is not null
+      from registry.message m
+     where m.court_code = court_manifest.court_code
+     order by m.seq;
+end
+$$;
+
+revoke all on function cjn.court_manifest(text) from public;
+grant execute on function cjn.court_manifest(text) to cjn_operator, cjn_auditor;

@@ -1,0 +1,456 @@
+//! `xmjuris reconcile`: compares what a court signed and transmitted with what the CJN holds of
+//! it, message by message (sequence number, message id, kind, NIU, version, and the digest of
+//! the signed bytes that the CJN's receipt names).
+//!
+//! The court's side comes from its database (`juris.transmission_manifest()`, as the greffier)
+//! or from a manifest file exported there (`--export`), for a court whose database the CJN
+//! cannot reach; the CJN's side from `cjn.court_manifest(code)` (operator or auditor).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Args;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// Connection string of the court database, as its greffier.
+    #[arg(long, value_name = "DATABASE_URL", conflicts_with = "manifest")]
+    court: Option<String>,
+    /// A manifest exported at the court with `--export`, instead of `--court`.
+    #[arg(long, value_name = "FILE")]
+    manifest: Option<PathBuf>,
+    /// Connection string of the CJN database, as an operator or auditor.
+    #[arg(long, value_name = "DATABASE_URL", required_unless_present = "export")]
+    cjn: Option<String>,
+    /// Write the court's manifest to this file (JSON) instead of comparing.
+    #[arg(long, value_name = "FILE", requires = "court", conflicts_with = "cjn")]
+    export: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// What a court transmitted: one entry per fiche event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub court_code: String,
+    pub messages: Vec<CourtMessage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CourtMessage {
+    pub seq: i64,
+    pub message_id: String,
+    pub kind: String,
+    pub niu: String,
+    pub version: i32,
+    /// `pending`, `acknowledged` or `rejected`.
+    pub state: String,
+    pub created_at: String,
+    /// The digest named by the CJN's receipt, once acknowledged.
+    pub receipt_signed_hash: Option<String>,
+}
+
+/// What the CJN holds of one court's messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CjnMessage {
+    pub seq: i64,
+    pub message_id: String,
+    pub kind: String,
+    pub niu: Option<String>,
+    pub version: Option<i32>,
+    pub signed_hash: String,
+    pub applied: bool,
+}
+
+/// One message on which the two sides disagree, or that is still on its way.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub seq: i64,
+    pub message_id: String,
+    pub niu: Option<String>,
+    pub detail: String,
+}
+
+/// The comparison of a court's manifest with the CJN's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Report {
+    pub court_code: String,
+    pub signed_at_court: usize,
+    pub held_at_cjn: usize,
+    pub matched: usize,
+    /// Receipted by the CJN (the court holds its receipt) but absent from the CJN: data lost there.
+    pub missing_at_cjn: Vec<Finding>,
+    /// Not yet receipted and absent from the CJN: still on its way (the listener resends it).
+    pub in_transit: Vec<Finding>,
+    /// Held by the CJN, its receipt not yet at the court: the receipt is on its way.
+    pub receipt_in_transit: Vec<Finding>,
+    /// Refused by the CJN (reason at the court), absent from the CJN: for the greffier to act on.
+    pub rejected: Vec<Finding>,
+    /// Held at the CJN, waiting for an earlier message of the court (a gap).
+    pub waiting_for_order: Vec<Finding>,
+    /// Same sequence number, different message, fiche or digest on the two sides.
+    pub mismatched: Vec<Finding>,
+    /// Held by the CJN in the court's name, unknown to the court.
+    pub unknown_to_court: Vec<Finding>,
+}
+
+impl Report {
+    /// No message lost, altered or invented: what remains is in transit or refused.
+    pub fn consistent(&self) -> bool {
+        self.missing_at_cjn.is_empty()
+            && self.mismatched.is_empty()
+            && self.unknown_to_court.is_empty()
+    }
+
+    fn discrepancies(&self) -> usize {
+        self.missing_at_cjn.len() + self.mismatched.len() + self.unknown_to_court.len()
+    }
+}
+
+/// Compares, message by message (keyed by the court's sequence number).
+pub fn compare(court: &Manifest, cjn: &[CjnMessage]) -> Report {
+    let held: BTreeMap<i64, &CjnMessage> = cjn.iter().map(|m| (m.seq, m)).collect();
+    let mut report = Report {
+        court_code: court.court_code.clone(),
+        signed_at_court: court.messages.len(),
+        held_at_cjn: cjn.len(),
+        ..Report::default()
+    };
+    let finding = |m: &CourtMessage, detail: String| Finding {
+        seq: m.seq,
+        message_id: m.message_id.clone(),
+        niu: Some(m.niu.clone()),
+        detail,
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for m in &court.messages {
+        seen.insert(m.seq);
+        let Some(c) = held.get(&m.seq) else {
+            match m.state.as_str() {
+                "acknowledged" => report.missing_at_cjn.push(finding(
+                    m,
+                    "receipted by the CJN, absent from its registry".into(),
+                )),
+                "rejected" => report.rejected.push(finding(
+                    m,
+                    "refused by the CJN (reason at the court)".into(),
+                )),
+                _ => report
+                    .in_transit
+                    .push(finding(m, format!("{} not yet received", m.kind))),
+            }
+            continue;
+        };
+        let mut differences = Vec::new();
+        if c.message_id != m.message_id {
+            differences.push(format!(
+                "message id {} at the court, {} at the CJN",
+                m.message_id, c.message_id
+            ));
+        }
+        if c.kind != m.kind {
+            differences.push(format!(
+                "kind {} at the court, {} at the CJN",
+                m.kind, c.kind
+            ));
+        }
+        if c.niu.as_deref() != Some(m.niu.as_str()) || c.version != Some(m.version) {
+            differences.push(format!(
+                "fiche {} v{} at the court, {} v{} at the CJN",
+                m.niu,
+                m.version,
+                c.niu.as_deref().unwrap_or("-"),
+                c.version
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "-".into())
+            ));
+        }
+        if let Some(h) = &m.receipt_signed_hash
+            && !h.eq_ignore_ascii_case(&c.signed_hash)
+        {
+            differences.push(format!(
+                "the receipt names digest {h}, the CJN holds {}",
+                c.signed_hash
+            ));
+        }
+        if m.state == "rejected" {
+            differences.push("refused by the CJN, yet held in its registry".into());
+        }
+        if !differences.is_empty() {
+            report.mismatched.push(finding(m, differences.join("; ")));
+            continue;
+        }
+        report.matched += 1;
+        if m.state == "pending" {
+            report.receipt_in_transit.push(finding(
+                m,
+                "held by the CJN, receipt not yet stored at the court".into(),
+            ));
+        }
+        if !c.applied {
+            report
+                .waiting_for_order
+                .push(finding(m, "held, waiting for an earlier message".into()));
+        }
+    }
+    for c in cjn.iter().filter(|c| !seen.contains(&c.seq)) {
+        report.unknown_to_court.push(Finding {
+            seq: c.seq,
+            message_id: c.message_id.clone(),
+            niu: c.niu.clone(),
+            detail: format!(
+                "{} held by the CJN in this court's name, unknown to the court",
+                c.kind
+            ),
+        });
+    }
+    report
+}
+
+async fn court_manifest(url: &str) -> anyhow::Result<Manifest> {
+    let client = db::connect(url).await?;
+    let rows = client
+        .query(
+            "select court_code, seq, message_id::text, kind, niu, version, state, created_at::text, \
+             receipt_signed_hash from juris.transmission_manifest()",
+            &[],
+        )
+        .await
+        .map_err(|e| db::DbError::query("reading the court's manifest (juris.transmission_manifest, as the greffier)", e))?;
+    let court_code = match rows.first() {
+        Some(r) => r.get::<_, String>(0),
+        None => {
+            let me: serde_json::Value = client
+                .query_one("select juris.whoami()", &[])
+                .await
+                .map_err(|e| db::DbError::query("reading the court's identity", e))?
+                .get(0);
+            me["court"]["code"]
+                .as_str()
+                .context("the court database has no court code (run `xmjuris court init`)")?
+                .to_owned()
+        }
+    };
+    Ok(Manifest {
+        court_code,
+        messages: rows
+            .iter()
+            .map(|r| CourtMessage {
+                seq: r.get(1),
+                message_id: r.get(2),
+                kind: r.get(3),
+                niu: r.get(4),
+                version: r.get(5),
+                state: r.get(6),
+                created_at: r.get(7),
+                receipt_signed_hash: r.get(8),
+            })
+            .collect(),
+    })
+}
+
+async fn cjn_manifest(url: &str, court_code: &str) -> anyhow::Result<Vec<CjnMessage>> {
+    let client = db::connect(url).await?;
+    let rows = client
+        .query(
+            "select seq, message_id::text, kind, niu, version, signed_hash, applied \
+             from cjn.court_manifest($1)",
+            &[&court_code],
+        )
+        .await
+        .map_err(|e| {
+            db::DbError::query(
+                &format!("reading what the CJN holds of court {court_code}"),
+                e,
+            )
+        })?;
+    Ok(rows
+        .iter()
+        .map(|r| CjnMessage {
+            seq: r.get(0),
+            message_id: r.get(1),
+            kind: r.get(2),
+            niu: r.get(3),
+            version: r.get(4),
+            signed_hash: r.get(5),
+            applied: r.get(6),
+        })
+        .collect())
+}
+
+fn print_report(r: &Report) {
+    println!(
+        "Court {}: {} message(s) signed at the court, {} held by the CJN, {} matching.",
+        r.court_code, r.signed_at_court, r.held_at_cjn, r.matched
+    );
+    for (title, list) in [
+        ("LOST at the CJN (receipted, absent)", &r.missing_at_cjn),
+        ("MISMATCHED", &r.mismatched),
+        ("UNKNOWN to the court", &r.unknown_to_court),
+        ("in transit to the CJN", &r.in_transit),
+        ("receipt in transit to the court", &r.receipt_in_transit),
+        ("refused by the CJN", &r.rejected),
+        ("held, waiting for an earlier message", &r.waiting_for_order),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        println!("{title}: {}", list.len());
+        for f in list.iter().take(50) {
+            println!(
+                "  seq {} message {} NIU {}: {}",
+                f.seq,
+                f.message_id,
+                f.niu.as_deref().unwrap_or("-"),
+                f.detail
+            );
+        }
+        if list.len() > 50 {
+            println!("  ... and {} more (--json lists them all)", list.len() - 50);
+        }
+    }
+    if r.consistent() {
+        println!("Reconciled: nothing lost, altered or unknown.");
+    }
+}
+
+pub async fn run(args: ReconcileArgs) -> anyhow::Result<()> {
+    let manifest = match (&args.court, &args.manifest) {
+        (Some(url), _) => court_manifest(url).await?,
+        (None, Some(path)) => {
+            let text = std::fs::read(path)
+                .with_context(|| format!("cannot read the manifest {}", path.display()))?;
+            serde_json::from_slice(&text).with_context(|| {
+                format!(
+                    "{} is not a manifest of `xmjuris reconcile --export`",
+                    path.display()
+                )
+            })?
+        }
+        (None, None) => anyhow::bail!("--court or --manifest is required"),
+    };
+    if let Some(path) = &args.export {
+        let json = serde_json::to_vec_pretty(&manifest)?;
+        std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
+        println!(
+            "Manifest of court {} written to {} ({} message(s)).",
+            manifest.court_code,
+            path.display(),
+            manifest.messages.len()
+        );
+        return Ok(());
+    }
+    let cjn_url = args.cjn.as_deref().context("--cjn is required")?;
+    let held = cjn_manifest(cjn_url, &manifest.court_code).await?;
+    let report = compare(&manifest, &held);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report);
+    }
+    if !report.consistent() {
+        anyhow::bail!(
+            "court {} and the CJN do not reconcile: {} discrepancy(ies)",
+            report.court_code,
+            report.discrepancies()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn court_msg(seq: i64, state: &str, hash: Option<&str>) -> CourtMessage {
+        CourtMessage {
+            seq,
+            message_id: format!("m{seq}"),
+            kind: "fiche_signed".into(),
+            niu: format!("niu{seq}"),
+            version: 1,
+            state: state.into(),
+            created_at: String::new(),
+            receipt_signed_hash: hash.map(str::to_owned),
+        }
+    }
+
+    fn cjn_msg(seq: i64, hash: &str) -> CjnMessage {
+        CjnMessage {
+            seq,
+            message_id: format!("m{seq}"),
+            kind: "fiche_signed".into(),
+            niu: Some(format!("niu{seq}")),
+            version: Some(1),
+            signed_hash: hash.into(),
+            applied: true,
+        }
+    }
+
+    #[test]
+    fn every_category_is_told_apart() {
+        let court = Manifest {
+            court_code: "12345".into(),
+            messages: vec![
+                court_msg(1, "acknowledged", Some("aa")), // matched
+                court_msg(2, "acknowledged", Some("bb")), // lost at the CJN
+                court_msg(3, "pending", None),            // in transit
+                court_msg(4, "pending", None),            // receipt in transit
+                court_msg(5, "rejected", None),           // refused
+                court_msg(6, "acknowledged", Some("cc")), // digest differs
+            ],
+        };
+        let cjn = vec![
+            cjn_msg(1, "AA"),
+            cjn_msg(4, "dd"),
+            cjn_msg(6, "ee"),
+            cjn_msg(9, "ff"),
+        ];
+        let r = compare(&court, &cjn);
+        let seqs = |l: &Vec<Finding>| l.iter().map(|f| f.seq).collect::<Vec<_>>();
+        assert_eq!(r.matched, 2);
+        assert_eq!(seqs(&r.missing_at_cjn), [2]);
+        assert_eq!(seqs(&r.in_transit), [3]);
+        assert_eq!(seqs(&r.receipt_in_transit), [4]);
+        assert_eq!(seqs(&r.rejected), [5]);
+        assert_eq!(seqs(&r.mismatched), [6]);
+        assert_eq!(seqs(&r.unknown_to_court), [9]);
+        assert!(!r.consistent());
+    }
+
+    #[test]
+    fn in_transit_and_refused_messages_still_reconcile() {
+        let court = Manifest {
+            court_code: "12345".into(),
+            messages: vec![
+                court_msg(1, "acknowledged", Some("aa")),
+                court_msg(2, "pending", None),
+                court_msg(3, "rejected", None),
+            ],
+        };
+        let r = compare(&court, &[cjn_msg(1, "aa")]);
+        assert!(r.consistent(), "{r:?}");
+        assert_eq!(r.in_transit.len(), 1);
+        assert_eq!(r.rejected.len(), 1);
+    }
+
+    #[test]
+    fn a_different_fiche_under_the_same_number_is_a_mismatch() {
+        let court = Manifest {
+            court_code: "12345".into(),
+            messages: vec![court_msg(1, "acknowledged", Some("aa"))],
+        };
+        let mut other = cjn_msg(1, "aa");
+        other.niu = Some("niu7".into());
+        let r = compare(&court, &[other]);
+        assert_eq!(r.mismatched.len(), 1);
+        assert!(
+            r.mismatched[0].detail.contains("niu7"),
+            "{:?}",
+            r.mismatched
+        );
+    }
+}
