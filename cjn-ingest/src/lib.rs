@@ -180,14 +180,12 @@ async fn load_trust(shared: &Shared, store: &Store) -> Result<(), Error> {
     let rows = store.court_certificates(None).await?;
     let from_db = rows.len();
     for row in rows {
-        match openssl::x509::X509::from_der(&row.der) {
-            Ok(cert) => {
-                if let Err(e) = shared.trust.add(cert) {
-                    warn!(serial = %row.serial, court = %row.court_code, error = %e, "Certificate of the registry skipped.");
-                }
+        match row.court_code.parse() {
+            Ok(court) => {
+                shared.trust.add_der(court, row.serial, row.der);
             }
-            Err(e) => {
-                warn!(serial = %row.serial, court = %row.court_code, error = %e, "Certificate of the registry unreadable; skipped.")
+            Err(_) => {
+                warn!(serial = %row.serial, court = %row.court_code, "Certificate of the registry with a bad court code; skipped.")
             }
         }
     }
@@ -298,6 +296,22 @@ async fn serve(
     }
 
     let crl_task = tokio::spawn(crl::run(shared.clone()));
+    // The certificates kept as DER are parsed in the background (a court's own are parsed
+    // as soon as it needs them).
+    let warm = shared.clone();
+    tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        while !warm.shutdown.is_cancelled() {
+            if warm.trust.warm_up(8) == 0 {
+                info!(
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "Every court certificate parsed."
+                );
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    });
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<u64>();
     let mut workers = Vec::new();
     let mut senders = Vec::new();

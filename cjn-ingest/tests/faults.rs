@@ -1,6 +1,7 @@
-//! The `cjn-ingest` binary killed (`kill -9`) at random moments while several courts send a
-//! stream of fiches: at the end each fiche is stored exactly once and every court shows all
-//! its fiches archived. Then `status`, SIGTERM (a clean exit), `--once` and `generate-config`.
+//! The `cjn-ingest` binary killed (`kill -9`) at random moments, and the broker restarted,
+//! while several courts send a stream of fiches: at the end each fiche is stored exactly once
+//! and every court shows all its fiches archived. Then `status`, SIGTERM (a clean exit),
+//! `--once` and `generate-config`. And the CJN database stopped and started again under load.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -42,7 +43,7 @@ fn wait_exit(child: &mut Child, secs: u64) -> Option<std::process::ExitStatus> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill9_at_random_moments_loses_and_doubles_nothing() {
-    let w = World::new(&COURTS, &[]).await;
+    let mut w = World::new(&COURTS, &[]).await;
     for c in COURTS {
         w.enroll_in_process(c);
     }
@@ -71,7 +72,10 @@ async fn kill9_at_random_moments_loses_and_doubles_nothing() {
         }
         rest[i] = later;
         tokio::time::sleep(Duration::from_millis(rng.below(300))).await;
-        if rng.below(3) == 0 {
+        if rng.below(10) == 0 {
+            eprintln!("broker restart");
+            w.broker.restart().unwrap();
+        } else if rng.below(3) == 0 {
             eprintln!("kill -9");
             kills += 1;
             child.kill().unwrap();
@@ -189,6 +193,58 @@ async fn kill9_at_random_moments_loses_and_doubles_nothing() {
     let mut once = spawn_bin(&config, &log, &["--once"]);
     let status = wait_exit(&mut once, 30).expect("--once exits by itself");
     assert!(status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cjn_database_outage_is_waited_out_without_losing_a_message() {
+    let w = World::new(&COURTS[..1], &[]).await;
+    let c = COURTS[0];
+    w.enroll_in_process(c);
+    let (stop, daemon) = spawn_ingest(w.ingest_config("cjn-db-outage")).await;
+    let _listener = spawn_listener(w.listener_config(c)).drop_guard();
+    let ids = w.verified_fiches(c, 6).await;
+    w.sign(c, &ids[..1]).await;
+    w.wait_archived(c, &ids[..1], 30).await;
+    w.cjn_cluster.stop().unwrap();
+    // Signed while the CJN database is down: received, not acknowledged, kept for later.
+    for id in &ids[1..] {
+        w.sign(c, &[*id]).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        w.statuses(c, &ids[1..]).await,
+        ["signee"; 5],
+        "nothing is receipted while the CJN database is down"
+    );
+    let out = w
+        .cjn_cluster
+        .command("pg_ctl")
+        .arg("start")
+        .arg("-w")
+        .arg("-D")
+        .arg(w.cjn_cluster.data_dir())
+        .arg("-l")
+        .arg(w.cjn_cluster.log_file())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    w.wait_archived(c, &ids, 60).await;
+    let cjn = w.cjn().await;
+    assert_eq!(
+        count(&cjn, "select count(*) from registry.message").await,
+        6
+    );
+    assert_eq!(count(&cjn, "select count(*) from registry.fiche").await, 6);
+    assert_eq!(
+        count(&cjn, "select count(*) from registry.quarantine").await,
+        0
+    );
+    stop.cancel();
+    daemon.await.unwrap().unwrap();
 }
 
 #[test]

@@ -316,17 +316,22 @@ pub async fn mqtt_client(
     for t in subscribe {
         client.subscribe(t, QoS::AtLeastOnce).await.unwrap();
     }
+    let (tx, rx) = mpsc::unbounded_channel();
     let mut acks = 0;
     tokio::time::timeout(Duration::from_secs(10), async {
         while acks < subscribe.len() {
-            if let Event::Incoming(Packet::SubAck(_)) = eventloop.poll().await.unwrap() {
-                acks += 1;
+            match eventloop.poll().await.unwrap() {
+                Event::Incoming(Packet::SubAck(_)) => acks += 1,
+                // A retained message may come before the last SUBACK.
+                Event::Incoming(Packet::Publish(p)) => {
+                    let _ = tx.send(p);
+                }
+                _ => {}
             }
         }
     })
     .await
     .expect("subscribed");
-    let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         loop {
             match eventloop.poll().await {
