@@ -2,6 +2,7 @@
 
 mod court;
 mod demo;
+mod extract;
 mod pki;
 mod print;
 mod reconcile;
@@ -41,6 +42,8 @@ enum Command {
     /// Check and list the form templates.
     #[command(subcommand)]
     Forms(print::FormsCommand),
+    /// Check a printed extract offline: genuine, forged or altered (QR text, image or PDF).
+    VerifyExtract(extract::VerifyArgs),
     /// Compare what a court signed and transmitted with what the CJN holds of it.
     Reconcile(reconcile::ReconcileArgs),
     /// Start XMJuris on this machine, as far as it is built, with sample users and fiches.
@@ -80,6 +83,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pki(cmd) => pki::run(cmd).await,
         Command::Print(cmd) => print::run_print(cmd).await,
         Command::Forms(cmd) => print::run_forms(cmd).await,
+        Command::VerifyExtract(args) => extract::run_verify(args),
         Command::Demo(args) => demo::run(args).await,
         Command::Reconcile(args) => reconcile::run(args).await,
     }

@@ -41,6 +41,16 @@ pub enum PkiCommand {
         #[arg(long, env = "XMJURIS_PKI_DIR")]
         dir: PathBuf,
     },
+    /// Write what a verifier of extracts needs, in one PEM file: the root and
+    /// issuing CA, the CJN's certificate and the current revocation list (public; no secret).
+    VerificationBundle {
+        /// The CJN's PKI directory.
+        #[arg(long, env = "XMJURIS_PKI_DIR")]
+        dir: PathBuf,
+        /// The bundle to write.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
     /// Show the CA's fingerprint and the issued and revoked certificates.
     Show {
         /// The CJN's PKI directory.
@@ -90,6 +100,17 @@ pub async fn run(cmd: PkiCommand) -> anyhow::Result<()> {
         PkiCommand::Crl { dir } => {
             open(&dir)?.write_crl()?;
             println!("Revocation list re-signed (valid {} days).", pki::CRL_DAYS);
+        }
+        PkiCommand::VerificationBundle { dir, output } => {
+            let pki = open(&dir)?;
+            let bundle = protocol::extract::verification_bundle(&pki)?;
+            pki::write_atomic(&output, bundle.as_bytes(), 0o644)
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            println!("Verification bundle written to {}", output.display());
+            println!("CA fingerprint (SHA-256): {}", pki.ca_fingerprint()?);
+            println!(
+                "Publish it: with it anyone checks an extract offline (xmjuris verify-extract --trust)."
+            );
         }
         PkiCommand::Show { dir } => {
             let pki = open(&dir)?;

@@ -20,8 +20,9 @@ pub enum PrintCommand {
     /// The court's fiches over a period (`--from --to --db <URL>`) or from a JSON file.
     #[command(name = "liste-fiches")]
     ListeFiches(DocumentArgs),
-    /// A CJN extract (bulletin n°1, 2 or 3) from its JSON file; the template
-    /// is `bulletin-<number>` unless `--template` says otherwise.
+    /// A CJN extract (bulletin n°1, 2 or 3) from its JSON file (the bulletin's
+    /// data, or the CJN's answer itself); the template is `bulletin-<number>`
+    /// unless `--template` says otherwise.
     Extract(DocumentArgs),
     /// The CJN's receipt for a transmitted fiche, from its JSON file.
     #[command(name = "recu-cjn")]
@@ -192,8 +193,14 @@ async fn load_data(kind: DataKind, args: &DocumentArgs) -> anyhow::Result<serde_
     if let Some(path) = &args.data {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        return serde_json::from_str(&text)
-            .with_context(|| format!("{} is not valid JSON", path.display()));
+        let data = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not valid JSON", path.display()))?;
+        // An extract may be given as the CJN's answer itself.
+        return match kind {
+            DataKind::Bulletin => crate::extract::bulletin_from_answer(data)
+                .with_context(|| format!("in {}", path.display())),
+            _ => Ok(data),
+        };
     }
     let Some(url) = &args.db else {
         bail!("give the data: --data <FILE>, or --db <URL> with --fiche or --from/--to");
