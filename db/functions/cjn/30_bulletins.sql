@@ -10,6 +10,9 @@
 -- a set of intervals [from, until) of dates: the fiche appears on the date asked if the date
 -- lies in one, and the decision changes at the interval's end (or the next one's start).
 -- "Changes on" therefore assumes nothing new happens: no new conviction, death or amnesty.
+-- The API functions run with jit = off: their queries touch a few rows, but the planner's
+-- estimates on the JSON expression indexes may exceed jit_above_cost, and compiling then costs
+-- tens of milliseconds per call.
 -- Small SQL helpers carry no SET clause so that the planner inlines them (a SET clause
 -- prevents it, and an SQL function that is not inlined is planned again at every call from
 -- PL/pgSQL); they are called only from functions whose search_path is pinned.
@@ -191,6 +194,7 @@ create type cjn._fiche_row as (
 create function cjn._fiche_facts(person_ids bigint[], known date) returns setof cjn.fiche_facts
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
+    set jit = off
 as $$
 declare
     law jsonb := cjn._law();
@@ -584,26 +588,48 @@ $$;
 -- Plausible typing mistakes in a birth date: one digit changed, two adjacent digits swapped,
 -- day and month swapped (valid dates only).
 create function cjn._date_typos(d date) returns date[]
-    language sql immutable
+    language plpgsql immutable
     set search_path = pg_catalog, pg_temp
-return (
-    with s as (select to_char(d, 'YYYYMMDD') as s),
-    v as (
-        select overlay(s.s placing c from i for 1) as t
-          from s, generate_series(1, 8) i, unnest(string_to_array('0123456789', null)) c
-        union
-        select overlay(s.s placing substr(s.s, i + 1, 1) || substr(s.s, i, 1) from i for 2) from s, generate_series(1, 7) i
-        union
-        select substr(s.s, 1, 4) || substr(s.s, 7, 2) || substr(s.s, 5, 2) from s
-    ),
-    parts as (
-        select t, substr(t, 1, 4)::integer as y, substr(t, 5, 2)::integer as m, substr(t, 7, 2)::integer as dd
-          from v, s where v.t <> s.s
-    )
-    select array_agg(make_date(y, m, dd) order by t)
-      from parts
-     where y >= 1 and m between 1 and 12 and dd >= 1
-       and dd <= extract(day from make_date(y, m, 1) + interval '1 month - 1 day'));
+as $$
+declare
+    s text := to_char(d, 'YYYYMMDD');
+    t text;
+    candidates text[] := '{}';
+    result date[] := '{}';
+    i integer;
+    c integer;
+    y integer;
+    m integer;
+    dd integer;
+    last_day integer;
+begin
+    for i in 1 .. 8 loop
+        for c in 0 .. 9 loop
+            if substr(s, i, 1) <> c::text then
+                candidates := candidates || overlay(s placing c::text from i for 1);
+            end if;
+        end loop;
+    end loop;
+    for i in 1 .. 7 loop
+        if substr(s, i, 1) <> substr(s, i + 1, 1) then
+            candidates := candidates || overlay(s placing substr(s, i + 1, 1) || substr(s, i, 1) from i for 2);
+        end if;
+    end loop;
+    candidates := candidates || (substr(s, 1, 4) || substr(s, 7, 2) || substr(s, 5, 2));
+    foreach t in array candidates loop
+        y := substr(t, 1, 4)::integer;
+        m := substr(t, 5, 2)::integer;
+        dd := substr(t, 7, 2)::integer;
+        last_day := case when m = 2 and ((y % 4 = 0 and y % 100 <> 0) or y % 400 = 0) then 29
+                         when m = 2 then 28 when m in (4, 6, 9, 11) then 30 else 31 end;
+        if t <> s and y >= 1 and m between 1 and 12 and dd between 1 and last_day
+           and not make_date(y, m, dd) = any (result) then
+            result := result || make_date(y, m, dd);
+        end if;
+    end loop;
+    return result;
+end
+$$;
 
 -- Two values of an identity field, as registry.words_key gives them, contradict when both are
 -- given and their words differ.
@@ -644,6 +670,7 @@ create function cjn.find_person(identity jsonb)
                    surname text, given_names text, birth_date date, birth_place text, father text, mother text)
     language plpgsql stable security definer
     set search_path = pg_catalog, ext, pg_temp
+    set jit = off
 as $$
 declare
     law jsonb := cjn._law();
@@ -751,7 +778,7 @@ begin
                   from registry.person x
                  where x.birth_date = q_birth
                 offset 0) p
-         where p.sim >= 0.2
+         where p.sim >= 0.3
            and not p.person_id = any (array(select x.person_id from unnest(found_) x))
            and (p.sim >= (law ->> 'identity.near_similarity')::real
                 or ext.levenshtein_less_equal(registry.name_key(p.surname, p.given_names), q_key,
@@ -784,6 +811,7 @@ $$;
 create function cjn._person_set(id bigint) returns bigint[]
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
+    set jit = off
 as $$
 declare
     p registry.person;
@@ -813,6 +841,7 @@ create function cjn.bulletin_decision(niu text, as_of date default current_date)
     returns table (bulletin integer, appears boolean, rule text, reason text, changes_on date, version integer)
     language plpgsql stable security definer
     set search_path = pg_catalog, pg_temp
+    set jit = off
 as $$
 declare
     owner_id bigint;
@@ -864,6 +893,7 @@ create function cjn.bulletin(person_id bigint, bulletin_no integer, as_of date d
                    content jsonb, rule text, reason text, changes_on date)
     language plpgsql stable security definer
     set search_path = pg_catalog, pg_temp
+    set jit = off
 as $$
 begin
     if bulletin_no is null or bulletin_no not between 1 and 3 then
@@ -895,6 +925,7 @@ create function cjn.extract(requester_court text, requested_by text, identity js
                             as_of date default current_date, request_id text default null) returns jsonb
     language plpgsql volatile security definer
     set search_path = pg_catalog, pg_temp
+    set jit = off
 as $$
 declare
     court registry.court;
@@ -1017,6 +1048,7 @@ create function cjn.consultations_of(person_id bigint)
                    requested_by text, bulletin smallint, purpose text, outcome text, listed_as text, entries jsonb)
     language plpgsql stable security definer
     set search_path = pg_catalog, pg_temp
+    set jit = off
 as $$
 declare
     ids bigint[];
