@@ -18,7 +18,7 @@
 //! characters, a version 10 or 11 QR code at level M.
 //!
 //! The verification code printed beside it (`XXXX-XXXX-XXXX`, Crockford
-//! base32, 60 bits) is derived from the signature ([`verification_code`]): the
+//! base32, 60 bits) is derived from the signature (SHA-256 of a tag and r‖s): the
 //! CJN stores it with the consultation, so an extract can also be checked by
 //! phone, and the code printed must be the one `verify-extract` shows.
 //!

@@ -93,8 +93,17 @@
 //! 4. Court: [`pki::court_complete_enrollment`] with the fingerprint → the
 //!    identity and trust store, installed in its directory.
 //!
+//! # Extracts
+//!
+//! [`extract`]: the seal a printed bulletin carries as a QR code
+//! ([`seal_extract`] at the CJN, [`verify_extract`] by anyone, offline, with
+//! [`trust_from_pem`] over the bundle of `xmjuris pki verification-bundle`).
+//!
 //! # Not done yet
 //!
+//! - `xmjuris pki revoke` revokes courts' certificates only: revoking the
+//!   CJN's own certificate (which invalidates every extract seal it made) has
+//!   no command yet, and goes with the CJN certificate's renewal below.
 //! - Renewal of the CJN's own certificate and rotation of the issuing CA
 //!   (their validities are 2 and 10 years); `pki init` makes them once.
 //! - Publishing the CRL on [`topics::REVOCATIONS`] and renewing courts'
