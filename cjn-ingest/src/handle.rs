@@ -347,7 +347,11 @@ impl Worker {
             }
         };
         self.backoff.reset();
-        self.answer(court, &topics::down(court), answers).await
+        // Sealed for the certificate that signed the envelope: the court holds its key (after a
+        // renewal, the new certificate is not installed until the answer is read).
+        let signer = Some(opened.signer_serial.as_str());
+        self.answer(court, signer, &topics::down(court), answers)
+            .await
     }
 
     /// Quarantines a refused envelope and, when the court is known, answers with a rejection.
@@ -422,15 +426,23 @@ impl Worker {
                 .map(|id| rejection(court, *id, r.reason, &r.detail))
                 .collect()
         };
-        self.answer(court, &topics::down(court), answers).await
+        self.answer(court, None, &topics::down(court), answers)
+            .await
     }
 
-    /// Seals `answers` for the court and publishes them on `topic`; false if the link is gone.
-    async fn answer(&self, court: CourtCode, topic: &str, answers: Vec<Message>) -> bool {
+    /// Seals `answers` for the court's certificate `serial` (its newest when `None` or
+    /// unknown) and publishes them on `topic`; false if the link is gone.
+    async fn answer(
+        &self,
+        court: CourtCode,
+        serial: Option<&str>,
+        topic: &str,
+        answers: Vec<Message>,
+    ) -> bool {
         if answers.is_empty() {
             return true;
         }
-        let Some(cert) = self.shared.trust.recipient(court) else {
+        let Some(cert) = self.shared.trust.recipient(court, serial) else {
             debug!(court = %court, "No certificate for the court: no answer.");
             return true;
         };
@@ -518,26 +530,38 @@ impl Worker {
             Err(r) => return self.refuse_enrollment(topic, court, request, r).await,
         };
         // The certificate issued is recorded before the court gets it.
-        let cert = match issued_certificate(&self.shared, &answer) {
-            Ok(c) => c,
-            Err(e) => {
-                error!(court = %court, error = %e, "Cannot read back the enrollment answer.");
-                return true;
+        match issued_certificate(&self.shared, &answer).and_then(|cert| {
+            let info = crate::trust::cert_info(&cert)?;
+            Ok((cert, info))
+        }) {
+            Ok((cert, info)) => {
+                if !self.record_issued(court, cert, &info).await {
+                    return false;
+                }
+                info!(court = %court, serial = %info.serial, "Court enrolled; answer published.");
             }
-        };
-        let info = match crate::trust::cert_info(&cert) {
-            Ok(i) => i,
-            Err(e) => {
-                error!(court = %court, error = %e, "Issued certificate unreadable.");
-                return true;
-            }
-        };
+            // Not expected; the court still gets its certificate, imported from `issued/` at the
+            // next start.
+            Err(e) => error!(court = %court, error = %e, "Cannot read back the enrollment answer."),
+        }
+        self.publish_plain(&topics::enroll_answer(court), answer)
+            .await
+    }
+
+    /// Records an issued certificate in the registry (waiting out an outage) and trusts it;
+    /// false on shutdown.
+    async fn record_issued(
+        &mut self,
+        court: CourtCode,
+        cert: X509,
+        info: &store::CertInfo,
+    ) -> bool {
         loop {
             let Some(store) = self.store().await else {
                 // Issued but not recorded: it is imported from the PKI directory at next start.
                 return false;
             };
-            match store::record_certificate(store.client(), &info).await {
+            match store::record_certificate(store.client(), info).await {
                 Ok(_) => break,
                 Err(e) if e.is_transient() => {
                     if !self.pause(&e).await {
@@ -553,9 +577,7 @@ impl Worker {
         if let Err(e) = self.shared.trust.add(cert) {
             error!(court = %court, error = %e, "Issued certificate not trusted.");
         }
-        info!(court = %court, serial = %info.serial, "Court enrolled; answer published.");
-        self.publish_plain(&topics::enroll_answer(court), answer)
-            .await
+        true
     }
 
     /// Quarantines a refused enrollment request and publishes a signed rejection on the

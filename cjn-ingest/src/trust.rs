@@ -260,14 +260,19 @@ impl Trust {
         self.read().revoked.contains(serial)
     }
 
-    /// The court's newest certificate, to seal answers for it (even if revoked: it still
-    /// holds the key that reads our rejection).
-    pub fn recipient(&self, court: CourtCode) -> Option<X509> {
+    /// The court's certificate `serial` (its newest when `None` or not the court's), to seal
+    /// answers for it (even if revoked: it still holds the key that reads our rejection).
+    pub fn recipient(&self, court: CourtCode, serial: Option<&str>) -> Option<X509> {
         self.prepare(court);
-        self.read()
-            .by_court
-            .get(&court)
-            .and_then(|l| l.last().cloned())
+        let inner = self.read();
+        let list = inner.by_court.get(&court)?;
+        serial
+            .and_then(|s| {
+                list.iter()
+                    .find(|c| serial_hex(c).is_ok_and(|x| x == s))
+                    .cloned()
+            })
+            .or_else(|| list.last().cloned())
     }
 
     /// The current CRL, DER (empty before the first [`Trust::set_crl`]).

@@ -566,8 +566,133 @@ async fn two_instances_share_the_load_and_lose_or_double_nothing() {
     );
 }
 
-/// A court's handle for tests that need its identity.
-#[allow(dead_code)]
-fn load(w: &World, code: &str) -> (Identity, protocol::TrustStore) {
-    pki::court_load(&w.court_pki_dir(code)).unwrap()
+/// Seals `body` as court `code` for the CJN, publishes it on the court's `up` topic, and
+/// returns the CJN's answers from `down`, opened as the court.
+async fn exchange(
+    w: &World,
+    code: &str,
+    mqtt: &rumqttc::AsyncClient,
+    inbox: &mut tokio::sync::mpsc::UnboundedReceiver<rumqttc::Publish>,
+    body: Body,
+) -> Vec<Message> {
+    let (identity, trust) = pki::court_load(&w.court_pki_dir(code)).unwrap();
+    let m = message(code, body);
+    let sealed = protocol::seal_messages(&[m], &identity, w.pki.identity().cert()).unwrap();
+    publish(mqtt, &topics::up(court(code)), sealed).await;
+    let answer = tokio::time::timeout(Duration::from_secs(20), inbox.recv())
+        .await
+        .expect("an answer on down")
+        .unwrap();
+    protocol::open_messages(&answer.payload, &identity, &trust, Party::Cjn)
+        .unwrap()
+        .1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_checkpoints_renewal_and_tls_to_the_broker() {
+    let (cert, key) = self_signed_localhost();
+    let w = World::new_tls(&[A], &cert, &key).await;
+    w.enroll_in_process(A);
+    let ca = w.tmp.path().join("broker-ca.pem");
+    std::fs::write(&ca, &cert).unwrap();
+    let toml = w.ingest_toml("cjn-tls").replace(
+        &format!("port = {}\n", w.broker.port()),
+        &format!(
+            "port = {}\ntls = true\ntls_ca_file = \"{}\"\n",
+            w.broker.tls_port().unwrap(),
+            ca.display()
+        ),
+    );
+    let config = cjn_ingest::Config::from_toml(&toml, []).unwrap();
+    assert!(config.broker.tls);
+    let (stop, daemon) = spawn_ingest(config).await;
+    let (mqtt, mut inbox) = w.court_mqtt(A, "a-court", &[topics::down(court(A))]).await;
+    let cjn = w.cjn().await;
+
+    // Audit checkpoints: recorded and receipted; another hash at the same number is a fork.
+    let head = |seq: u64, byte: u8| {
+        Body::AuditCheckpoint(protocol::AuditCheckpoint {
+            audit_head: protocol::AuditHead {
+                seq,
+                hash: protocol::Sha256Hash::from_bytes([byte; 32]),
+            },
+            at: time::OffsetDateTime::now_utc(),
+        })
+    };
+    let answers = exchange(&w, A, &mqtt, &mut inbox, head(42, 7)).await;
+    assert!(
+        matches!(
+            &answers[..],
+            [Message {
+                body: Body::Receipt(_),
+                ..
+            }]
+        ),
+        "{answers:?}"
+    );
+    let recorded = cjn
+        .query_one(
+            "select audit_seq, audit_hash from registry.court where code = $1",
+            &[&A],
+        )
+        .await
+        .unwrap();
+    assert_eq!(recorded.get::<_, Option<i64>>(0), Some(42));
+    assert_eq!(recorded.get::<_, Option<String>>(1), Some("07".repeat(32)));
+    exchange(&w, A, &mqtt, &mut inbox, head(42, 8)).await;
+    assert_eq!(
+        count(
+            &cjn,
+            "select count(*) from registry.alarm where kind = 'audit_fork'"
+        )
+        .await,
+        1
+    );
+
+    // Renewal: a new key, a certificate issued and recorded, trusted at once.
+    let dir = w.court_pki_dir(A);
+    let csr_der = pki::court_prepare_renewal(&dir, court(A)).unwrap();
+    let answers = exchange(
+        &w,
+        A,
+        &mqtt,
+        &mut inbox,
+        Body::RenewalRequest(protocol::RenewalRequest { csr_der }),
+    )
+    .await;
+    let [
+        Message {
+            body: Body::EnrollmentAnswer(answer),
+            ..
+        },
+    ] = &answers[..]
+    else {
+        panic!("{answers:?}")
+    };
+    let (renewed, _) = pki::court_complete_renewal(&dir, court(A), answer).unwrap();
+    assert_eq!(
+        count(
+            &cjn,
+            "select count(*) from registry.court_certificate where court_code = '12345'"
+        )
+        .await,
+        2
+    );
+    // The listener, with the renewed certificate, over the plain port.
+    let _listener = spawn_listener(w.listener_config(A)).drop_guard();
+    let ids = w.verified_fiches(A, 2).await;
+    w.sign(A, &ids).await;
+    w.wait_archived(A, &ids, 30).await;
+    let signer: String = cjn
+        .query_one(
+            "select encode(signed, 'hex') from registry.message limit 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let ski = protocol::ids::hex(renewed.cert().subject_key_id().unwrap().as_slice());
+    assert!(signer.contains(&ski), "signed with the renewed key");
+    stop.cancel();
+    daemon.await.unwrap().unwrap();
 }

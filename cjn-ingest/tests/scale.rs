@@ -194,7 +194,7 @@ async fn trust_store_of_every_court() {
         for _ in 0..rounds {
             let (opened, _) = t.open(&topic, &sealed, cjn.identity()).unwrap();
             assert_eq!(opened.signer, Party::Court(court));
-            assert!(t.recipient(court).is_some());
+            assert!(t.recipient(court, Some(&opened.signer_serial)).is_some());
         }
         eprintln!(
             "open + recipient lookup, {label}: {:.0} µs each",

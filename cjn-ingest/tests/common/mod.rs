@@ -38,6 +38,15 @@ impl World {
     /// `courts`: registered at the CJN, each with its court database; `others`: broker
     /// accounts only (courts the CJN does not know).
     pub async fn new(courts: &[&str], others: &[&str]) -> World {
+        World::build(courts, others, None).await
+    }
+
+    /// With a TLS port on the broker too, serving this certificate and key (PEM).
+    pub async fn new_tls(courts: &[&str], cert_pem: &[u8], key_pem: &[u8]) -> World {
+        World::build(courts, &[], Some((cert_pem, key_pem))).await
+    }
+
+    async fn build(courts: &[&str], others: &[&str], tls: Option<(&[u8], &[u8])>) -> World {
         let tmp = tempfile::tempdir().unwrap();
         let (cjn_cluster, court_cluster) = std::thread::scope(|s| {
             let cjn = s.spawn(|| PgCluster::start().expect("start PostgreSQL (CJN)"));
@@ -91,7 +100,11 @@ impl World {
             .map(|c| BrokerUser::court(c, &broker_password(c)))
             .collect();
         users.push(BrokerUser::cjn("cjn", CJN_BROKER_PASSWORD));
-        let broker = Broker::start(&users).expect("start mosquitto");
+        let broker = match tls {
+            Some((cert, key)) => Broker::start_with_tls(&users, cert, key),
+            None => Broker::start(&users),
+        }
+        .expect("start mosquitto");
         let pki_dir = tmp.path().join("cjn-pki");
         let pki = CjnPki::init(&pki_dir).unwrap();
         World {
@@ -503,6 +516,46 @@ pub fn varied_fiche(i: usize) -> serde_json::Value {
     c["sentence_months"] = (6 + i % 60).into();
     c["suspended_months"] = (i % 6).into();
     f
+}
+
+/// A self-signed P-256 certificate for 127.0.0.1 (PEM certificate, PEM key).
+pub fn self_signed_localhost() -> (Vec<u8>, Vec<u8>) {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::PKey;
+    use openssl::x509::extension::{BasicConstraints, SubjectAlternativeName};
+    use openssl::x509::{X509Builder, X509NameBuilder};
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+    let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", "127.0.0.1").unwrap();
+    let name = name.build();
+    let mut b = X509Builder::new().unwrap();
+    b.set_version(2).unwrap();
+    b.set_serial_number(&BigNum::from_u32(1).unwrap().to_asn1_integer().unwrap())
+        .unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(&name).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(2).unwrap())
+        .unwrap();
+    let san = SubjectAlternativeName::new()
+        .ip("127.0.0.1")
+        .build(&b.x509v3_context(None, None))
+        .unwrap();
+    b.append_extension(san).unwrap();
+    b.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
+        .unwrap();
+    b.sign(&key, MessageDigest::sha256()).unwrap();
+    (
+        b.build().to_pem().unwrap(),
+        key.private_key_to_pem_pkcs8().unwrap(),
+    )
 }
 
 /// A small deterministic generator (xorshift), seeded and printed by the test.
