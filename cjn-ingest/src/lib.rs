@@ -284,14 +284,40 @@ async fn serve(
     });
 
     {
+        // The trust, from the registry (an outage is waited out; loading again is harmless).
         let mut backoff = db_backoff();
-        let Some(store) = connect_retrying(&shared.config, &shutdown, &mut backoff).await else {
-            link_stop.cancel();
-            return Ok(Report { handled: 0 });
-        };
-        load_trust(&shared, &store).await?;
-        if !initial_revocations.is_empty() {
-            store.record_revocations(&initial_revocations).await?;
+        loop {
+            let Some(store) = connect_retrying(&shared.config, &shutdown, &mut backoff).await
+            else {
+                link_stop.cancel();
+                return Ok(Report { handled: 0 });
+            };
+            let loaded = async {
+                load_trust(&shared, &store).await?;
+                if !initial_revocations.is_empty() {
+                    store.record_revocations(&initial_revocations).await?;
+                }
+                Ok::<(), Error>(())
+            }
+            .await;
+            match loaded {
+                Ok(()) => break,
+                Err(e) if e.is_transient() => {
+                    let delay = backoff.next_delay();
+                    warn!(error = %e, delay_ms = delay.as_millis() as u64, "Loading the court certificates failed; will retry.");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => {
+                            link_stop.cancel();
+                            return Ok(Report { handled: 0 });
+                        }
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                }
+                Err(e) => {
+                    link_stop.cancel();
+                    return Err(e);
+                }
+            }
         }
     }
 
@@ -344,7 +370,13 @@ async fn serve(
                 if let Some(f) = in_flight.iter_mut().find(|f| f.n == n) {
                     f.done = true;
                 }
-                handled += ack_ready(&link, &mut in_flight).await?;
+                match ack_ready(&link, &mut in_flight).await {
+                    Ok(k) => handled += k,
+                    Err(e) => {
+                        warn!(error = %e, "The MQTT link is gone; stopping.");
+                        break;
+                    }
+                }
                 last_activity = Instant::now();
             }
             ev = link.events.recv() => match ev {
