@@ -109,6 +109,9 @@ reasons! {
     RetryLater = 302, "retry_later";
     /// The receiver does not handle this kind of message (from this sender, or not yet).
     UnsupportedKind = 303, "unsupported_kind";
+    /// Several people match the identity of a request for an extract: no bulletin is issued
+    /// until the court gives the birth place and parents.
+    IdentityAmbiguous = 304, "identity_ambiguous";
 }
 
 impl std::fmt::Display for Reason {
