@@ -20,9 +20,10 @@ pub enum PrintCommand {
     /// The court's fiches over a period (`--from --to --db <URL>`) or from a JSON file.
     #[command(name = "liste-fiches")]
     ListeFiches(DocumentArgs),
-    /// A CJN extract (bulletin n°1, 2 or 3) from its JSON file (the bulletin's
-    /// data, or the CJN's answer itself); the template is `bulletin-<number>`
-    /// unless `--template` says otherwise.
+    /// A CJN extract (bulletin n°1, 2 or 3): the answer to a request of this
+    /// court (`--request <id> --db <URL>`), or a JSON file (the bulletin's data,
+    /// or the CJN's answer itself); the template is `bulletin-<number>` unless
+    /// `--template` says otherwise.
     Extract(DocumentArgs),
     /// The CJN's receipt for a transmitted fiche, from its JSON file.
     #[command(name = "recu-cjn")]
@@ -38,6 +39,9 @@ pub struct DocumentArgs {
     /// The fiche to print: its id, or its 17-digit NIU.
     #[arg(long, value_name = "ID|NIU", requires = "db")]
     fiche: Option<String>,
+    /// The request for an extract whose answer to print (`juris.extract_requests()` lists them).
+    #[arg(long, value_name = "ID", requires = "db")]
+    request: Option<i64>,
     /// First day of the period (YYYY-MM-DD), for a list of fiches.
     #[arg(long, value_name = "DATE", requires_all = ["to", "db"])]
     from: Option<String>,
@@ -48,7 +52,7 @@ pub struct DocumentArgs {
     #[arg(long, value_name = "URL", env = "XMJURIS_DB")]
     db: Option<String>,
     /// Read the document's data from this JSON file instead of the database.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["fiche", "from"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["fiche", "from", "request"])]
     data: Option<PathBuf>,
     /// Where to write the document: a `.pdf`, or a `.png` for page images.
     #[arg(short, long, value_name = "FILE")]
@@ -218,10 +222,14 @@ async fn load_data(kind: DataKind, args: &DocumentArgs) -> anyhow::Result<serde_
             };
             fiche_list_document(url, from, to).await
         }
-        DataKind::Bulletin | DataKind::Receipt => {
-            bail!(
-                "extracts and receipts come from the CJN: print them from their JSON file with --data"
-            )
+        DataKind::Bulletin => {
+            let Some(id) = args.request else {
+                bail!("which extract? --request <id> (the court's request), or --data <FILE>");
+            };
+            extract_document(url, id).await
+        }
+        DataKind::Receipt => {
+            bail!("receipts come from the CJN: print them from their JSON file with --data")
         }
     }
 }
@@ -278,6 +286,41 @@ async fn fiche_list_document(url: &str, from: &str, to: &str) -> anyhow::Result<
         .context("cannot read the list of fiches")?;
     let document: Option<serde_json::Value> = row.try_get(0)?;
     document.context("the database returned no list")
+}
+
+/// The bulletin of a request this court made, once the CJN's answer is stored: the answer,
+/// with the court that asked and the purpose.
+async fn extract_document(url: &str, id: i64) -> anyhow::Result<serde_json::Value> {
+    let client = connect(url).await?;
+    let request: serde_json::Value = client
+        .query_one("select juris.get_extract($1)", &[&id])
+        .await
+        .map_err(db_error)
+        .with_context(|| format!("cannot read the request for an extract n° {id}"))?
+        .get(0);
+    if request["state"] != "answered" {
+        bail!(
+            "la demande n° {id} n'a pas d'extrait à imprimer : {}{}",
+            request["state_label"].as_str().unwrap_or("état inconnu"),
+            request["rejection_reason"]
+                .as_str()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        );
+    }
+    let me: serde_json::Value = client
+        .query_one("select juris.whoami()", &[])
+        .await
+        .map_err(db_error)?
+        .get(0);
+    let document = serde_json::json!({
+        "bulletin": {"purpose": request["purpose"]},
+        "requested_by": me["court"],
+        "person": {"father": request["person"]["father"], "mother": request["person"]["mother"]},
+        "answer": request["answer"],
+    });
+    crate::extract::bulletin_from_answer(document)
+        .with_context(|| format!("the answer to request n° {id}"))
 }
 
 /// Keeps the server's own message (permission denied, invalid NIU, ...).

@@ -5,6 +5,8 @@
 //! changed name, a changed content) and revoked extracts refused.
 //! Needs poppler-utils (`pdftoppm`, `pdftotext`) and zbar-tools (`zbarimg`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -462,4 +464,110 @@ fn what_cannot_be_checked_offline_says_so() {
     let (code, _, err) = verify(path_str(&page_png(&pdf, 100)), &cjn.bundle, &[]);
     assert_eq!(code, 2);
     assert!(err.contains("no QR code found"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_court_prints_a_stored_answer_from_its_database_and_it_verifies() {
+    let cjn = Cjn::new();
+    let dir = cjn.dir.path();
+    let court = common::Court::new();
+    let greffier = court.connect("kamdem").await;
+    let person = serde_json::json!({
+        "surname": "Kobila", "given_names": "Mangué", "birth_date": "2007-04-17",
+        "birth_place": "Ekouk", "father": "Bikoula Mendomo"
+    });
+    let id: i64 = greffier
+        .query_one(
+            "select juris.request_extract($1, 2, 'Recrutement dans la fonction publique')",
+            &[&person],
+        )
+        .await
+        .expect("request")
+        .get(0);
+    let court_url = court.url("kamdem");
+    let pdf = dir.join("from-db.pdf");
+    let id_text = id.to_string();
+    let print = |pdf: &Path, url: &str| {
+        xmjuris(&[
+            "print",
+            "extract",
+            "--request",
+            &id_text,
+            "--db",
+            url,
+            "-o",
+            path_str(pdf),
+        ])
+    };
+
+    // Not answered yet: nothing to print, and the clerk is told why.
+    let out = print(&pdf, &court_url);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("n'a pas d'extrait à imprimer : en attente d'envoi"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The CJN's sealed answer, stored as the listener stores it.
+    let admin = court.admin().await;
+    let request_id: String = admin
+        .query_one(
+            "select message_id::text from court.extract_request where extract_request_id = $1",
+            &[&id],
+        )
+        .await
+        .expect("request row")
+        .get(0);
+    let content = content(2);
+    let sealed = protocol::seal_extract(cjn.pki.identity(), &content).expect("seal");
+    let answer = ExtractAnswer::new(
+        request_id.parse().expect("uuid"),
+        content,
+        Vec::new(),
+        &sealed,
+    );
+    let stored: bool = admin
+        .query_one(
+            "select juris.store_extract_answer($1::text::uuid, $2, '\\x3082')",
+            &[&request_id, &serde_json::to_value(&answer).expect("json")],
+        )
+        .await
+        .expect("store the answer")
+        .get(0);
+    assert!(stored);
+
+    let out = print(&pdf, &court_url);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = pdf_text(&pdf);
+    for needle in [
+        "BULLETIN N° 2",
+        answer.extract_number.as_str(),
+        answer.verification_code.as_str(),
+        "Tribunal de première instance de Garoua-Boulaï",
+        "Recrutement dans la fonction publique",
+        "Bikoula Mendomo",
+    ] {
+        assert!(text.contains(needle), "{needle} not printed: {text}");
+    }
+    let (code, out, err) = verify(path_str(&pdf), &cjn.bundle, &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("Condamnations :        2 condamnations"),
+        "{out}"
+    );
+
+    // An agent may not read a bulletin n°2, so may not print it either.
+    let out = print(&dir.join("agent.pdf"), &court.url("mbarga"));
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("réservée aux secrétaires et au greffier"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
