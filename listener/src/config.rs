@@ -54,6 +54,12 @@ pub struct CourtConfig {
     pub code: CourtCode,
     /// PKI directory installed by enrollment (court.key, court.crt, cjn.crt, root.crt, issuing.crt, crl.pem).
     pub pki_dir: PathBuf,
+    /// Ask the CJN for a new certificate when the court's expires within this many days.
+    #[serde(default = "default_renew_before_days")]
+    pub renew_before_days: u32,
+    /// Ask again if no certificate came back after this long.
+    #[serde(default = "default_renewal_retry_secs")]
+    pub renewal_retry_secs: u64,
 }
 
 /// The court database.
@@ -144,6 +150,12 @@ impl Default for TransmissionConfig {
     }
 }
 
+fn default_renew_before_days() -> u32 {
+    30
+}
+fn default_renewal_retry_secs() -> u64 {
+    6 * 3600
+}
 fn default_port() -> u16 {
     1883
 }
@@ -205,6 +217,11 @@ pub const DEFAULT_TOML: &str = r#"# xmjuris-listener configuration.
 code = "12345"
 # PKI directory installed by enrollment (xmjuris pki ...).
 pki_dir = "/var/lib/xmjuris/pki"
+# The listener asks the CJN for a new certificate (a new key, made here) when the court's
+# expires within this many days, and asks again if no certificate came back after
+# renewal_retry_secs.
+renew_before_days = 30
+renewal_retry_secs = 21600
 
 [database]
 # The court database, as the listener's own login role (a member of juris_listener,
@@ -323,6 +340,8 @@ mod tests {
         let c = Config::from_toml(DEFAULT_TOML, []).unwrap();
         assert_eq!(c.court.code.to_string(), "12345");
         assert_eq!(c.broker.keep_alive_secs, 600);
+        assert_eq!(c.court.renew_before_days, 30);
+        assert_eq!(c.court.renewal_retry_secs, 21600);
         let c = Config::from_toml(
             DEFAULT_TOML,
             [

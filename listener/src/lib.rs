@@ -15,6 +15,18 @@
 //! is stored; a PUBACK proves nothing. Anything from the broker that does not open, or is of a
 //! kind the listener does not handle, goes to `juris.quarantine` with its reason.
 //!
+//! What else comes back: rejections (stored for the greffier when they name a message; a
+//! rejection of an envelope the CJN could not read names none, and is quarantined with its
+//! reason, `rejected_by_cjn: <code>: <detail>`, counted by the status line), answers to
+//! requests for extracts, the revocation list (retained on [`protocol::topics::REVOCATIONS`],
+//! the raw DER CRL signed by the issuing CA, applied with [`protocol::pki::court_apply_crl`]),
+//! and the new certificate after a renewal. The listener asks for one itself
+//! ([`protocol::RenewalRequest`], a new key made here) when the court's certificate expires
+//! within `renew_before_days`, again after `renewal_retry_secs` without an answer; the answer
+//! (an [`protocol::EnrollmentAnswer`], sealed for the old certificate) is installed with
+//! [`protocol::pki::court_complete_renewal`], and the old identity is kept in memory to open
+//! the answers still sealed for it.
+//!
 //! Architecture invariant: the MQTT event loop runs in its own task ([`link`]) and never waits
 //! for the database; the engine owns the database session and the publishing.
 
@@ -25,7 +37,10 @@ pub mod store;
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use protocol::{Body, ExtractRequestPayload, Identity, Message, OutboxPayload, Party, TrustStore};
+use protocol::{
+    Body, ExtractRequestPayload, Header, Identity, Message, Opened, OutboxPayload, Party, Reason,
+    RenewalRequest, TrustStore,
+};
 use rumqttc::{Publish, QoS};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -167,6 +182,16 @@ struct Engine {
     refused: HashMap<String, ()>,
     /// Number of the next envelope (in-flight accounting).
     next_envelope: u64,
+    /// The identity before the last renewal: answers to what it signed are sealed for it.
+    previous: Option<Identity>,
+    /// When the last renewal request left (or a renewal was installed).
+    renewal_at: Option<Instant>,
+    /// Message id of the last renewal request (a rejection may name it).
+    renewal_request: Option<String>,
+    /// The certificate's expiry was already reported (logged once).
+    expiry_logged: bool,
+    /// SHA-256 of the last revocation list refused (quarantined once, not on every reconnect).
+    refused_crl: Option<[u8; 32]>,
 }
 
 impl Engine {
@@ -186,6 +211,11 @@ impl Engine {
             unhandled: VecDeque::new(),
             refused: HashMap::new(),
             next_envelope: 0,
+            previous: None,
+            renewal_at: None,
+            renewal_request: None,
+            expiry_logged: false,
+            refused_crl: None,
         })
     }
 
@@ -289,6 +319,7 @@ impl Engine {
                         self.in_flight.clear();
                         store.record_broker_contact().await?;
                         self.drain(store).await?;
+                        self.renew_if_due().await?;
                     }
                     Some(LinkEvent::Disconnected) => self.connected = false,
                     Some(LinkEvent::Message(p)) => {
@@ -300,7 +331,10 @@ impl Engine {
                         self.drain(store).await?;
                     }
                 },
-                _ = tick.tick() => self.drain(store).await?,
+                _ = tick.tick() => {
+                    self.drain(store).await?;
+                    self.renew_if_due().await?;
+                }
             }
         }
     }
@@ -448,23 +482,25 @@ impl Engine {
     /// Opens what the CJN sent and stores it; quarantines what does not open.
     async fn handle_incoming(&mut self, store: &Store, p: &Publish) -> Result<(), Error> {
         let topic = p.topic.as_str();
+        if topic == protocol::topics::REVOCATIONS {
+            return self.apply_published_crl(store, p).await;
+        }
         if topic != self.down {
             debug!(topic, "Message on an unexpected topic ignored.");
             return Ok(());
         }
-        let (_, messages) =
-            match protocol::open_messages(&p.payload, &self.identity, &self.trust, Party::Cjn) {
-                Ok(x) => x,
-                Err(e) => {
-                    warn!(
-                        reason = e.reason().name(),
-                        bytes = p.payload.len(),
-                        "Incoming message refused; quarantined."
-                    );
-                    let why = format!("{}: {}", e.reason().name(), e.detail());
-                    return store.quarantine(topic, &p.payload, &why).await;
-                }
-            };
+        let (_, messages) = match self.open_down(&p.payload) {
+            Ok(x) => x,
+            Err(e) => {
+                warn!(
+                    reason = e.reason().name(),
+                    bytes = p.payload.len(),
+                    "Incoming message refused; quarantined."
+                );
+                let why = format!("{}: {}", e.reason().name(), e.detail());
+                return store.quarantine(topic, &p.payload, &why).await;
+            }
+        };
         for m in messages {
             let message_id = m.header.message_id;
             match m.body {
@@ -489,7 +525,30 @@ impl Engine {
                     self.in_flight.remove(&id);
                     info!(message_id = %id, seq = r.seq, niu = ?r.niu.map(|n| n.to_string()), stored, "Receipt stored.");
                 }
-                Body::Rejection(r) if !r.message_id.is_nil() => {
+                Body::Rejection(r)
+                    if !r.message_id.is_nil()
+                        && self.renewal_request.as_deref() == Some(&r.message_id.to_string()) =>
+                {
+                    error!(%message_id, reason = r.reason.name(), detail = r.detail.as_deref().unwrap_or(""), "The CJN refused to renew the court's certificate; quarantined.");
+                    let why = format!(
+                        "renewal refused by the CJN: {}: {}",
+                        r.reason.name(),
+                        r.detail.as_deref().unwrap_or("")
+                    );
+                    store.quarantine(topic, &p.payload, &why).await?;
+                }
+                Body::Rejection(r) if r.message_id.is_nil() => {
+                    // The CJN could not read which messages the envelope held (it did not open,
+                    // or could not be stored): they stay pending and are sent again.
+                    warn!(%message_id, reason = r.reason.name(), detail = r.detail.as_deref().unwrap_or(""), "The CJN rejected an envelope without naming its messages; quarantined.");
+                    let why = format!(
+                        "rejected_by_cjn: {}: {}",
+                        r.reason.name(),
+                        r.detail.as_deref().unwrap_or("")
+                    );
+                    store.quarantine(topic, &p.payload, &why).await?;
+                }
+                Body::Rejection(r) => {
                     let id = r.message_id.to_string();
                     let stored = match store
                         .store_rejection(&id, r.reason.name(), &reason_fr(&r), &p.payload)
@@ -538,13 +597,21 @@ impl Engine {
                         &mut self.trust,
                         &l.crl_der,
                     ) {
-                        Ok(changed) => info!(%message_id, changed, "Revocation list applied."),
+                        Ok(changed) => {
+                            info!(%message_id, changed, "Revocation list applied.");
+                            self.check_own_revocation();
+                        }
                         Err(e) => {
                             warn!(%message_id, reason = e.reason().name(), "Revocation list refused; quarantined.");
                             let why =
                                 format!("revocation_list: {}: {}", e.reason().name(), e.detail());
                             store.quarantine(topic, &p.payload, &why).await?;
                         }
+                    }
+                }
+                Body::EnrollmentAnswer(a) => {
+                    if let Err(why) = self.install_renewal(&a) {
+                        store.quarantine(topic, &p.payload, &why).await?;
                     }
                 }
                 other => {
@@ -556,6 +623,200 @@ impl Engine {
                 }
             }
         }
+        Ok(())
+    }
+}
+
+impl Engine {
+    /// Opens an envelope from the CJN: sealed for the current certificate, or for the one
+    /// before the last renewal (answers to what it signed).
+    fn open_down(&self, sealed: &[u8]) -> protocol::Result<(Opened, Vec<Message>)> {
+        match protocol::open_messages(sealed, &self.identity, &self.trust, Party::Cjn) {
+            Err(e) if e.reason() == Reason::WrongRecipient => match &self.previous {
+                Some(prev) => protocol::open_messages(sealed, prev, &self.trust, Party::Cjn),
+                None => Err(e),
+            },
+            other => other,
+        }
+    }
+
+    /// The revocation list the CJN keeps retained on its topic: the DER CRL, whose issuing
+    /// CA's signature [`protocol::pki::court_apply_crl`] checks (an older one is ignored).
+    async fn apply_published_crl(&mut self, store: &Store, p: &Publish) -> Result<(), Error> {
+        let current = self.trust.crl().and_then(|c| c.to_der().ok());
+        if current.as_deref() == Some(&p.payload[..]) {
+            debug!("Revocation list unchanged.");
+            return Ok(());
+        }
+        match protocol::pki::court_apply_crl(
+            &self.config.court.pki_dir,
+            &mut self.trust,
+            &p.payload,
+        ) {
+            Ok(changed) => {
+                info!(
+                    changed,
+                    bytes = p.payload.len(),
+                    "Revocation list of the CJN applied."
+                );
+                self.check_own_revocation();
+                Ok(())
+            }
+            Err(e) => {
+                let digest = openssl::sha::sha256(&p.payload);
+                if self.refused_crl == Some(digest) {
+                    return Ok(());
+                }
+                self.refused_crl = Some(digest);
+                warn!(
+                    reason = e.reason().name(),
+                    bytes = p.payload.len(),
+                    "Revocation list refused; quarantined."
+                );
+                let why = format!("revocation_list: {}: {}", e.reason().name(), e.detail());
+                store
+                    .quarantine(protocol::topics::REVOCATIONS, &p.payload, &why)
+                    .await
+            }
+        }
+    }
+
+    /// Reports (ERROR) a revocation list that lists the court's own certificate.
+    fn check_own_revocation(&self) {
+        if let Ok(Some(at)) = self.trust.revoked_at(self.identity.cert()) {
+            let serial = protocol::pki::cert_serial(self.identity.cert()).unwrap_or_default();
+            error!(
+                serial,
+                revoked_at = at,
+                "The court's certificate is revoked: the CJN refuses what it signs. Enroll again."
+            );
+        }
+    }
+
+    /// Seconds until the court's certificate expires (negative once expired).
+    fn secs_to_expiry(&self) -> Result<i64, Error> {
+        let now = openssl::asn1::Asn1Time::days_from_now(0)
+            .map_err(|e| Error::Pki(format!("time: {e}")))?;
+        let d = now
+            .diff(self.identity.cert().not_after())
+            .map_err(|e| Error::Pki(format!("certificate expiry: {e}")))?;
+        Ok(i64::from(d.days) * 86_400 + i64::from(d.secs))
+    }
+
+    /// Asks the CJN for a new certificate when the court's expires within
+    /// `renew_before_days`, and again after `renewal_retry_secs` without an answer.
+    async fn renew_if_due(&mut self) -> Result<(), Error> {
+        if !self.connected {
+            return Ok(());
+        }
+        let left = self.secs_to_expiry()?;
+        if left > i64::from(self.config.court.renew_before_days) * 86_400 {
+            return Ok(());
+        }
+        if left <= 0 {
+            if !self.expiry_logged {
+                self.expiry_logged = true;
+                error!(
+                    "The court's certificate has expired: the CJN refuses what it signs. Enroll again."
+                );
+            }
+            return Ok(());
+        }
+        let retry = Duration::from_secs(self.config.court.renewal_retry_secs.max(1));
+        if self.renewal_at.is_some_and(|t| t.elapsed() < retry) {
+            return Ok(());
+        }
+        let Some(cjn) = self.trust.peer_certs(Party::Cjn).last().cloned() else {
+            return Err(Error::Pki("no CJN certificate in the trust store".into()));
+        };
+        let dir = &self.config.court.pki_dir;
+        let court = self.config.court.code;
+        let csr_der = protocol::pki::court_prepare_renewal(dir, court)
+            .map_err(|e| Error::Pki(format!("preparing the renewal in {}: {e}", dir.display())))?;
+        let request = Message {
+            header: Header::new(Party::Court(court), Party::Cjn, 0),
+            body: Body::RenewalRequest(RenewalRequest { csr_der }),
+        };
+        let id = request.header.message_id.to_string();
+        let sealed = protocol::seal_messages(&[request], &self.identity, &cjn)
+            .map_err(|e| Error::Pki(format!("sealing the renewal request: {e}")))?;
+        let bytes = sealed.len();
+        self.link
+            .client
+            .publish(self.up.clone(), QoS::AtLeastOnce, false, sealed)
+            .await?;
+        self.renewal_at = Some(Instant::now());
+        info!(
+            message_id = %id,
+            days_left = left / 86_400,
+            bytes,
+            "Certificate renewal requested."
+        );
+        self.renewal_request = Some(id);
+        Ok(())
+    }
+
+    /// Installs the certificate the CJN sent after a renewal request; the quarantine reason
+    /// when it cannot be installed.
+    fn install_renewal(&mut self, a: &protocol::EnrollmentAnswer) -> Result<(), String> {
+        let dir = self.config.court.pki_dir.clone();
+        if !protocol::pki::court_renewal_pending(&dir) {
+            // Answered twice (the request was sent again): the first answer is installed.
+            let same_key = openssl::x509::X509::from_der(&a.court_cert_der)
+                .ok()
+                .and_then(|c| c.public_key().ok())
+                .zip(self.identity.cert().public_key().ok())
+                .is_some_and(|(new, current)| new.public_eq(&current));
+            if same_key {
+                info!("Another certificate for the key already renewed; ignored.");
+                return Ok(());
+            }
+            warn!("A certificate came without a renewal pending; quarantined.");
+            return Err("certificate_update: no renewal pending".into());
+        }
+        let (identity, mut trust) =
+            match protocol::pki::court_complete_renewal(&dir, self.config.court.code, a) {
+                Ok(x) => x,
+                Err(e) => {
+                    error!(
+                        reason = e.reason().name(),
+                        detail = e.detail(),
+                        "The renewed certificate cannot be installed; quarantined."
+                    );
+                    return Err(format!(
+                        "certificate_update: {}: {}",
+                        e.reason().name(),
+                        e.detail()
+                    ));
+                }
+            };
+        // Keep what the old trust knew and the answer may lack: a newer revocation list, an
+        // older CJN certificate (what it signed still verifies).
+        if let Some(der) = self.trust.crl().and_then(|c| c.to_der().ok())
+            && let Err(e) = protocol::pki::court_apply_crl(&dir, &mut trust, &der)
+        {
+            warn!(
+                reason = e.reason().name(),
+                "Revocation list not carried over."
+            );
+        }
+        let known: Vec<Vec<u8>> = trust
+            .peer_certs(Party::Cjn)
+            .filter_map(|c| c.to_der().ok())
+            .collect();
+        for c in self.trust.peer_certs(Party::Cjn) {
+            if c.to_der().is_ok_and(|d| !known.contains(&d)) {
+                let _ = trust.add_peer_unchecked(c.clone());
+            }
+        }
+        let serial = protocol::pki::cert_serial(identity.cert()).unwrap_or_default();
+        let not_after = identity.cert().not_after().to_string();
+        self.previous = Some(std::mem::replace(&mut self.identity, identity));
+        self.trust = trust;
+        self.renewal_at = Some(Instant::now());
+        self.renewal_request = None;
+        self.expiry_logged = false;
+        info!(serial, not_after, "Renewed certificate installed.");
         Ok(())
     }
 }

@@ -20,7 +20,8 @@ pub enum LinkEvent {
     },
     /// The connection was lost (rumqttc reconnects on the next poll).
     Disconnected,
-    /// A message on one of our topics; acknowledge it with [`AsyncClient::ack`] once handled.
+    /// A message on one of our topics (the court's `down`, the revocation list); acknowledge it
+    /// with [`AsyncClient::ack`] once handled.
     Message(Publish),
 }
 
@@ -131,8 +132,12 @@ pub fn start(config: &Config, shutdown: CancellationToken) -> Result<Link, Error
                         session_present = ack.session_present,
                         "Connected to the broker."
                     );
-                    if let Err(e) = sub.try_subscribe(down.clone(), QoS::AtLeastOnce) {
-                        tracing::warn!(error = %e, "Subscription request failed.");
+                    // The court's own answers, and the CJN's revocation list (retained: the
+                    // broker sends the current one on every subscription).
+                    for topic in [down.as_str(), protocol::topics::REVOCATIONS] {
+                        if let Err(e) = sub.try_subscribe(topic, QoS::AtLeastOnce) {
+                            tracing::warn!(topic, error = %e, "Subscription request failed.");
+                        }
                     }
                     let _ = tx.send(LinkEvent::Connected {
                         session_present: ack.session_present,

@@ -1,7 +1,8 @@
 //! Throughput through an emulated satellite link: a relay between the listener and the broker
-//! that limits each direction to 15 kbit/s and adds 300 ms each way (600 ms round trip).
-//! Prints fiches per minute from the listener's start to the last receipt, and bytes on the wire per
-//! fiche. Run on demand:
+//! that limits each direction to 15 kbit/s and adds 300 ms each way (600 ms round trip), with
+//! the real CJN (`cjn-ingest` in process, its own PostgreSQL, on the broker's side of the link).
+//! Prints fiches per minute from the listener's start (or the first signature) to the last
+//! receipt, and bytes on the wire per fiche. Run on demand:
 //! `cargo test -p listener --test satellite -- --ignored --nocapture`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -11,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use common::real_cjn;
 use common::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
@@ -82,45 +84,45 @@ async fn satellite_link_fiches_per_minute() {
     let trickle_ms: Option<u64> = std::env::var("XMJURIS_BENCH_TRICKLE_MS")
         .ok()
         .and_then(|v| v.parse().ok());
-    let w = World::new().await;
-    let ids = w.verified_fiches(n).await;
+    const A: &str = "12345";
+    let w = real_cjn::World::new(&[A], &[]).await;
+    w.enroll_in_process(A);
+    let ids = w.verified_fiches(A, n).await;
     if trickle_ms.is_none() {
-        w.sign(&ids).await;
+        w.sign(A, &ids).await;
     }
-    let _cjn = cjn_responder(&w).await;
+    let (stop_cjn, daemon) = real_cjn::spawn_ingest(w.ingest_config("cjn-1")).await;
     let (up, down) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let port = slow_relay(w.broker.port(), up.clone(), down.clone()).await;
-    let text = w
-        .config_toml()
-        .replace(
-            &format!("port = {}\n", w.broker.port()),
-            &format!("port = {port}\n"),
-        )
+    // The production defaults for batching and windows.
+    let text = real_listener_toml(&w, A, port)
         .replace("max_envelope_bytes = 8192", "max_envelope_bytes = 16384")
         .replace("max_batch_messages = 20", "max_batch_messages = 50")
-        .replace("max_in_flight_bytes = 32768", "max_in_flight_bytes = 65536")
-        .replace("resend_after_secs = 10", "resend_after_secs = 600");
+        .replace("resend_after_secs = 8", "resend_after_secs = 300")
+        .replace("keep_alive_secs = 30", "keep_alive_secs = 600");
     let config = listener::Config::from_toml(&text, []).unwrap();
-    let (stop, handle) = spawn_listener(config);
+    let (stop, handle) = spawn_listener(config.clone());
     let mut t0 = std::time::Instant::now();
     if let Some(ms) = trickle_ms {
         // Let the listener connect first.
-        while listener::status(&w.config()).await.unwrap()["last_contact"].is_null() {
+        while listener::status(&config).await.unwrap()["last_contact"].is_null() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         t0 = std::time::Instant::now();
         let start = Instant::now();
         for (i, id) in ids.iter().enumerate() {
             tokio::time::sleep_until(start + Duration::from_millis(ms * i as u64)).await;
-            w.sign(&[*id]).await;
+            w.sign(A, &[*id]).await;
         }
     }
-    w.wait_archived(&ids, 1200).await;
+    w.wait_archived(A, &ids, 1200).await;
     // From the start of the listener (backlog) or the first signature (trickle).
     let secs = t0.elapsed().as_secs_f64();
     let (up, down) = (up.load(Ordering::Relaxed), down.load(Ordering::Relaxed));
     stop.cancel();
     handle.await.unwrap().unwrap();
+    stop_cjn.cancel();
+    daemon.await.unwrap().unwrap();
     let mode = match trickle_ms {
         Some(ms) => format!("one signed every {ms} ms"),
         None => "all signed before the start".into(),

@@ -81,7 +81,10 @@
 //! X.509 CRL signed by the issuing CA (published by the CJN on
 //! [`topics::REVOCATIONS`], applied with [`TrustStore::set_crl`] or
 //! [`pki::court_apply_crl`]); renewal with a [`RenewalRequest`] sealed with
-//! the current certificate ([`pki::CjnPki::renew`]).
+//! the current certificate ([`pki::court_prepare_renewal`],
+//! [`pki::CjnPki::renew`], [`pki::court_complete_renewal`], crash-safe with
+//! [`pki::court_finish_renewal`]). The listener applies the CRL and asks for
+//! renewal before expiry; cjn-ingest publishes the CRL and renews.
 //!
 //! Enrollment over MQTT, as the daemons wire it:
 //! 1. CJN operator: `xmjuris pki enrollment-code --court 12345` prints the code
@@ -106,9 +109,6 @@
 //!   no command yet, and goes with the CJN certificate's renewal below.
 //! - Renewal of the CJN's own certificate and rotation of the issuing CA
 //!   (their validities are 2 and 10 years); `pki init` makes them once.
-//! - Publishing the CRL on [`topics::REVOCATIONS`] and renewing courts'
-//!   certificates before expiry are the daemons' jobs (listener, cjn-ingest):
-//!   the functions are here, the loops are not.
 //! - Revocation is checked against the signing time claimed in the signed
 //!   attributes: a stolen key can backdate. Revoke early and have cjn-ingest
 //!   compare signing times with the per-court sequence numbers it already holds.

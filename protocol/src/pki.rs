@@ -76,6 +76,8 @@ pub mod files {
     pub const COURT_KEY: &str = "court.key";
     /// The court's next key, during renewal (court).
     pub const COURT_NEXT_KEY: &str = "court.next.key";
+    /// The certificate of the next key, while a renewal is being installed (court).
+    pub const COURT_NEXT_CRT: &str = "court.next.crt";
     /// The current CRL (both sides).
     pub const CRL: &str = "crl.pem";
     /// Revoked certificates (CJN).
@@ -977,7 +979,7 @@ fn install_answer(
     let court_cert = cert_from_der(&answer.court_cert_der)?;
     trust.verify_chain_at(&court_cert, now())?;
     let key = read_key(&dir.join(key_file))?;
-    let identity = Identity::new(key.clone(), court_cert.clone())?;
+    let identity = Identity::new(key, court_cert.clone())?;
     if identity.party() != Party::Court(court) {
         return Err(Error::new(
             Reason::CertificateMismatch,
@@ -988,14 +990,56 @@ fn install_answer(
     write_cert(&dir.join(files::ISSUING_CRT), &issuing)?;
     write_cert(&dir.join(files::CJN_CRT), &cjn)?;
     write_atomic(&dir.join(files::CRL), &crl_pem, 0o644)?;
-    if key_file != files::COURT_KEY {
-        write_key(&dir.join(files::COURT_KEY), &key)?;
-    }
-    write_cert(&dir.join(files::COURT_CRT), &court_cert)?;
-    if key_file != files::COURT_KEY {
-        let _ = fs::remove_file(dir.join(key_file));
+    if key_file == files::COURT_KEY {
+        write_cert(&dir.join(files::COURT_CRT), &court_cert)?;
+    } else {
+        // A renewal replaces a key and its certificate, two files: the complete new pair is
+        // written first, then promoted, so that a crash at any point leaves either the old pair
+        // or something `court_finish_renewal` completes (never the new key with the old
+        // certificate, which would lock the court out).
+        write_cert(&dir.join(files::COURT_NEXT_CRT), &court_cert)?;
+        court_finish_renewal(dir)?;
     }
     Ok((identity, trust))
+}
+
+/// Court side: completes a renewal whose installation was interrupted (a crash between the
+/// files of the new key and certificate). Does nothing unless `court.next.crt` exists; a
+/// `court.next.crt` that matches neither `court.next.key` nor `court.key` is removed.
+/// Returns whether a certificate was installed. [`court_load`] calls it first.
+pub fn court_finish_renewal(dir: &Path) -> Result<bool> {
+    let next_crt = dir.join(files::COURT_NEXT_CRT);
+    if !next_crt.exists() {
+        return Ok(false);
+    }
+    let cert = read_cert(&next_crt)?;
+    let next_key = dir.join(files::COURT_NEXT_KEY);
+    let installed = if next_key.exists() {
+        let key = read_key(&next_key)?;
+        if Identity::new(key.clone(), cert.clone()).is_ok() {
+            // Order matters: the next key is removed before the next certificate, so that
+            // a crash in between still finds `court.next.crt` matching `court.key`.
+            write_key(&dir.join(files::COURT_KEY), &key)?;
+            write_cert(&dir.join(files::COURT_CRT), &cert)?;
+            fs::remove_file(&next_key).map_err(|e| Error::io(next_key.display(), &e))?;
+            true
+        } else {
+            false
+        }
+    } else {
+        let key = read_key(&dir.join(files::COURT_KEY))?;
+        if Identity::new(key, cert.clone()).is_ok() {
+            write_cert(&dir.join(files::COURT_CRT), &cert)?;
+            true
+        } else {
+            false
+        }
+    };
+    fs::remove_file(&next_crt).map_err(|e| Error::io(next_crt.display(), &e))?;
+    if installed {
+        info!("Renewed certificate installed.");
+    }
+    Ok(installed)
 }
 
 /// Court side, step 2: checks the answer received on
@@ -1051,16 +1095,24 @@ fn install_answer_checked(
     install_answer(dir, court, files::COURT_KEY, ans, ca_fingerprint)
 }
 
-/// Court side, renewal step 1: a new key in `court.next.key` (0600) and the
-/// CSR to send in a [`RenewalRequest`](crate::RenewalRequest), sealed with the current certificate.
+/// Court side, renewal step 1: the next key in `court.next.key` (0600; generated the first
+/// time, the same key for every request until a renewal is installed, so that whichever
+/// answer arrives, even late, matches it) and the CSR to send in a
+/// [`RenewalRequest`](crate::RenewalRequest), sealed with the current certificate.
 pub fn court_prepare_renewal(dir: &Path, court: CourtCode) -> Result<Vec<u8>> {
-    let key = generate_key()?;
-    write_key(&dir.join(files::COURT_NEXT_KEY), &key)?;
+    let key = load_or_generate_key(&dir.join(files::COURT_NEXT_KEY))?;
     csr_for(court, &key)
 }
 
+/// Court side: whether a renewal was requested and not installed yet (`court.next.key` exists).
+pub fn court_renewal_pending(dir: &Path) -> bool {
+    dir.join(files::COURT_NEXT_KEY).exists()
+}
+
 /// Court side, renewal step 2: installs the answer (opened from the CJN with
-/// [`open_messages`](crate::open_messages)); the CA must be the installed one.
+/// [`open_messages`](crate::open_messages)); the CA must be the installed one and the
+/// certificate must be for `court.next.key` (else [`Reason::CertificateMismatch`], nothing
+/// written). Crash-safe: see [`court_finish_renewal`].
 pub fn court_complete_renewal(
     dir: &Path,
     court: CourtCode,
@@ -1071,8 +1123,10 @@ pub fn court_complete_renewal(
     install_answer(dir, court, files::COURT_NEXT_KEY, answer, &fp)
 }
 
-/// Loads a court's identity and trust store from its PKI directory.
+/// Loads a court's identity and trust store from its PKI directory (first completing a
+/// renewal a crash interrupted: [`court_finish_renewal`]).
 pub fn court_load(dir: &Path) -> Result<(Identity, TrustStore)> {
+    court_finish_renewal(dir)?;
     let identity = Identity::load(&dir.join(files::COURT_KEY), &dir.join(files::COURT_CRT))?;
     let mut trust = TrustStore::new(
         read_cert(&dir.join(files::ROOT_CRT))?,

@@ -1,6 +1,12 @@
 //! Shared set-up: a throw-away court database, a sandbox Mosquitto, the court's PKI (enrolled
-//! in process against a test CJN PKI), and a test CJN responder built with `protocol`.
+//! in process against a test CJN PKI), and a test CJN responder built with `protocol`; or,
+//! with the real CJN, cjn-ingest's own test set-up ([`real_cjn`]) and the helpers below.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+/// cjn-ingest's test set-up (a CJN database, courts' databases, broker, PKI, the real daemon),
+/// shared rather than copied.
+#[path = "../../../cjn-ingest/tests/common/mod.rs"]
+pub mod real_cjn;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -637,4 +643,67 @@ pub fn self_signed_localhost() -> (Vec<u8>, Vec<u8>) {
         b.build().to_pem().unwrap(),
         key.private_key_to_pem_pkcs8().unwrap(),
     )
+}
+
+/// The listener's TOML for court `code` of a real-CJN world (for the binary).
+pub fn real_listener_toml(w: &real_cjn::World, code: &str, broker_port: u16) -> String {
+    format!(
+        r#"
+[court]
+code = "{code}"
+pki_dir = "{pki}"
+
+[database]
+url = "host=127.0.0.1 port={pg} dbname={db} user=l{code}"
+password = "{password}"
+
+[broker]
+host = "127.0.0.1"
+port = {broker_port}
+password = "{bp}"
+keep_alive_secs = 30
+backoff_initial_ms = 100
+backoff_max_secs = 1
+
+[transmission]
+max_envelope_bytes = 8192
+max_batch_messages = 20
+resend_after_secs = 8
+poll_interval_secs = 2
+once_timeout_secs = 60
+"#,
+        pki = w.court_pki_dir(code).display(),
+        pg = w.court_cluster.port(),
+        db = real_cjn::court_db(code),
+        password = real_cjn::PASSWORD,
+        bp = real_cjn::broker_password(code),
+    )
+}
+
+/// Message ids of a court's outbox, by seq.
+pub async fn real_outbox_ids(w: &real_cjn::World, code: &str) -> Vec<String> {
+    w.court_admin(code)
+        .await
+        .query(
+            "select message_id::text from court.outbox order by seq",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// What the CJN stored for a court: message ids by seq.
+pub async fn cjn_message_ids(cjn: &tokio_postgres::Client, code: &str) -> Vec<String> {
+    cjn.query(
+        "select message_id::text from registry.message where court_code = $1 order by seq",
+        &[&code],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
 }
