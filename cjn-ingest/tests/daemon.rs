@@ -315,11 +315,12 @@ async fn every_refusal_is_quarantined_and_answered_and_the_daemon_keeps_serving(
     );
     let sealed = protocol::seal_messages(&[receipt], &a_identity, &cjn_cert).unwrap();
     publish(&a_mqtt, &up_a, sealed).await;
-    // A request for an extract: not handled by this CJN yet (answered, not quarantined).
+    // A request for an extract without its purpose: refused by the CJN's database (answered
+    // with its reason, not quarantined: the envelope was genuine).
     let extract: protocol::ExtractRequest = serde_json::from_value(serde_json::json!({
         "bulletin": "b3", "surname": "Kobila", "given_names": "Mangué",
         "birth_date": "1987-04-17", "birth_place": null, "niu": null,
-        "purpose": "test", "requested_by": "g12345"
+        "purpose": " ", "requested_by": "g12345"
     }))
     .unwrap();
     let sealed = protocol::seal_messages(
@@ -455,10 +456,10 @@ async fn every_refusal_is_quarantined_and_answered_and_the_daemon_keeps_serving(
         vec![
             ("receipt".into(), None), // of the older message, unknown to the court
             ("rejection".into(), r("bad_signature")),
+            ("rejection".into(), r("invalid_content")), // the extract request
             ("rejection".into(), r("malformed")),
             ("rejection".into(), r("too_large")),
             ("rejection".into(), r("unsupported_kind")), // the receipt sent up
-            ("rejection".into(), r("unsupported_kind")), // the extract request
         ]
     );
     wait_for(
