@@ -290,7 +290,7 @@ async fn fiche_list_document(url: &str, from: &str, to: &str) -> anyhow::Result<
 
 /// The bulletin of a request this court made, once the CJN's answer is stored: the answer,
 /// with the court that asked and the purpose.
-async fn extract_document(url: &str, id: i64) -> anyhow::Result<serde_json::Value> {
+pub(crate) async fn extract_document(url: &str, id: i64) -> anyhow::Result<serde_json::Value> {
     let client = connect(url).await?;
     let request: serde_json::Value = client
         .query_one("select juris.get_extract($1)", &[&id])

@@ -40,13 +40,29 @@ impl BrokerUser {
     }
 }
 
-/// A running Mosquitto owned by this process; killed (and its folder deleted) on drop.
+/// A running Mosquitto owned by this process; killed (and its folder deleted) on drop, unless
+/// started with [`BrokerOptions::keep_running`].
 #[derive(Debug)]
 pub struct Broker {
-    dir: tempfile::TempDir,
+    dir: PathBuf,
+    /// The temporary folder, deleted on drop (none for a folder the caller chose).
+    _tmp: Option<tempfile::TempDir>,
     port: u16,
     tls_port: Option<u16>,
     child: Option<Child>,
+    keep_running: bool,
+}
+
+/// How [`Broker::start_with`] runs the broker.
+#[derive(Debug, Clone, Default)]
+pub struct BrokerOptions {
+    /// Its folder (configuration, passwords, ACL, saved sessions, log); a temporary one if none.
+    pub dir: Option<PathBuf>,
+    /// Its port; a free one if none.
+    pub port: Option<u16>,
+    /// Leave it running when the [`Broker`] is dropped (in its own process group, so that the
+    /// terminal's signals do not reach it); stop it with the PID in `mosquitto.pid`.
+    pub keep_running: bool,
 }
 
 fn mosquitto() -> Result<PathBuf> {
@@ -73,26 +89,57 @@ impl Broker {
         Self::start_inner(users, Some((cert_pem, key_pem)))
     }
 
+    /// Starts a broker with these accounts, in a folder and on a port of the caller's choice,
+    /// possibly left running after this process (a demo's broker).
+    pub fn start_with(users: &[BrokerUser], options: BrokerOptions) -> Result<Self> {
+        Self::start_inner_with(users, None, options)
+    }
+
     fn start_inner(users: &[BrokerUser], tls: Option<(&[u8], &[u8])>) -> Result<Self> {
-        let dir = tempfile::Builder::new()
-            .prefix("xmjuris-mqtt-")
-            .tempdir()
-            .map_err(io_err("creating a temporary folder"))?;
-        write_passwords(dir.path(), users)?;
-        write_acl(dir.path(), users)?;
+        Self::start_inner_with(users, tls, BrokerOptions::default())
+    }
+
+    fn start_inner_with(
+        users: &[BrokerUser],
+        tls: Option<(&[u8], &[u8])>,
+        options: BrokerOptions,
+    ) -> Result<Self> {
+        let (dir, tmp) = match options.dir {
+            Some(dir) => {
+                std::fs::create_dir_all(&dir)
+                    .map_err(io_err(format!("creating {}", dir.display())))?;
+                (dir, None)
+            }
+            None => {
+                let tmp = tempfile::Builder::new()
+                    .prefix("xmjuris-mqtt-")
+                    .tempdir()
+                    .map_err(io_err("creating a temporary folder"))?;
+                (tmp.path().to_owned(), Some(tmp))
+            }
+        };
+        write_passwords(&dir, users)?;
+        write_acl(&dir, users)?;
         if let Some((cert, key)) = tls {
             for (name, data) in [("tls.crt", cert), ("tls.key", key)] {
-                let path = dir.path().join(name);
+                let path = dir.join(name);
                 std::fs::write(&path, data)
                     .map_err(io_err(format!("writing {}", path.display())))?;
             }
         }
         let mut broker = Broker {
             dir,
+            _tmp: tmp,
             port: 0,
             tls_port: None,
             child: None,
+            keep_running: options.keep_running,
         };
+        if let Some(port) = options.port {
+            broker.port = port;
+            broker.spawn()?;
+            return Ok(broker);
+        }
         let mut last = None;
         for _ in 0..5 {
             broker.port = crate::free_port()?;
@@ -121,7 +168,7 @@ impl Broker {
 
     /// The broker's folder (configuration, passwords, ACL, persistence, log).
     pub fn dir(&self) -> &Path {
-        self.dir.path()
+        &self.dir
     }
 
     /// Whether the broker process is running.
@@ -130,7 +177,7 @@ impl Broker {
     }
 
     fn write_config(&self) -> Result<PathBuf> {
-        let d = self.dir.path();
+        let d = self.dir.as_path();
         let user = if crate::running_as_root() {
             "user root\n"
         } else {
@@ -148,7 +195,8 @@ impl Broker {
              max_queued_messages 100000\n\
              max_inflight_messages 0\n\
              log_dest file {d}/mosquitto.log\n\
-             log_type error\nlog_type warning\nlog_type notice\n",
+             log_type error\nlog_type warning\nlog_type notice\n\
+             pid_file {d}/mosquitto.pid\n",
             port = self.port,
             pw = d.join("passwd").display(),
             acl = d.join("acl").display(),
@@ -169,19 +217,22 @@ impl Broker {
 
     fn spawn(&mut self) -> Result<()> {
         let conf = self.write_config()?;
-        let mut child = Command::new(mosquitto()?)
+        let mut command = Command::new(mosquitto()?);
+        command
             .arg("-c")
             .arg(&conf)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(io_err("starting mosquitto"))?;
+            .stderr(Stdio::null());
+        if self.keep_running {
+            std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        }
+        let mut child = command.spawn().map_err(io_err("starting mosquitto"))?;
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(10) {
             if let Ok(Some(status)) = child.try_wait() {
-                let log = std::fs::read_to_string(self.dir.path().join("mosquitto.log"))
-                    .unwrap_or_default();
+                let log =
+                    std::fs::read_to_string(self.dir.join("mosquitto.log")).unwrap_or_default();
                 return Err(Error::Command {
                     program: "mosquitto".into(),
                     status: status.to_string(),
@@ -242,6 +293,9 @@ impl Broker {
 
 impl Drop for Broker {
     fn drop(&mut self) {
+        if self.keep_running {
+            return;
+        }
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();

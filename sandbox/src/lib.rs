@@ -10,7 +10,7 @@
 pub mod broker;
 mod postgres;
 
-pub use broker::{Broker, BrokerUser};
+pub use broker::{Broker, BrokerOptions, BrokerUser};
 pub use postgres::{PgCluster, PgOptions};
 
 use std::path::PathBuf;
