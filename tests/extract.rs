@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::{page_png, path_str, pdf_text, zbarimg};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -41,10 +43,6 @@ fn ok(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     stdout(&out)
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
 }
 
 /// `xmjuris verify-extract <input> --trust <trust> [extra]`: (exit code, stdout, stderr).
@@ -180,43 +178,6 @@ fn replace_once(bytes: &mut [u8], from: &[u8], to: &[u8]) {
         "pattern found twice"
     );
     bytes[at..at + from.len()].copy_from_slice(to);
-}
-
-fn pdf_text(pdf: &Path) -> String {
-    let out = Command::new("pdftotext")
-        .args(["-enc", "UTF-8"])
-        .arg(pdf)
-        .arg("-")
-        .output()
-        .expect("run pdftotext (poppler-utils)");
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The last page of `pdf` as a PNG at `dpi`.
-fn page_png(pdf: &Path, dpi: u32) -> PathBuf {
-    let root = pdf.with_file_name(format!("page-{dpi}"));
-    let status = Command::new("pdftoppm")
-        .args(["-r", &dpi.to_string(), "-png", "-singlefile"])
-        .arg(pdf)
-        .arg(&root)
-        .status()
-        .expect("run pdftoppm (poppler-utils)");
-    assert!(status.success());
-    root.with_extension("png")
-}
-
-fn zbarimg(png: &Path) -> String {
-    let out = Command::new("zbarimg")
-        .args(["--quiet", "--raw"])
-        .arg(png)
-        .output()
-        .expect("run zbarimg (zbar-tools)");
-    assert!(out.status.success(), "zbarimg found no QR code");
-    String::from_utf8_lossy(&out.stdout).trim_end().to_owned()
 }
 
 #[test]

@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const PASSWORD: &str = "motdepasse-impression";
+mod common;
+
+use common::{Court, PASSWORD, page_png, path_str, pdf_text, zbarimg};
 
 fn xmjuris(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_xmjuris"))
@@ -37,44 +39,8 @@ fn sample(name: &str) -> String {
         .to_string()
 }
 
-fn pdf_text(pdf: &Path) -> String {
-    let out = Command::new("pdftotext")
-        .args(["-enc", "UTF-8"])
-        .arg(pdf)
-        .arg("-")
-        .output()
-        .expect("run pdftotext (Debian package poppler-utils)");
-    assert!(
-        out.status.success(),
-        "pdftotext failed on {}",
-        pdf.display()
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 fn pdf_qr(pdf: &Path) -> String {
-    let root = pdf.with_file_name("qr-page");
-    let status = Command::new("pdftoppm")
-        .args(["-r", "200", "-png", "-singlefile"])
-        .arg(pdf)
-        .arg(&root)
-        .status()
-        .expect("run pdftoppm (Debian package poppler-utils)");
-    assert!(status.success());
-    let out = Command::new("zbarimg")
-        .args(["--quiet", "--raw"])
-        .arg(root.with_extension("png"))
-        .output()
-        .expect("run zbarimg (Debian package zbar-tools)");
-    assert!(out.status.success(), "no QR code found");
-    String::from_utf8_lossy(&out.stdout).trim_end().to_owned()
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
+    zbarimg(&page_png(pdf, 200))
 }
 
 #[test]
@@ -241,67 +207,20 @@ fn user_folder_overrides_adds_and_reports_broken_templates() {
     assert!(pdf_text(&fiche_pdf).contains("KOBILA Mangué"));
 }
 
-/// A migrated court with its greffier, secrétaire and agent, through the CLI.
-fn court(cluster: &sandbox::PgCluster) -> String {
-    cluster.create_database("court").expect("create database");
-    let admin = cluster.admin_url("court");
-    ok(&["migrate", "--court", &admin]);
-    ok(&[
-        "court",
-        "init",
-        "--db",
-        &admin,
-        "--code",
-        "12345",
-        "--name",
-        "Tribunal de première instance de Garoua-Boulaï",
-        "--region",
-        "ADAMAOUA",
-        "--departement",
-        "FARO ET DEO",
-        "--arrondissement",
-        "Biyouha",
-        "--greffier",
-        "gr_mbome",
-        "--greffier-name",
-        "Mbome François",
-    ]);
-    // Logins are PostgreSQL roles; `greffier`, `secretaire` and `agent` are the group roles.
-    let greffier = cluster.user_url("gr_mbome", PASSWORD, "court");
-    for (login, name, privilege) in [
-        ("sec_zambo", "Zambo Kenneth", "2"),
-        ("ag_ngono", "Ngono Élise", "1"),
-    ] {
-        ok(&[
-            "court",
-            "add-user",
-            "--db",
-            &greffier,
-            "--login",
-            login,
-            "--name",
-            name,
-            "--privilege",
-            privilege,
-        ]);
-    }
-    greffier
-}
-
 #[test]
 fn prints_a_signed_fiche_and_the_list_from_the_court_database() {
-    let cluster = sandbox::PgCluster::start().expect("start PostgreSQL");
-    let greffier_url = court(&cluster);
+    let court = Court::new();
+    let greffier_url = court.url("kamdem");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let (id, niu) = rt.block_on(async {
         let connect = |login: &str| {
-            let url = cluster.user_url(login, PASSWORD, "court");
+            let url = court.url(login);
             async move { db::connect(&url).await.expect("connect") }
         };
         let (agent, secretaire, greffier) = (
-            connect("ag_ngono").await,
-            connect("sec_zambo").await,
-            connect("gr_mbome").await,
+            connect("mbarga").await,
+            connect("zambo").await,
+            connect("kamdem").await,
         );
         let fiche = serde_json::json!({
             "reference": "103/SD/Just/2018",
@@ -362,13 +281,13 @@ fn prints_a_signed_fiche_and_the_list_from_the_court_database() {
         "signée",
         "Tribunal de première instance de Garoua-Boulaï",
         "Zambo Kenneth",
-        "Mbome François",
+        "Kamdem Jean",
     ] {
         assert!(text.contains(needle), "{needle} not in {text}");
     }
 
     // By NIU, as an agent; a mistyped NIU is refused by the database, not matched.
-    let agent_url = cluster.user_url("ag_ngono", PASSWORD, "court");
+    let agent_url = court.url("mbarga");
     let by_niu = dir.path().join("by-niu.pdf");
     ok(&[
         "print",

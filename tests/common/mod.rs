@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub const PASSWORD: &str = "motdepasse-test";
@@ -144,4 +145,56 @@ pub async fn verified_fiche(
         .await
         .expect("verify");
     id
+}
+
+/// A path as the `&str` a command line takes.
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// The text of a PDF (`pdftotext`, poppler-utils), whitespace folded to single spaces.
+pub fn pdf_text(pdf: &Path) -> String {
+    let out = Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .expect("run pdftotext (Debian package poppler-utils)");
+    assert!(
+        out.status.success(),
+        "pdftotext failed on {}",
+        pdf.display()
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The last page of `pdf` as a PNG at `dpi` (`pdftoppm`, poppler-utils).
+pub fn page_png(pdf: &Path, dpi: u32) -> PathBuf {
+    let root = pdf.with_file_name(format!("page-{dpi}"));
+    let status = Command::new("pdftoppm")
+        .args(["-r", &dpi.to_string(), "-png", "-singlefile"])
+        .arg(pdf)
+        .arg(&root)
+        .status()
+        .expect("run pdftoppm (Debian package poppler-utils)");
+    assert!(status.success());
+    root.with_extension("png")
+}
+
+/// The text of the QR code in an image (`zbarimg`, zbar-tools).
+pub fn zbarimg(png: &Path) -> String {
+    let out = Command::new("zbarimg")
+        .args(["--quiet", "--raw"])
+        .arg(png)
+        .output()
+        .expect("run zbarimg (Debian package zbar-tools)");
+    assert!(
+        out.status.success(),
+        "no QR code found in {}",
+        png.display()
+    );
+    String::from_utf8_lossy(&out.stdout).trim_end().to_owned()
 }
