@@ -1,33 +1,13 @@
 //! The daemon's configuration: TOML, with `XMJURIS__SECTION__KEY` environment overrides.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
+use daemon::ConfigError;
+pub use daemon::Secret;
+pub use daemon::config::ENV_PREFIX;
 use serde::Deserialize;
 
 use crate::Error;
-
-/// A secret (password): never printed.
-#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    /// A secret from its text.
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-    /// The secret's text, for the one place that needs it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
 
 /// Everything cjn-ingest needs.
 #[derive(Debug, Clone, Deserialize)]
@@ -178,9 +158,6 @@ fn default_once_idle() -> u64 {
     5
 }
 
-/// Prefix of the environment overrides: `XMJURIS__BROKER__PASSWORD` sets `[broker] password`.
-pub const ENV_PREFIX: &str = "XMJURIS__";
-
 /// The commented default configuration printed by `generate-config`.
 pub const DEFAULT_TOML: &str = r#"# cjn-ingest configuration.
 # Every key can be overridden from the environment: XMJURIS__SECTION__KEY,
@@ -232,11 +209,7 @@ once_idle_secs = 5
 impl Config {
     /// Reads `path`, then applies the `XMJURIS__...` variables of the environment.
     pub fn load(path: &Path) -> Result<Config, Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
-            what: format!("reading {}", path.display()),
-            detail: e.to_string(),
-        })?;
-        Config::from_toml(&text, std::env::vars())
+        Config::from_toml(&daemon::config::read_to_string(path)?, std::env::vars())
     }
 
     /// Parses TOML text and applies `vars` (only those starting with [`ENV_PREFIX`]).
@@ -244,51 +217,13 @@ impl Config {
         text: &str,
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, Error> {
-        let mut table: toml::Table = toml::from_str(text).map_err(|e| Error::Config {
-            what: "parsing the configuration".into(),
-            detail: e.to_string(),
-        })?;
-        for (name, value) in vars {
-            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
-                continue;
-            };
-            let Some((section, key)) = rest.split_once("__") else {
-                continue;
-            };
-            let (section, key) = (section.to_ascii_lowercase(), key.to_ascii_lowercase());
-            let entry = table
-                .entry(section.clone())
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-            let toml::Value::Table(t) = entry else {
-                return Err(Error::Config {
-                    what: name.clone(),
-                    detail: format!("[{section}] is not a table"),
-                });
-            };
-            let keep_text = matches!(t.get(&key), Some(toml::Value::String(_)))
-                || key.contains("password")
-                || key == "client_id"
-                || key == "username";
-            t.insert(key, env_value(&value, keep_text));
-        }
-        let config: Config =
-            toml::Value::Table(table)
-                .try_into()
-                .map_err(|e: toml::de::Error| Error::Config {
-                    what: "reading the configuration".into(),
-                    detail: e.to_string(),
-                })?;
+        let config: Config = daemon::config::from_toml(text, vars, &["client_id", "username"])?;
         config.check()?;
         Ok(config)
     }
 
     fn check(&self) -> Result<(), Error> {
-        let bad = |what: &str, detail: &str| {
-            Err(Error::Config {
-                what: what.into(),
-                detail: detail.into(),
-            })
-        };
+        let bad = |what: &str, detail: &str| Err(ConfigError::new(what, detail).into());
         if self.ingest.workers == 0 || self.ingest.workers > 64 {
             return bad("[ingest] workers", "between 1 and 64");
         }
@@ -308,21 +243,6 @@ impl Config {
         }
         Ok(())
     }
-}
-
-/// An environment value as TOML: a number or boolean when it reads as one, else text.
-fn env_value(raw: &str, keep_text: bool) -> toml::Value {
-    if !keep_text
-        && let Ok(mut t) = toml::from_str::<toml::Table>(&format!("v = {raw}"))
-        && let Some(v) = t.remove("v")
-        && matches!(
-            v,
-            toml::Value::Integer(_) | toml::Value::Boolean(_) | toml::Value::Float(_)
-        )
-    {
-        return v;
-    }
-    toml::Value::String(raw.to_owned())
 }
 
 #[cfg(test)]

@@ -38,7 +38,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 pub use config::Config;
-use link::{Backoff, LinkEvent};
+use daemon::Backoff;
+use link::LinkEvent;
 use store::Store;
 use trust::Trust;
 
@@ -46,13 +47,8 @@ use trust::Trust;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The configuration cannot be read.
-    #[error("configuration: {what}: {detail}")]
-    Config {
-        /// What was being read.
-        what: String,
-        /// Why it failed.
-        detail: String,
-    },
+    #[error("configuration: {0}")]
+    Config(#[from] daemon::ConfigError),
     /// The CJN's keys or trust material cannot be loaded.
     #[error("CJN PKI: {0}")]
     Pki(String),

@@ -21,6 +21,9 @@ use tokio_util::sync::CancellationToken;
 use crate::Error;
 use crate::config::Config;
 
+/// The reconnection backoff, also the workers' (`crate::handle`) for database outages.
+pub use daemon::Backoff;
+
 /// The shared subscription to every court's enrollment requests.
 pub const CJN_ENROLL_SHARED: &str = "$share/cjn/xmjuris/v1/+/enroll/request";
 
@@ -76,43 +79,6 @@ impl Link {
     }
 }
 
-/// Capped exponential backoff with ±20 % jitter.
-#[derive(Debug, Clone)]
-pub struct Backoff {
-    initial: Duration,
-    max: Duration,
-    current: Duration,
-}
-
-impl Backoff {
-    /// Starts at `initial`, doubles up to `max`.
-    pub fn new(initial: Duration, max: Duration) -> Self {
-        Backoff {
-            initial,
-            max,
-            current: initial,
-        }
-    }
-
-    /// The next delay.
-    pub fn next_delay(&mut self) -> Duration {
-        let base = self.current;
-        self.current = (self.current * 2).min(self.max);
-        let mut b = [0u8; 1];
-        let jitter = if openssl::rand::rand_bytes(&mut b).is_ok() {
-            f64::from(b[0]) / 255.0 * 0.4 + 0.8
-        } else {
-            1.0
-        };
-        base.mul_f64(jitter).min(self.max)
-    }
-
-    /// Back to the initial delay (after a success).
-    pub fn reset(&mut self) {
-        self.current = self.initial;
-    }
-}
-
 /// MQTT v5 options: persistent session, manual acks, receive maximum, packet size.
 pub fn options(config: &Config) -> Result<MqttOptions, Error> {
     let b = &config.broker;
@@ -137,10 +103,7 @@ pub fn options(config: &Config) -> Result<MqttOptions, Error> {
     if b.tls {
         let tls = match &b.tls_ca_file {
             Some(path) => TlsConfiguration::SimpleNative {
-                ca: std::fs::read(path).map_err(|e| Error::Config {
-                    what: format!("reading {}", path.display()),
-                    detail: e.to_string(),
-                })?,
+                ca: daemon::config::read(path)?,
                 client_auth: None,
             },
             None => TlsConfiguration::Native,
@@ -155,9 +118,9 @@ pub fn start(config: &Config, shutdown: CancellationToken) -> Result<Link, Error
     let (client, mut eventloop) = AsyncClient::new(options(config)?, 256);
     let (tx, events) = mpsc::unbounded_channel();
     let generation = Arc::new(AtomicU64::new(0));
-    let mut backoff = Backoff::new(
-        Duration::from_millis(config.broker.backoff_initial_ms.max(10)),
-        Duration::from_secs(config.broker.backoff_max_secs.max(1)),
+    let mut backoff = Backoff::from_config(
+        config.broker.backoff_initial_ms,
+        config.broker.backoff_max_secs,
     );
     let sub = client.clone();
     let current = generation.clone();
@@ -236,20 +199,4 @@ pub fn start(config: &Config, shutdown: CancellationToken) -> Result<Link, Error
         events,
         generation,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_is_capped_and_resets() {
-        let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(1));
-        let delays: Vec<_> = (0..8).map(|_| b.next_delay()).collect();
-        assert!(delays[0] <= Duration::from_millis(120));
-        assert!(delays[3] >= Duration::from_millis(640));
-        assert!(delays.iter().all(|d| *d <= Duration::from_secs(1)));
-        b.reset();
-        assert!(b.next_delay() <= Duration::from_millis(120));
-    }
 }

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use cjn_ingest::Config;
 use clap::{Parser, Subcommand};
-use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
 #[command(
@@ -48,30 +47,8 @@ fn main() -> ExitCode {
         print!("{}", cjn_ingest::config::DEFAULT_TOML);
         return ExitCode::SUCCESS;
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("cjn-ingest: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(real_main(cli)) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("cjn-ingest: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    daemon::process::init_tracing();
+    daemon::process::block_on("cjn-ingest", None, real_main(cli))
 }
 
 async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -106,24 +83,8 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let shutdown = CancellationToken::new();
-    let signals = shutdown.clone();
-    tokio::spawn(async move {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            tracing::error!("Cannot install the signal handlers.");
-            return;
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-        tracing::info!("Signal received; finishing the messages at hand.");
-        signals.cancel();
-    });
+    let shutdown =
+        daemon::process::shutdown_on_signals("Signal received; finishing the messages at hand.");
     if cli.once {
         cjn_ingest::run_once(config, shutdown)
             .await

@@ -594,16 +594,7 @@ async fn audit_checkpoints_renewal_and_tls_to_the_broker() {
     let (cert, key) = self_signed_localhost();
     let w = World::new_tls(&[A], &cert, &key).await;
     w.enroll_in_process(A);
-    let ca = w.tmp.path().join("broker-ca.pem");
-    std::fs::write(&ca, &cert).unwrap();
-    let toml = w.ingest_toml("cjn-tls").replace(
-        &format!("port = {}\n", w.broker.port()),
-        &format!(
-            "port = {}\ntls = true\ntls_ca_file = \"{}\"\n",
-            w.broker.tls_port().unwrap(),
-            ca.display()
-        ),
-    );
+    let toml = broker_tls_toml(&w.ingest_toml("cjn-tls"), &w.broker, &cert, w.tmp.path());
     let config = cjn_ingest::Config::from_toml(&toml, []).unwrap();
     assert!(config.broker.tls);
     let (stop, daemon) = spawn_ingest(config).await;

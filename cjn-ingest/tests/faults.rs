@@ -216,22 +216,7 @@ async fn a_cjn_database_outage_is_waited_out_without_losing_a_message() {
         ["signee"; 5],
         "nothing is receipted while the CJN database is down"
     );
-    let out = w
-        .cjn_cluster
-        .command("pg_ctl")
-        .arg("start")
-        .arg("-w")
-        .arg("-D")
-        .arg(w.cjn_cluster.data_dir())
-        .arg("-l")
-        .arg(w.cjn_cluster.log_file())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    w.cjn_cluster.start_again().unwrap();
     w.wait_archived(c, &ids, 60).await;
     let cjn = w.cjn().await;
     assert_eq!(

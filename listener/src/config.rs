@@ -1,34 +1,13 @@
 //! The listener's configuration: TOML, with `XMJURIS__SECTION__KEY` environment overrides.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use daemon::Secret;
+pub use daemon::config::ENV_PREFIX;
 use protocol::CourtCode;
 use serde::Deserialize;
 
 use crate::Error;
-
-/// A secret (password): never printed.
-#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    /// A secret from its text.
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-    /// The secret's text, for the one place that needs it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
 
 /// Everything the listener needs.
 #[derive(Debug, Clone, Deserialize)]
@@ -204,9 +183,6 @@ fn code_from_any<'de, D: serde::Deserializer<'de>>(d: D) -> Result<CourtCode, D:
     text.parse().map_err(serde::de::Error::custom)
 }
 
-/// Prefix of the environment overrides: `XMJURIS__BROKER__PASSWORD` sets `[broker] password`.
-pub const ENV_PREFIX: &str = "XMJURIS__";
-
 /// The commented default configuration printed by `generate-config`.
 pub const DEFAULT_TOML: &str = r#"# xmjuris-listener configuration.
 # Every key can be overridden from the environment: XMJURIS__SECTION__KEY,
@@ -261,11 +237,7 @@ once_timeout_secs = 120
 impl Config {
     /// Reads `path`, then applies the `XMJURIS__...` variables of the environment.
     pub fn load(path: &Path) -> Result<Config, Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
-            what: format!("reading {}", path.display()),
-            detail: e.to_string(),
-        })?;
-        Config::from_toml(&text, std::env::vars())
+        Config::from_toml(&daemon::config::read_to_string(path)?, std::env::vars())
     }
 
     /// Parses TOML text and applies `vars` (only those starting with [`ENV_PREFIX`]).
@@ -273,37 +245,7 @@ impl Config {
         text: &str,
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, Error> {
-        let mut table: toml::Table = toml::from_str(text).map_err(|e| Error::Config {
-            what: "parsing the configuration".into(),
-            detail: e.to_string(),
-        })?;
-        for (name, value) in vars {
-            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
-                continue;
-            };
-            let Some((section, key)) = rest.split_once("__") else {
-                continue;
-            };
-            let (section, key) = (section.to_ascii_lowercase(), key.to_ascii_lowercase());
-            let entry = table
-                .entry(section.clone())
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-            let toml::Value::Table(t) = entry else {
-                return Err(Error::Config {
-                    what: name.clone(),
-                    detail: format!("[{section}] is not a table"),
-                });
-            };
-            let keep_text =
-                matches!(t.get(&key), Some(toml::Value::String(_))) || key.contains("password");
-            t.insert(key, env_value(&value, keep_text));
-        }
-        toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| Error::Config {
-                what: "reading the configuration".into(),
-                detail: e.to_string(),
-            })
+        Ok(daemon::config::from_toml(text, vars, &[])?)
     }
 
     /// The MQTT client id.
@@ -313,21 +255,6 @@ impl Config {
             .clone()
             .unwrap_or_else(|| format!("court-{}", self.court.code))
     }
-}
-
-/// An environment value as TOML: a number or boolean when it reads as one, else text.
-fn env_value(raw: &str, keep_text: bool) -> toml::Value {
-    if !keep_text
-        && let Ok(mut t) = toml::from_str::<toml::Table>(&format!("v = {raw}"))
-        && let Some(v) = t.remove("v")
-        && matches!(
-            v,
-            toml::Value::Integer(_) | toml::Value::Boolean(_) | toml::Value::Float(_)
-        )
-    {
-        return v;
-    }
-    toml::Value::String(raw.to_owned())
 }
 
 #[cfg(test)]

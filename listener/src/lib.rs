@@ -47,20 +47,16 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
 pub use config::Config;
-use link::{Backoff, Link, LinkEvent};
+use daemon::Backoff;
+use link::{Link, LinkEvent};
 use store::Store;
 
 /// What can stop the listener.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The configuration cannot be read.
-    #[error("configuration: {what}: {detail}")]
-    Config {
-        /// What was being read.
-        what: String,
-        /// Why it failed.
-        detail: String,
-    },
+    #[error("configuration: {0}")]
+    Config(#[from] daemon::ConfigError),
     /// The court's keys or trust material cannot be loaded, or do not match the court.
     #[error("court PKI: {0}")]
     Pki(String),
@@ -222,9 +218,9 @@ impl Engine {
     async fn serve(&mut self, once: bool) -> Result<OnceReport, Error> {
         let deadline =
             Instant::now() + Duration::from_secs(self.config.transmission.once_timeout_secs);
-        let mut backoff = Backoff::new(
-            Duration::from_millis(self.config.broker.backoff_initial_ms.max(10)),
-            Duration::from_secs(self.config.broker.backoff_max_secs.max(1)),
+        let mut backoff = Backoff::from_config(
+            self.config.broker.backoff_initial_ms,
+            self.config.broker.backoff_max_secs,
         );
         loop {
             let mut store = match Store::connect(&self.config.database).await {

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use daemon::Backoff;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS, TlsConfiguration, Transport};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -33,43 +34,6 @@ pub struct Link {
     pub events: mpsc::UnboundedReceiver<LinkEvent>,
 }
 
-/// Capped exponential backoff with ±20 % jitter.
-#[derive(Debug, Clone)]
-pub struct Backoff {
-    initial: Duration,
-    max: Duration,
-    current: Duration,
-}
-
-impl Backoff {
-    /// Starts at `initial`, doubles up to `max`.
-    pub fn new(initial: Duration, max: Duration) -> Self {
-        Backoff {
-            initial,
-            max,
-            current: initial,
-        }
-    }
-
-    /// The next delay.
-    pub fn next_delay(&mut self) -> Duration {
-        let base = self.current;
-        self.current = (self.current * 2).min(self.max);
-        let mut b = [0u8; 1];
-        let jitter = if openssl::rand::rand_bytes(&mut b).is_ok() {
-            f64::from(b[0]) / 255.0 * 0.4 + 0.8
-        } else {
-            1.0
-        };
-        base.mul_f64(jitter).min(self.max)
-    }
-
-    /// Back to the initial delay (after a success).
-    pub fn reset(&mut self) {
-        self.current = self.initial;
-    }
-}
-
 /// MQTT options from the configuration: persistent session, long keep-alive, manual acks.
 pub fn options(config: &Config) -> Result<MqttOptions, Error> {
     let b = &config.broker;
@@ -94,10 +58,7 @@ pub fn options(config: &Config) -> Result<MqttOptions, Error> {
     if b.tls {
         let tls = match &b.tls_ca_file {
             Some(path) => TlsConfiguration::SimpleNative {
-                ca: std::fs::read(path).map_err(|e| Error::Config {
-                    what: format!("reading {}", path.display()),
-                    detail: e.to_string(),
-                })?,
+                ca: daemon::config::read(path)?,
                 client_auth: None,
             },
             None => TlsConfiguration::Native,
@@ -112,9 +73,9 @@ pub fn start(config: &Config, shutdown: CancellationToken) -> Result<Link, Error
     let (client, mut eventloop) = AsyncClient::new(options(config)?, 64);
     let (tx, events) = mpsc::unbounded_channel();
     let down = protocol::topics::down(config.court.code);
-    let mut backoff = Backoff::new(
-        Duration::from_millis(config.broker.backoff_initial_ms.max(10)),
-        Duration::from_secs(config.broker.backoff_max_secs.max(1)),
+    let mut backoff = Backoff::from_config(
+        config.broker.backoff_initial_ms,
+        config.broker.backoff_max_secs,
     );
     let sub = client.clone();
     tokio::spawn(async move {
@@ -177,20 +138,4 @@ pub fn start(config: &Config, shutdown: CancellationToken) -> Result<Link, Error
         }
     });
     Ok(Link { client, events })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_is_capped_and_resets() {
-        let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(1));
-        let delays: Vec<_> = (0..8).map(|_| b.next_delay()).collect();
-        assert!(delays[0] <= Duration::from_millis(120));
-        assert!(delays[3] >= Duration::from_millis(640));
-        assert!(delays.iter().all(|d| *d <= Duration::from_secs(1)));
-        b.reset();
-        assert!(b.next_delay() <= Duration::from_millis(120));
-    }
 }

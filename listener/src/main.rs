@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use listener::Config;
-use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
 #[command(
@@ -48,31 +47,8 @@ fn main() -> ExitCode {
         print!("{}", listener::config::DEFAULT_TOML);
         return ExitCode::SUCCESS;
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("xmjuris-listener: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(real_main(cli)) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("xmjuris-listener: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    daemon::process::init_tracing();
+    daemon::process::block_on("xmjuris-listener", Some(2), real_main(cli))
 }
 
 async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -105,24 +81,8 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let shutdown = CancellationToken::new();
-    let signals = shutdown.clone();
-    tokio::spawn(async move {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            tracing::error!("Cannot install the signal handlers.");
-            return;
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-        tracing::info!("Signal received; finishing the message at hand.");
-        signals.cancel();
-    });
+    let shutdown =
+        daemon::process::shutdown_on_signals("Signal received; finishing the message at hand.");
     if cli.once {
         let report = listener::run_once(config, shutdown)
             .await

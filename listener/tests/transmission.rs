@@ -65,22 +65,7 @@ async fn every_signed_fiche_reaches_the_real_cjn_once_and_is_archived() {
     w.wait_archived(A, &singles[..3], 60).await;
     w.court_cluster.stop().unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let out = w
-        .court_cluster
-        .command("pg_ctl")
-        .arg("start")
-        .arg("-w")
-        .arg("-D")
-        .arg(w.court_cluster.data_dir())
-        .arg("-l")
-        .arg(w.court_cluster.log_file())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    w.court_cluster.start_again().unwrap();
     w.sign(A, &singles[3..]).await;
     w.wait_archived(A, &singles, 60).await;
 
@@ -542,21 +527,12 @@ async fn revocation_list_applied_garbage_and_unnamed_rejection_quarantined() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_to_the_broker() {
-    let (cert, key) = self_signed_localhost();
+    let (cert, key) = real_cjn::self_signed_localhost();
     let w = World::new_tls(&cert, &key).await;
-    let ca = w.tmp.path().join("broker-ca.pem");
-    std::fs::write(&ca, &cert).unwrap();
     let ids = w.verified_fiches(1).await;
     w.sign(&ids).await;
     let _cjn = cjn_responder(&w).await;
-    let text = w.config_toml().replace(
-        &format!("port = {}\n", w.broker.port()),
-        &format!(
-            "port = {}\ntls = true\ntls_ca_file = \"{}\"\n",
-            w.broker.tls_port().unwrap(),
-            ca.display()
-        ),
-    );
+    let text = real_cjn::broker_tls_toml(&w.config_toml(), &w.broker, &cert, w.tmp.path());
     let config = listener::Config::from_toml(&text, []).unwrap();
     let report = listener::run_once(config, tokio_util::sync::CancellationToken::new())
         .await

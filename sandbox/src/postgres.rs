@@ -295,6 +295,12 @@ impl PgCluster {
         run(cmd, "pg_ctl status").is_ok()
     }
 
+    /// Starts the server again after [`PgCluster::stop`], with the same data and port; returns
+    /// once it accepts connections.
+    pub fn start_again(&self) -> Result<()> {
+        self.pg_ctl_start()
+    }
+
     /// Stops the server now (fast shutdown).
     pub fn stop(&self) -> Result<()> {
         let mut cmd = self.command("pg_ctl");

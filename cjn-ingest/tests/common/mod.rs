@@ -1,11 +1,13 @@
 //! Shared set-up of the daemon tests, all real parts: a CJN PostgreSQL cluster (migrated, an
 //! `ingest` login, the courts registered), a court cluster with one database per court (staff
 //! and listener logins), a sandbox Mosquitto with per-court accounts and ACL, the CJN's PKI,
-//! the courts' listeners (the real `listener` crate) and cjn-ingest (library or binary).
+//! the courts' listeners (the real `listener` crate) and cjn-ingest (library or binary); and the
+//! helpers both daemons' suites use (the listener's includes this file as `common::real_cjn`):
+//! fiches, waiting, a seeded generator, a self-signed certificate and TLS for the broker.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use protocol::pki::{self, CjnPki};
@@ -232,23 +234,7 @@ once_timeout_secs = 60
     pub async fn verified_fiches(&self, code: &str, n: usize) -> Vec<i64> {
         let agent = self.court_login(code, &format!("a{code}")).await;
         let sec = self.court_login(code, &format!("s{code}")).await;
-        let mut ids = Vec::new();
-        for i in 0..n {
-            let id: i64 = agent
-                .query_one("select juris.save_fiche($1)", &[&varied_fiche(i)])
-                .await
-                .expect("save")
-                .get(0);
-            agent
-                .execute("select juris.submit_fiche($1)", &[&id])
-                .await
-                .expect("submit");
-            sec.execute("select juris.verify_fiche($1)", &[&id])
-                .await
-                .expect("verify");
-            ids.push(id);
-        }
-        ids
+        verify_fiches(&agent, &sec, n).await
     }
 
     /// The greffier signs these fiches (`juris.sign_fiche`), in one transaction; their NIUs.
@@ -443,6 +429,32 @@ where
     }
 }
 
+/// Saves `n` varied fiches as `agent`, submits them, and verifies them as `secretary`; their ids.
+pub async fn verify_fiches(
+    agent: &tokio_postgres::Client,
+    secretary: &tokio_postgres::Client,
+    n: usize,
+) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let id: i64 = agent
+            .query_one("select juris.save_fiche($1)", &[&varied_fiche(i)])
+            .await
+            .expect("save")
+            .get(0);
+        agent
+            .execute("select juris.submit_fiche($1)", &[&id])
+            .await
+            .expect("submit");
+        secretary
+            .execute("select juris.verify_fiche($1)", &[&id])
+            .await
+            .expect("verify");
+        ids.push(id);
+    }
+    ids
+}
+
 /// One integer from a query.
 pub async fn count(c: &tokio_postgres::Client, sql: &str) -> i64 {
     c.query_one(sql, &[]).await.unwrap().get(0)
@@ -555,6 +567,21 @@ pub fn self_signed_localhost() -> (Vec<u8>, Vec<u8>) {
     (
         b.build().to_pem().unwrap(),
         key.private_key_to_pem_pkcs8().unwrap(),
+    )
+}
+
+/// A daemon's configuration (`toml`) turned to the broker's TLS port, trusting `cert_pem` (the
+/// broker's certificate, written to `dir/broker-ca.pem`).
+pub fn broker_tls_toml(toml: &str, broker: &Broker, cert_pem: &[u8], dir: &Path) -> String {
+    let ca = dir.join("broker-ca.pem");
+    std::fs::write(&ca, cert_pem).unwrap();
+    toml.replace(
+        &format!("port = {}\n", broker.port()),
+        &format!(
+            "port = {}\ntls = true\ntls_ca_file = \"{}\"\n",
+            broker.tls_port().unwrap(),
+            ca.display()
+        ),
     )
 }
 

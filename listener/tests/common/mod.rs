@@ -3,8 +3,9 @@
 //! with the real CJN, cjn-ingest's own test set-up ([`real_cjn`]) and the helpers below.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-/// cjn-ingest's test set-up (a CJN database, courts' databases, broker, PKI, the real daemon),
-/// shared rather than copied.
+/// cjn-ingest's test set-up (a CJN database, courts' databases, broker, PKI, the real daemon)
+/// and the helpers both suites use (waiting, a seeded generator, fiches, TLS), shared rather
+/// than copied.
 #[path = "../../../cjn-ingest/tests/common/mod.rs"]
 pub mod real_cjn;
 
@@ -151,23 +152,7 @@ once_timeout_secs = 60
     pub async fn verified_fiches(&self, n: usize) -> Vec<i64> {
         let agent = self.connect("mbarga").await;
         let sec = self.connect("zambo").await;
-        let mut ids = Vec::new();
-        for i in 0..n {
-            let id: i64 = agent
-                .query_one("select juris.save_fiche($1)", &[&varied_fiche(i)])
-                .await
-                .expect("save")
-                .get(0);
-            agent
-                .execute("select juris.submit_fiche($1)", &[&id])
-                .await
-                .expect("submit");
-            sec.execute("select juris.verify_fiche($1)", &[&id])
-                .await
-                .expect("verify");
-            ids.push(id);
-        }
-        ids
+        real_cjn::verify_fiches(&agent, &sec, n).await
     }
 
     /// Signs these fiches, all in one transaction.
@@ -249,98 +234,6 @@ once_timeout_secs = 60
         o.set_max_packet_size(2 << 20, 2 << 20);
         o
     }
-}
-
-pub fn sample_fiche(surname: &str) -> serde_json::Value {
-    serde_json::json!({
-        "reference": "103/SD/Just/2018",
-        "justiciable": {
-            "surname": surname, "given_names": "Mangué", "birth_date": "1987-04-17",
-            "birth_place": "Ekouk", "sex": "M", "father": "Bikoula Mendomo", "mother": "Atouba Fabienne",
-            "profession": "Agriculteur", "civil_status": "celibataire", "domicile": "Tsinga",
-            "nationality": "Camerounaise"
-        },
-        "condamnation": {
-            "conviction_date": "2018-06-18", "offence_date": "2017-09-15",
-            "offence_nature": "Détournement de fonds publics", "offence_category": "ATT_BIENS_PUBLICS",
-            "offence_class": "delit", "warrants": "Aucun", "sentence_type": "emprisonnement",
-            "sentence_months": 24, "suspended_months": 12
-        }
-    })
-}
-
-/// A fiche that differs from its neighbours in most fields (so compression is not flattered).
-pub fn varied_fiche(i: usize) -> serde_json::Value {
-    const SURNAMES: &[&str] = &[
-        "Kobila", "Ngono", "Abena", "Fouda", "Tchoupo", "Mbida", "Owona", "Nkoulou", "Essama",
-        "Atangana", "Djomo", "Ewane", "Kamga",
-    ];
-    const GIVEN: &[&str] = &[
-        "Mangué",
-        "Pierre",
-        "Aïssatou",
-        "Jean-Claude",
-        "Béatrice",
-        "Hamadou",
-        "Clarisse",
-        "Emmanuel",
-        "Odile",
-        "Rigobert",
-        "Yaou",
-    ];
-    const PLACES: &[&str] = &[
-        "Ekouk",
-        "Garoua",
-        "Bertoua",
-        "Ngaoundéré",
-        "Maroua",
-        "Ebolowa",
-        "Bafoussam",
-        "Kribi",
-        "Limbé",
-        "Foumban",
-    ];
-    const JOBS: &[&str] = &[
-        "Agriculteur",
-        "Commerçant",
-        "Chauffeur",
-        "Enseignant",
-        "Menuisier",
-        "Sans profession",
-        "Mécanicien",
-        "Couturière",
-    ];
-    const NATURES: &[&str] = &[
-        "Détournement de fonds publics",
-        "Vol aggravé",
-        "Abus de confiance",
-        "Escroquerie",
-        "Coups et blessures volontaires",
-        "Faux et usage de faux",
-        "Recel",
-    ];
-    let pick = |list: &[&'static str], k: usize| list[(i * k + i / 3) % list.len()];
-    let mut f = sample_fiche(&format!("{} {}", pick(SURNAMES, 7), pick(SURNAMES, 3)));
-    f["reference"] = format!("{}/SD/Just/{}", 100 + i, 2010 + i % 9).into();
-    let j = &mut f["justiciable"];
-    j["given_names"] = format!("{} {}", pick(GIVEN, 5), pick(GIVEN, 2)).into();
-    j["birth_date"] = format!(
-        "19{}-{:02}-{:02}",
-        60 + i % 35,
-        1 + i % 12,
-        1 + (i * 7) % 28
-    )
-    .into();
-    j["birth_place"] = pick(PLACES, 3).into();
-    j["father"] = format!("{} {}", pick(SURNAMES, 11), pick(GIVEN, 7)).into();
-    j["mother"] = format!("{} {}", pick(GIVEN, 3), pick(SURNAMES, 5)).into();
-    j["profession"] = pick(JOBS, 5).into();
-    j["domicile"] = format!("Quartier {} {}", pick(PLACES, 7), 1 + i % 40).into();
-    let c = &mut f["condamnation"];
-    c["offence_nature"] = pick(NATURES, 3).into();
-    c["sentence_months"] = (6 + i % 60).into();
-    c["suspended_months"] = (i % 6).into();
-    f
 }
 
 /// What the test CJN saw.
@@ -591,58 +484,6 @@ impl Relay {
     pub fn restore(&self) {
         self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
     }
-}
-
-/// A small deterministic generator (xorshift), seeded and printed by the test.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
-}
-
-/// A self-signed P-256 certificate for 127.0.0.1 (PEM certificate, PEM key).
-pub fn self_signed_localhost() -> (Vec<u8>, Vec<u8>) {
-    use openssl::asn1::Asn1Time;
-    use openssl::bn::BigNum;
-    use openssl::ec::{EcGroup, EcKey};
-    use openssl::hash::MessageDigest;
-    use openssl::nid::Nid;
-    use openssl::pkey::PKey;
-    use openssl::x509::extension::{BasicConstraints, SubjectAlternativeName};
-    use openssl::x509::{X509Builder, X509NameBuilder};
-    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
-    let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
-    let mut name = X509NameBuilder::new().unwrap();
-    name.append_entry_by_text("CN", "127.0.0.1").unwrap();
-    let name = name.build();
-    let mut b = X509Builder::new().unwrap();
-    b.set_version(2).unwrap();
-    b.set_serial_number(&BigNum::from_u32(1).unwrap().to_asn1_integer().unwrap())
-        .unwrap();
-    b.set_subject_name(&name).unwrap();
-    b.set_issuer_name(&name).unwrap();
-    b.set_pubkey(&key).unwrap();
-    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
-        .unwrap();
-    b.set_not_after(&Asn1Time::days_from_now(2).unwrap())
-        .unwrap();
-    let san = SubjectAlternativeName::new()
-        .ip("127.0.0.1")
-        .build(&b.x509v3_context(None, None))
-        .unwrap();
-    b.append_extension(san).unwrap();
-    b.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
-        .unwrap();
-    b.sign(&key, MessageDigest::sha256()).unwrap();
-    (
-        b.build().to_pem().unwrap(),
-        key.private_key_to_pem_pkcs8().unwrap(),
-    )
 }
 
 /// The listener's TOML for court `code` of a real-CJN world (for the binary).
