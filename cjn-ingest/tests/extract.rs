@@ -28,18 +28,7 @@ async fn signed(w: &World, code: &str, fiche: serde_json::Value) -> i64 {
     let agent = staff(w, code, &format!("a{code}")).await;
     let sec = staff(w, code, &format!("s{code}")).await;
     let greffier = staff(w, code, &format!("g{code}")).await;
-    let id: i64 = agent
-        .query_one("select juris.save_fiche($1)", &[&fiche])
-        .await
-        .expect("save")
-        .get(0);
-    agent
-        .execute("select juris.submit_fiche($1)", &[&id])
-        .await
-        .unwrap();
-    sec.execute("select juris.verify_fiche($1)", &[&id])
-        .await
-        .unwrap();
+    let id = verify_fiche(&agent, &sec, &fiche).await;
     greffier
         .execute("select juris.sign_fiche($1)", &[&id])
         .await

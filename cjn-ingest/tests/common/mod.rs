@@ -437,22 +437,31 @@ pub async fn verify_fiches(
 ) -> Vec<i64> {
     let mut ids = Vec::new();
     for i in 0..n {
-        let id: i64 = agent
-            .query_one("select juris.save_fiche($1)", &[&varied_fiche(i)])
-            .await
-            .expect("save")
-            .get(0);
-        agent
-            .execute("select juris.submit_fiche($1)", &[&id])
-            .await
-            .expect("submit");
-        secretary
-            .execute("select juris.verify_fiche($1)", &[&id])
-            .await
-            .expect("verify");
-        ids.push(id);
+        ids.push(verify_fiche(agent, secretary, &varied_fiche(i)).await);
     }
     ids
+}
+
+/// Saves `fiche` as `agent`, submits it, and verifies it as `secretary`; its id.
+pub async fn verify_fiche(
+    agent: &tokio_postgres::Client,
+    secretary: &tokio_postgres::Client,
+    fiche: &serde_json::Value,
+) -> i64 {
+    let id: i64 = agent
+        .query_one("select juris.save_fiche($1)", &[fiche])
+        .await
+        .expect("save")
+        .get(0);
+    agent
+        .execute("select juris.submit_fiche($1)", &[&id])
+        .await
+        .expect("submit");
+    secretary
+        .execute("select juris.verify_fiche($1)", &[&id])
+        .await
+        .expect("verify");
+    id
 }
 
 /// One integer from a query.
