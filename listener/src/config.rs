@@ -245,7 +245,12 @@ impl Config {
         text: &str,
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, Error> {
-        Ok(daemon::config::from_toml(text, vars, &[])?)
+        // A court's broker user name is its code, and client ids may be digits: kept as text.
+        Ok(daemon::config::from_toml(
+            text,
+            vars,
+            &["client_id", "username", "code"],
+        )?)
     }
 
     /// The MQTT client id.
@@ -273,18 +278,22 @@ mod tests {
             DEFAULT_TOML,
             [
                 ("XMJURIS__BROKER__PORT".to_string(), "1884".to_string()),
-                ("XMJURIS__BROKER__PASSWORD".to_string(), "1234".to_string()),
+                ("XMJURIS__BROKER__PASSWORD".to_string(), "98765".to_string()),
                 ("XMJURIS__COURT__CODE".to_string(), "01234".to_string()),
                 ("XMJURIS__BROKER__TLS".to_string(), "true".to_string()),
+                ("XMJURIS__BROKER__USERNAME".to_string(), "01234".to_string()),
+                ("XMJURIS__BROKER__CLIENT_ID".to_string(), "4711".to_string()),
                 ("OTHER".to_string(), "x".to_string()),
             ],
         )
         .unwrap();
         assert_eq!(c.broker.port, 1884);
         assert!(c.broker.tls);
-        assert_eq!(c.broker.password.as_ref().unwrap().expose(), "1234");
+        assert_eq!(c.broker.password.as_ref().unwrap().expose(), "98765");
         assert_eq!(c.court.code.to_string(), "01234");
-        assert!(!format!("{c:?}").contains("1234\""));
+        assert_eq!(c.broker.username.as_deref(), Some("01234"));
+        assert_eq!(c.broker.client_id.as_deref(), Some("4711"));
+        assert!(!format!("{c:?}").contains("98765"));
     }
 
     #[test]
