@@ -104,6 +104,10 @@ pub struct IngestConfig {
     /// `--once`: exit after this long without a message.
     #[serde(default = "default_once_idle")]
     pub once_idle_secs: u64,
+    /// How many courts' certificates stay parsed (the most recently used; 5–7 kB a court).
+    /// Every certificate is kept as DER; a court out of the cache is parsed again (0.5 ms).
+    #[serde(default = "default_parsed_courts")]
+    pub parsed_courts: usize,
 }
 
 impl Default for IngestConfig {
@@ -114,6 +118,7 @@ impl Default for IngestConfig {
             crl_check_secs: default_crl_check(),
             crl_publish_interval_secs: default_crl_publish(),
             once_idle_secs: default_once_idle(),
+            parsed_courts: default_parsed_courts(),
         }
     }
 }
@@ -156,6 +161,9 @@ fn default_crl_publish() -> u64 {
 }
 fn default_once_idle() -> u64 {
     5
+}
+fn default_parsed_courts() -> usize {
+    crate::trust::DEFAULT_PARSED_COURTS
 }
 
 /// The commented default configuration printed by `generate-config`.
@@ -204,6 +212,9 @@ crl_check_secs = 30
 crl_publish_interval_secs = 3600
 # --once: exit after this long without a message.
 once_idle_secs = 5
+# Courts whose certificates stay parsed (the most recently used, 5–7 kB each); the others are
+# kept as DER and parsed again when they send (0.5 ms).
+parsed_courts = 2000
 "#;
 
 impl Config {
@@ -235,6 +246,9 @@ impl Config {
                 &format!("between 1 and {}", protocol::MAX_SEALED_BYTES),
             );
         }
+        if self.ingest.parsed_courts == 0 {
+            return bad("[ingest] parsed_courts", "at least 1");
+        }
         if self.broker.client_id.trim().is_empty() {
             return bad("[broker] client_id", "must not be empty");
         }
@@ -255,6 +269,7 @@ mod tests {
         let c = Config::from_toml(DEFAULT_TOML, []).unwrap();
         assert_eq!(c.broker.client_id, "cjn-ingest-1");
         assert_eq!(c.ingest.max_sealed_bytes, 262_144);
+        assert_eq!(c.ingest.parsed_courts, crate::trust::DEFAULT_PARSED_COURTS);
         let c = Config::from_toml(
             DEFAULT_TOML,
             [

@@ -255,7 +255,7 @@ async fn serve(
     let pki = CjnPki::open(&config.pki.dir)
         .map_err(|e| Error::Pki(format!("{}: {e}", config.pki.dir.display())))?;
     let identity = pki.identity().clone();
-    let trust = Trust::new(&pki)?;
+    let trust = Trust::with_parsed_courts(&pki, config.ingest.parsed_courts)?;
     let crl_der = pki
         .crl()
         .and_then(|c| {
@@ -318,22 +318,6 @@ async fn serve(
     }
 
     let crl_task = tokio::spawn(crl::run(shared.clone()));
-    // The certificates kept as DER are parsed in the background (a court's own are parsed
-    // as soon as it needs them).
-    let warm = shared.clone();
-    tokio::task::spawn_blocking(move || {
-        let started = std::time::Instant::now();
-        while !warm.shutdown.is_cancelled() {
-            if warm.trust.warm_up(8) == 0 {
-                info!(
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    "Every court certificate parsed."
-                );
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    });
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<u64>();
     let mut workers = Vec::new();
     let mut senders = Vec::new();

@@ -3,11 +3,15 @@
 //! (`XMJURIS_SCALE_COURTS`, default 100 000 court certificates).
 //!
 //! Issues one certificate per court (a real P-256 key each, signed by the issuing CA), records
-//! them in a real CJN database, then measures what cjn-ingest does at start (read every
-//! certificate from `cjn.court_certificates()` and index it) and what it costs per message
-//! (open an envelope with that many certificates known, against a handful).
+//! them in a real CJN database and seals an envelope from each of a few hundred of them. Then a
+//! fresh process (this test binary again, so that the memory of issuing is not counted) does
+//! what cjn-ingest does: reads every certificate from `cjn.court_certificates()` at start, then
+//! uses every court once (the certificate answers are sealed for), and opens envelopes of courts
+//! met for the first time and again; it prints its resident memory (VmRSS, and the peak VmHWM)
+//! at each step and the time per open.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::path::Path;
 use std::time::Instant;
 
 use cjn_ingest::store::Store;
@@ -16,23 +20,43 @@ use openssl::asn1::Asn1Time;
 use openssl::ec::{EcGroup, EcKey};
 use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
-use openssl::pkey::PKey;
+use openssl::pkey::{PKey, Private};
 use openssl::x509::extension::SubjectKeyIdentifier;
 use openssl::x509::{X509, X509Builder, X509NameBuilder};
 use protocol::pki::{self, CjnPki};
-use protocol::{CourtCode, Party, topics};
+use protocol::{CourtCode, Identity, Party, topics};
 
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap()
+/// Courts that seal an envelope each (the others only have a certificate).
+const SENDERS: u32 = 300;
+
+/// VmRSS and VmHWM, KiB.
+fn memory_kib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap()
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }
 
-fn court_cert(code: u32, issuing: &X509, issuing_key: &PKey<openssl::pkey::Private>) -> X509 {
+fn memory(step: &str) {
+    let (rss, hwm) = memory_kib();
+    eprintln!(
+        "  {step}: VmRSS {} MiB, VmHWM {} MiB",
+        rss / 1024,
+        hwm / 1024
+    );
+}
+
+fn court_cert(
+    code: u32,
+    issuing: &X509,
+    issuing_key: &PKey<openssl::pkey::Private>,
+) -> (X509, PKey<Private>) {
     let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
     let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
     let mut name = X509NameBuilder::new().unwrap();
@@ -60,34 +84,52 @@ fn court_cert(code: u32, issuing: &X509, issuing_key: &PKey<openssl::pkey::Priva
         .unwrap();
     b.append_extension(ski).unwrap();
     b.sign(issuing_key, MessageDigest::sha256()).unwrap();
-    b.build()
+    (b.build(), key)
+}
+
+fn court(code: u32) -> CourtCode {
+    format!("{code:05}").parse().unwrap()
+}
+
+fn sealed_path(dir: &Path, code: u32) -> std::path::PathBuf {
+    dir.join(format!("sealed-{code:05}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "measurement, run on demand"]
 async fn trust_store_of_every_court() {
+    if let Ok(dir) = std::env::var("XMJURIS_SCALE_CHILD") {
+        return measure(Path::new(&dir)).await;
+    }
     let n: u32 = std::env::var("XMJURIS_SCALE_COURTS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000)
-        .clamp(10, 99_999);
+        .clamp(SENDERS + 10, 99_999);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("cjn-pki");
     let cjn = CjnPki::init(&dir).unwrap();
     let issuing_key = pki::read_key(&dir.join(pki::files::ISSUING_KEY)).unwrap();
 
-    // One real court (enrolled, to seal a real message) and n - 1 others.
-    let court: CourtCode = "00001".parse().unwrap();
-    let code = cjn.new_enrollment_code(court, 1).unwrap();
-    let court_dir = tmp.path().join("court");
-    let (c, request) = pki::court_prepare_enrollment(&court_dir, &code.code).unwrap();
-    let answer = cjn.handle_enrollment(c, &request).unwrap();
-    let (identity, _) =
-        pki::court_complete_enrollment(&court_dir, c, &code.ca_fingerprint, &answer).unwrap();
+    // n courts; the first SENDERS seal an envelope each.
     let started = Instant::now();
-    let mut certs = vec![identity.cert().clone()];
-    for code in 2..=n {
-        certs.push(court_cert(code, cjn.issuing(), &issuing_key));
+    let mut certs = Vec::new();
+    for code in 1..=n {
+        let (cert, key) = court_cert(code, cjn.issuing(), &issuing_key);
+        if code <= SENDERS {
+            let identity = Identity::new(key, cert.clone()).unwrap();
+            let mut msg = protocol::OutboxPayload::from_json(
+                protocol::samples::TYPICAL_OUTBOX_JSON.as_bytes(),
+            )
+            .unwrap();
+            msg.court_code = court(code);
+            msg.niu = protocol::Niu::build(court(code), 2026, 1).unwrap();
+            let sealed =
+                protocol::seal_messages(&[msg.into_message()], &identity, cjn.identity().cert())
+                    .unwrap();
+            std::fs::write(sealed_path(tmp.path(), code), sealed).unwrap();
+        }
+        certs.push(cert);
     }
     eprintln!(
         "{} certificates issued in {:.1} s",
@@ -141,15 +183,43 @@ async fn trust_store_of_every_court() {
         .await
         .unwrap();
     drop(certs);
+    std::fs::write(tmp.path().join("port"), cluster.port().to_string()).unwrap();
+    std::fs::write(tmp.path().join("courts"), n.to_string()).unwrap();
 
-    // What cjn-ingest does at start.
-    let rss_before = rss_kib();
+    // The measurement, in a fresh process.
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "trust_store_of_every_court",
+            "--nocapture",
+        ])
+        .env("XMJURIS_SCALE_CHILD", tmp.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// What cjn-ingest does, in a process of its own.
+async fn measure(tmp: &Path) {
+    let read = |name: &str| -> u32 {
+        std::fs::read_to_string(tmp.join(name))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (port, n) = (read("port"), read("courts"));
+    let cjn = CjnPki::open(&tmp.join("cjn-pki")).unwrap();
+    let sealed: Vec<Vec<u8>> = (1..=SENDERS)
+        .map(|c| std::fs::read(sealed_path(tmp, c)).unwrap())
+        .collect();
+    eprintln!("a fresh process, {n} courts:");
+    memory("before");
+
+    // Start.
     let started = Instant::now();
     let store = Store::connect(&cjn_ingest::config::DatabaseConfig {
-        url: format!(
-            "host=127.0.0.1 port={} dbname=cjn user=ingest",
-            cluster.port()
-        ),
+        url: format!("host=127.0.0.1 port={port} dbname=cjn user=ingest"),
         password: Some(cjn_ingest::config::Secret::new("x")),
     })
     .await
@@ -160,45 +230,61 @@ async fn trust_store_of_every_court() {
     for row in rows {
         trust.add_der(row.court_code.parse().unwrap(), row.serial, row.der);
     }
-    let kept = started.elapsed();
-    let rss_kept = rss_kib();
-    while trust.warm_up(1000) > 0 {}
-    let loaded = started.elapsed();
-    let rss_after = rss_kib();
     assert_eq!(trust.court_certificates(), n as usize);
     eprintln!(
-        "start: {n} certificates read in {:.2} s and kept as DER in {:.2} s more (+{} MiB): serving; \
-         all parsed in {:.1} s more; resident memory then +{} MiB ({} bytes per certificate)",
+        "  start: certificates read in {:.2} s, kept in {:.2} s more: serving",
         read.as_secs_f64(),
-        (kept - read).as_secs_f64(),
-        rss_kept.saturating_sub(rss_before) / 1024,
-        (loaded - kept).as_secs_f64(),
-        rss_after.saturating_sub(rss_before) / 1024,
-        rss_after.saturating_sub(rss_before) * 1024 / u64::from(n)
+        (started.elapsed() - read).as_secs_f64()
     );
+    memory("serving");
 
-    // Per message: open an envelope with every court known, against a handful.
-    let msg = protocol::OutboxPayload::from_json(protocol::samples::TYPICAL_OUTBOX_JSON.as_bytes())
-        .unwrap();
-    let mut msg = msg;
-    msg.court_code = court;
-    msg.niu = protocol::Niu::build(court, 2026, 1).unwrap();
-    let sealed =
-        protocol::seal_messages(&[msg.into_message()], &identity, cjn.identity().cert()).unwrap();
-    let topic = topics::up(court);
-    let small = Trust::new(&cjn).unwrap();
-    small.add(identity.cert().clone()).unwrap();
-    for (label, t) in [("every court known", &trust), ("one court known", &small)] {
-        let rounds = 300;
+    // Opening envelopes of courts met for the first time, then again.
+    let open_all = |label: &str| {
         let started = Instant::now();
-        for _ in 0..rounds {
-            let (opened, _) = t.open(&topic, &sealed, cjn.identity()).unwrap();
-            assert_eq!(opened.signer, Party::Court(court));
-            assert!(t.recipient(court, Some(&opened.signer_serial)).is_some());
+        for (i, sealed) in sealed.iter().enumerate() {
+            let c = court(i as u32 + 1);
+            let (opened, _) = trust.open(&topics::up(c), sealed, cjn.identity()).unwrap();
+            assert_eq!(opened.signer, Party::Court(c));
+            assert!(trust.recipient(c, Some(&opened.signer_serial)).is_some());
         }
         eprintln!(
-            "open + recipient lookup, {label}: {:.0} µs each",
-            started.elapsed().as_secs_f64() * 1e6 / f64::from(rounds)
+            "  open + recipient, {label}: {:.0} µs each ({SENDERS} courts)",
+            started.elapsed().as_secs_f64() * 1e6 / f64::from(SENDERS)
+        );
+    };
+    open_all("first message of each court");
+    open_all("next message");
+
+    // Every court used once (its certificate looked up to seal an answer).
+    let started = Instant::now();
+    for c in 1..=n {
+        assert!(trust.recipient(court(c), None).is_some());
+    }
+    eprintln!(
+        "  every court used once in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    memory("every court used once");
+    open_all("again after every court was used");
+
+    // Against a trust store that knows one court.
+    let small = Trust::new(&cjn).unwrap();
+    let first = store.court_certificates(Some("00001")).await.unwrap();
+    small.add(X509::from_der(&first[0].der).unwrap()).unwrap();
+    let rounds = 300;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        let (opened, _) = small
+            .open(&topics::up(court(1)), &sealed[0], cjn.identity())
+            .unwrap();
+        assert!(
+            small
+                .recipient(court(1), Some(&opened.signer_serial))
+                .is_some()
         );
     }
+    eprintln!(
+        "  open + recipient, one court known: {:.0} µs each",
+        started.elapsed().as_secs_f64() * 1e6 / f64::from(rounds)
+    );
 }
