@@ -9,9 +9,11 @@
 
 pub mod broker;
 mod postgres;
+pub mod relay;
 
 pub use broker::{Broker, BrokerOptions, BrokerUser};
 pub use postgres::{PgCluster, PgOptions};
+pub use relay::SlowRelay;
 
 use std::path::PathBuf;
 

@@ -767,21 +767,22 @@ begin
                   || more;
     end if;
 
-    -- Spelling variants born the same day (anchored on the birth date's index): names alike by
-    -- trigrams, or a few letters apart once in the same word order (computed only for the
-    -- loosely alike, so the cost stays with the few).
+    -- Spelling variants born the same day: names alike by trigrams, or a few letters apart once
+    -- in the same word order (computed only for the loosely alike, so the cost stays with the
+    -- few). Read from the birth date's covering index alone (person_birth_names: names and ids,
+    -- no heap page per person); the name key is the words of name_norm, sorted.
     more := array(
         select row(p.person_id, 'near', 'spelling',
                    format('Nom ou prénoms voisins, même date de naissance (ressemblance %s).', round(p.sim::numeric, 2)),
                    p.sim)::cjn._match
-          from (select x.*, ext.similarity(x.name_norm, q_norm) as sim
+          from (select x.person_id, x.name_norm, ext.similarity(x.name_norm, q_norm) as sim
                   from registry.person x
                  where x.birth_date = q_birth
                 offset 0) p
          where p.sim >= 0.3
            and not p.person_id = any (array(select x.person_id from unnest(found_) x))
            and (p.sim >= (law ->> 'identity.near_similarity')::real
-                or ext.levenshtein_less_equal(registry.name_key(p.surname, p.given_names), q_key,
+                or ext.levenshtein_less_equal(registry.words_key(p.name_norm), q_key,
                                               cjn._law_int(law, 'identity.near_letters'))
                    <= cjn._law_int(law, 'identity.near_letters')));
     found_ := found_ || more;
