@@ -304,6 +304,9 @@ async fn requests(
     Ok(out)
 }
 
+/// Per kind of request: the times (ms), the outcomes counted, the near matches listed.
+type Kind = (Vec<f64>, std::collections::BTreeMap<String, usize>, usize);
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -430,10 +433,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .await?;
     }
     let load_before = loadavg();
-    let mut results: std::collections::BTreeMap<
-        &str,
-        (Vec<f64>, std::collections::BTreeMap<String, usize>, usize),
-    > = Default::default();
+    let mut results: std::collections::BTreeMap<&str, Kind> = Default::default();
     let started = Instant::now();
     for (i, (kind, id)) in reqs.iter().enumerate() {
         let bulletin = 1 + (i % 3) as i32;
