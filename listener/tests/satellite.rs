@@ -8,69 +8,15 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use common::real_cjn;
 use common::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
-const BYTES_PER_SEC: f64 = 15_000.0 / 8.0;
+/// The emulated link: 15 kbit/s each way, 300 ms each way (600 ms round trip).
+const BITS_PER_SEC: u64 = 15_000;
 const ONE_WAY: Duration = Duration::from_millis(300);
-
-/// Copies `from` to `to` as a slow link would: serialised at the link's rate, then delayed.
-async fn slow_copy(
-    mut from: tokio::net::tcp::OwnedReadHalf,
-    mut to: tokio::net::tcp::OwnedWriteHalf,
-    counter: Arc<AtomicU64>,
-) {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
-    let writer = tokio::spawn(async move {
-        while let Some((deliver_at, chunk)) = rx.recv().await {
-            tokio::time::sleep_until(deliver_at).await;
-            if to.write_all(&chunk).await.is_err() {
-                break;
-            }
-        }
-    });
-    let mut link_free = Instant::now();
-    let mut buf = vec![0u8; 4096];
-    loop {
-        let n = match from.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        counter.fetch_add(n as u64, Ordering::Relaxed);
-        let start = link_free.max(Instant::now());
-        link_free = start + Duration::from_secs_f64(n as f64 / BYTES_PER_SEC);
-        if tx.send((link_free + ONE_WAY, buf[..n].to_vec())).is_err() {
-            break;
-        }
-    }
-    drop(tx);
-    let _ = writer.await;
-}
-
-async fn slow_relay(target_port: u16, up: Arc<AtomicU64>, down: Arc<AtomicU64>) -> u16 {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((inbound, _)) = listener.accept().await {
-            let Ok(out) = tokio::net::TcpStream::connect(("127.0.0.1", target_port)).await else {
-                continue;
-            };
-            let (ir, iw) = inbound.into_split();
-            let (or, ow) = out.into_split();
-            tokio::spawn(slow_copy(ir, ow, up.clone()));
-            tokio::spawn(slow_copy(or, iw, down.clone()));
-        }
-    });
-    port
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark (about 30 s for 200 fiches); run with --ignored --nocapture"]
@@ -92,8 +38,8 @@ async fn satellite_link_fiches_per_minute() {
         w.sign(A, &ids).await;
     }
     let (stop_cjn, daemon) = real_cjn::spawn_ingest(w.ingest_config("cjn-1")).await;
-    let (up, down) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    let port = slow_relay(w.broker.port(), up.clone(), down.clone()).await;
+    let relay = sandbox::SlowRelay::start(w.broker.port(), BITS_PER_SEC, ONE_WAY).unwrap();
+    let port = relay.port();
     // The production defaults for batching and windows.
     let text = real_listener_toml(&w, A, port)
         .replace("max_envelope_bytes = 8192", "max_envelope_bytes = 16384")
@@ -118,7 +64,7 @@ async fn satellite_link_fiches_per_minute() {
     w.wait_archived(A, &ids, 1200).await;
     // From the start of the listener (backlog) or the first signature (trickle).
     let secs = t0.elapsed().as_secs_f64();
-    let (up, down) = (up.load(Ordering::Relaxed), down.load(Ordering::Relaxed));
+    let (up, down) = (relay.bytes_up(), relay.bytes_down());
     stop.cancel();
     handle.await.unwrap().unwrap();
     stop_cjn.cancel();
