@@ -2,12 +2,14 @@
 -- Error codes as at the courts (SQLSTATE class XJ).
 
 -- Search key of a name: unaccented, lower-case, punctuation as spaces, single spaces.
+-- Inlined where it is called (a standard SQL body, resolved when created, so no SET clause;
+-- stable, as ext.unaccent is: an immutable function calling it would not be inlined). Once
+-- every run of characters other than [a-z0-9] is one space, spaces are single: the former
+-- second pass (`\s+` → ' ') changed nothing.
 create function cjn._norm(t text) returns text
-    language sql immutable parallel safe
-    set search_path = pg_catalog, ext, pg_temp
-return btrim(regexp_replace(
-    regexp_replace(lower(ext.unaccent('ext.unaccent'::regdictionary, coalesce(t, ''))), '[^a-z0-9]+', ' ', 'g'),
-    '\s+', ' ', 'g'));
+    language sql stable parallel safe
+return pg_catalog.btrim(pg_catalog.regexp_replace(
+    pg_catalog.lower(ext.unaccent('ext.unaccent'::regdictionary, coalesce(t, ''))), '[^a-z0-9]+', ' ', 'g'));
 
 -- Registers a court (or updates its identity): the CJN operator, before its enrollment.
 create function cjn.register_court(code text, name text, region text, departement text, arrondissement text)
@@ -30,9 +32,10 @@ $$;
 -- The person a justiciable is: the same normalised identity (names, birth date and place,
 -- parents) is the same person; a near match (same birth date, similar names) is a new person
 -- with a candidate link proposed to an operator — never merged silently.
+-- Called by cjn._apply under cjn.ingest's search_path (no SET clause of its own: each one costs
+-- a configuration change and its undoing per call); names outside pg_catalog are qualified.
 create function cjn._person_for(j jsonb) returns bigint
     language plpgsql
-    set search_path = pg_catalog, ext, pg_temp
 as $$
 declare
     key text;
@@ -56,47 +59,51 @@ begin
         return found_id;
     end if;
     insert into registry.person_candidate (person_a, person_b, score)
-    select least(p.person_id, found_id), greatest(p.person_id, found_id), similarity(p.name_norm, names)
+    select least(p.person_id, found_id), greatest(p.person_id, found_id), ext.similarity(p.name_norm, names)
       from registry.person p
-     where p.birth_date = born and p.person_id <> found_id and similarity(p.name_norm, names) >= 0.4
+     where p.birth_date = born and p.person_id <> found_id and ext.similarity(p.name_norm, names) >= 0.4
     on conflict do nothing;
     return found_id;
 end
 $$;
 
--- Applies one stored message to the registry (in sequence order; see ingest).
-create function cjn._apply(m registry.message) returns void
+-- Applies one stored message to the registry (in sequence order; see ingest, which marks the
+-- message applied). Takes the message's fields, not its row: a row would carry the signed bytes,
+-- read back from TOAST and decompressed for nothing. Under cjn.ingest's search_path.
+create function cjn._apply(message_id uuid, court_code text, kind text, created_at timestamptz, payload jsonb)
+    returns void
     language plpgsql
-    set search_path = pg_catalog, pg_temp
 as $$
 declare
-    f jsonb := m.payload -> 'fiche';
-    c jsonb := m.payload -> 'fiche' -> 'condamnation';
-    fiche_niu text := m.payload ->> 'niu';
-    ver integer := (m.payload ->> 'version')::integer;
+    f jsonb := payload -> 'fiche';
+    c jsonb := payload -> 'fiche' -> 'condamnation';
+    fiche_niu text := payload ->> 'niu';
+    ver integer := (payload ->> 'version')::integer;
 begin
-    if m.kind in ('fiche_signed', 'fiche_rectified') then
-        update registry.fiche x set state = 'superseded' where x.niu = fiche_niu and x.version < ver and x.state = 'active';
+    if kind in ('fiche_signed', 'fiche_rectified') then
+        -- versions start at 1: a version 1 supersedes nothing
+        if ver > 1 then
+            update registry.fiche x set state = 'superseded' where x.niu = fiche_niu and x.version < ver and x.state = 'active';
+        end if;
         insert into registry.fiche (niu, version, court_code, person_id, content, sex, birth_date, conviction_date,
             offence_date, offence_category, offence_class, sentence_type, sentence_months, suspended_months,
             fine_amount, minor, message_id, signed_at)
-        values (fiche_niu, ver, m.court_code, cjn._person_for(f -> 'justiciable'), f, f -> 'justiciable' ->> 'sex',
+        values (fiche_niu, ver, _apply.court_code, cjn._person_for(f -> 'justiciable'), f, f -> 'justiciable' ->> 'sex',
             (f -> 'justiciable' ->> 'birth_date')::date, (c ->> 'conviction_date')::date, (c ->> 'offence_date')::date,
             c ->> 'offence_category', c ->> 'offence_class', c ->> 'sentence_type',
             (c ->> 'sentence_months')::integer, (c ->> 'suspended_months')::integer, (c ->> 'fine_amount')::numeric,
-            coalesce((c ->> 'minor')::boolean, false), m.message_id, (f ->> 'signed_at')::timestamptz)
+            coalesce((c ->> 'minor')::boolean, false), _apply.message_id, (f ->> 'signed_at')::timestamptz)
         on conflict on constraint fiche_pkey do nothing;
         insert into registry.fiche_event (niu, version, kind, motive, message_id)
-        values (fiche_niu, ver, case m.kind when 'fiche_signed' then 'signed' else 'rectified' end,
-                m.payload ->> 'motive', m.message_id);
+        values (fiche_niu, ver, case _apply.kind when 'fiche_signed' then 'signed' else 'rectified' end,
+                payload ->> 'motive', _apply.message_id);
     else
-        update registry.fiche x set state = 'withdrawn', withdrawn_at = m.created_at,
-               withdrawal_motive = m.payload ->> 'motive'
+        update registry.fiche x set state = 'withdrawn', withdrawn_at = _apply.created_at,
+               withdrawal_motive = payload ->> 'motive'
          where x.niu = fiche_niu and x.state = 'active';
         insert into registry.fiche_event (niu, version, kind, motive, message_id)
-        values (fiche_niu, ver, 'withdrawn', m.payload ->> 'motive', m.message_id);
+        values (fiche_niu, ver, 'withdrawn', payload ->> 'motive', _apply.message_id);
     end if;
-    update registry.message x set applied_at = now() where x.message_id = m.message_id;
 end
 $$;
 
@@ -105,19 +112,26 @@ $$;
 -- and leaves the original untouched). Messages are applied in each court's sequence order;
 -- a gap is recorded until the missing message arrives. Returns the receipt body as JSON, or
 -- {"conflict": true, ...} for a conflicting duplicate.
+-- Each statement runs only when it can change something (bench/cjn-ingest.sql): a message next
+-- in order is stored already applied (no second version of its row) and applied from the
+-- arguments; gap rows exist only below the court's highest sequence number received, and
+-- messages wait for their turn only below it too; the court's row is updated once.
 create function cjn.ingest(message_id uuid, court_code text, seq bigint, kind text, created_at timestamptz,
                            payload jsonb, signed bytea) returns jsonb
     language plpgsql security definer
     set search_path = pg_catalog, pg_temp
 as $$
 declare
-    existing registry.message;
-    court registry.court;
+    existing record;
+    court_last bigint;     -- the court's highest sequence number received before this message
+    court_applied bigint;  -- and the highest applied in order
     receipt jsonb;
     hash bytea := sha256(signed);
-    next_message registry.message;
+    next_message record;
+    in_order boolean;
 begin
-    select * into existing from registry.message m where m.message_id = ingest.message_id;
+    select m.payload, m.court_code, m.seq, m.receipt into existing from registry.message m
+     where m.message_id = ingest.message_id;
     if found then
         if existing.payload = ingest.payload and existing.court_code = ingest.court_code and existing.seq = ingest.seq then
             return existing.receipt;
@@ -128,7 +142,7 @@ begin
         return jsonb_build_object('conflict', true, 'message_id', message_id);
     end if;
     -- One court's messages are applied one at a time, in order.
-    select * into court from registry.court c where c.code = court_code for update;
+    select c.last_seq, c.applied_seq into court_last, court_applied from registry.court c where c.code = court_code for update;
     if not found then
         raise exception 'Juridiction inconnue du CJN : %.', court_code using errcode = 'XJ004';
     end if;
@@ -140,30 +154,42 @@ begin
     end if;
     receipt := jsonb_build_object('message_id', message_id, 'seq', seq, 'niu', payload ->> 'niu',
         'version', (payload ->> 'version')::integer, 'stored_at', now(), 'signed_hash', encode(hash, 'hex'));
-    insert into registry.message (message_id, court_code, seq, kind, created_at, payload, signed, signed_hash, receipt)
-    values (message_id, court_code, seq, kind, created_at, payload, signed, hash, receipt);
+    -- The next message in order is applied below, in this transaction.
+    in_order := seq = court_applied + 1;
+    insert into registry.message (message_id, court_code, seq, kind, created_at, payload, signed, signed_hash, receipt,
+                                  applied_at)
+    values (message_id, court_code, seq, kind, created_at, payload, signed, hash, receipt,
+            case when in_order then now() end);
     -- Gaps: every number between the highest received and this one is missing for now.
-    insert into registry.sequence_gap (court_code, seq)
-    select court_code, g from generate_series(court.last_seq + 1, seq - 1) g
-    on conflict do nothing;
-    update registry.sequence_gap g set filled_at = now()
-     where g.court_code = ingest.court_code and g.seq = ingest.seq and g.filled_at is null;
-    update registry.court c set last_seq = greatest(c.last_seq, seq), last_message_at = now(),
+    if seq > court_last + 1 then
+        insert into registry.sequence_gap (court_code, seq)
+        select court_code, g from generate_series(court_last + 1, seq - 1) g
+        on conflict do nothing;
+    elsif seq <= court_last then
+        update registry.sequence_gap g set filled_at = now()
+         where g.court_code = ingest.court_code and g.seq = ingest.seq and g.filled_at is null;
+    end if;
+    -- Apply everything that is now in order: this message, then those that waited for it.
+    if in_order then
+        perform cjn._apply(message_id, court_code, kind, created_at, payload);
+        court_applied := seq;
+        while court_applied < court_last loop
+            select m.message_id, m.kind, m.created_at, m.payload into next_message from registry.message m
+             where m.court_code = ingest.court_code and m.seq = court_applied + 1 and m.applied_at is null;
+            exit when not found;
+            perform cjn._apply(next_message.message_id, court_code, next_message.kind, next_message.created_at,
+                               next_message.payload);
+            update registry.message m set applied_at = now() where m.message_id = next_message.message_id;
+            court_applied := court_applied + 1;
+        end loop;
+    end if;
+    update registry.court c set last_seq = greatest(c.last_seq, seq), last_message_at = now(), applied_seq = court_applied,
            -- the newest message (highest sequence) carries the court's latest audit head
            audit_seq = case when seq >= c.last_seq then coalesce((payload -> 'audit_head' ->> 'seq')::bigint, c.audit_seq)
                             else c.audit_seq end,
            audit_hash = case when seq >= c.last_seq then coalesce(payload -> 'audit_head' ->> 'hash', c.audit_hash)
                              else c.audit_hash end
      where c.code = court_code;
-    -- Apply everything that is now in order.
-    loop
-        select * into next_message from registry.message m
-         where m.court_code = ingest.court_code and m.seq = court.applied_seq + 1 and m.applied_at is null;
-        exit when not found;
-        perform cjn._apply(next_message);
-        court.applied_seq := court.applied_seq + 1;
-    end loop;
-    update registry.court c set applied_seq = court.applied_seq where c.code = court_code;
     return receipt;
 end
 $$;
