@@ -98,6 +98,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) sealed: &'a [u8],
     /// A savepoint around each fiche's `cjn.ingest` (see [`apply_envelope`]).
     pub(crate) savepoints: bool,
+    /// The session's prepared `cjn.ingest`.
+    pub(crate) ingest: tokio_postgres::Statement,
 }
 
 impl Ctx<'_> {
@@ -689,6 +691,7 @@ async fn store_envelope(
     sealed: &[u8],
     savepoints: bool,
 ) -> Result<Vec<Message>, Error> {
+    let ingest = store.ingest_statement();
     let tx = store.transaction().await?;
     let ctx = Ctx {
         shared,
@@ -699,6 +702,7 @@ async fn store_envelope(
         opened,
         sealed,
         savepoints,
+        ingest,
     };
     let mut answers = Vec::with_capacity(messages.len());
     let (mut stored, mut refused) = (0usize, 0usize);
@@ -775,7 +779,7 @@ async fn fiche(
     if ctx.savepoints {
         ctx.savepoint().await?;
     }
-    let result = store::ingest(ctx.tx, &args).await;
+    let result = store::ingest(ctx.tx, &ctx.ingest, &args).await;
     match result {
         Ok(v) if v.get("conflict").and_then(|c| c.as_bool()) == Some(true) => {
             // The alarm raised by cjn.ingest is kept.

@@ -2,7 +2,7 @@
 //! Message ids travel as text and are cast in SQL.
 
 use time::OffsetDateTime;
-use tokio_postgres::{Client, GenericClient, NoTls};
+use tokio_postgres::{Client, GenericClient, NoTls, Statement};
 
 use crate::Error;
 use crate::config::DatabaseConfig;
@@ -55,7 +55,13 @@ pub struct CertInfo {
 /// A session on the CJN database.
 pub struct Store {
     client: Client,
+    /// `cjn.ingest(...)`, prepared once per session: one round trip a fiche instead of two, and
+    /// no parsing (measurable at a thousand fiches a second).
+    ingest: Statement,
 }
+
+/// The statement [`Store::ingest_statement`] prepares.
+const INGEST_SQL: &str = "select cjn.ingest(($1::text)::uuid, $2, $3, $4, $5, $6, $7)";
 
 impl Store {
     /// Connects (the connection is driven on a background task).
@@ -71,7 +77,16 @@ impl Store {
                 tracing::debug!(error = %e, "Database connection closed.");
             }
         });
-        Ok(Store { client })
+        let ingest = client
+            .prepare(INGEST_SQL)
+            .await
+            .map_err(db("preparing cjn.ingest"))?;
+        Ok(Store { client, ingest })
+    }
+
+    /// The prepared `cjn.ingest` of this session (cheap to clone), for [`ingest`].
+    pub fn ingest_statement(&self) -> Statement {
+        self.ingest.clone()
     }
 
     /// Whether the connection is gone.
@@ -210,11 +225,12 @@ pub struct IngestArgs<'a> {
 /// Stores a verified message once; the receipt JSON, or `{"conflict": true, ...}`.
 pub async fn ingest(
     c: &impl GenericClient,
+    statement: &Statement,
     a: &IngestArgs<'_>,
 ) -> Result<serde_json::Value, Error> {
     let row = c
         .query_one(
-            "select cjn.ingest(($1::text)::uuid, $2, $3, $4, $5, $6, $7)",
+            statement,
             &[
                 &a.message_id,
                 &a.court_code,
