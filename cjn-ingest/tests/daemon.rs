@@ -330,7 +330,16 @@ async fn every_refusal_is_quarantined_and_answered_and_the_daemon_keeps_serving(
     )
     .unwrap();
     publish(&a_mqtt, &up_a, sealed).await;
-    // Court ≠ topic: A's envelope on B's topic.
+    // Court ≠ topic: A's envelope on B's topic. The daemon names the signer (signer_mismatch)
+    // when the signing court is among those it keeps parsed, i.e. has been active lately: wait
+    // until A's genuine envelopes above were handled (another worker may take B's topic first).
+    wait_for(
+        30,
+        "A's genuine envelopes are handled",
+        || quarantine_reasons(&cjn),
+        |got| got.contains(&("unsupported_kind".to_owned(), Some(A.to_owned()))),
+    )
+    .await;
     let sealed = protocol::seal_messages(&[fiche_message(A, 1)], &a_identity, &cjn_cert).unwrap();
     publish(&b_mqtt, &topics::up(court(B)), sealed).await;
     // Unknown court: U's (genuine) envelope; the CJN has no certificate of U to answer with.
