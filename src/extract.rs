@@ -14,7 +14,7 @@ use anyhow::{Context as _, bail};
 use protocol::extract::{ContentField, VerifiedExtract, bulletin_number};
 use protocol::pki::files;
 use protocol::{ExtractAnswer, Reason, TrustStore};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 /// Exit status of an extract that is not genuine.
 const EXIT_NOT_GENUINE: i32 = 1;
@@ -389,16 +389,25 @@ pub fn qr_from_image(bytes: &[u8], format: image::ImageFormat) -> anyhow::Result
     if let Some(text) = found {
         return Ok(text);
     }
-    // Modules of 2 or 3 pixels (a 150 dpi scan) are often missed: try again
-    // at twice the size.
-    if u64::from(img.width()) * u64::from(img.height()) * 4 <= MAX_PIXELS {
+    // Modules of 2 or 3 pixels (a 150 dpi scan) are often missed: try again larger, smoothed,
+    // then each also in pure black and white (the grey edges of small modules confuse the
+    // detector's own threshold).
+    for factor in [2u32, 3] {
+        if u64::from(img.width()) * u64::from(img.height()) * u64::from(factor * factor)
+            > MAX_PIXELS
+        {
+            break;
+        }
         let larger = image::imageops::resize(
             &img,
-            img.width() * 2,
-            img.height() * 2,
-            image::imageops::FilterType::Triangle,
+            img.width() * factor,
+            img.height() * factor,
+            image::imageops::FilterType::CatmullRom,
         );
         if let (Some(text), _) = qr_texts(&larger) {
+            return Ok(text);
+        }
+        if let (Some(text), _) = qr_texts(&black_and_white(larger)) {
             return Ok(text);
         }
     }
@@ -406,6 +415,18 @@ pub fn qr_from_image(bytes: &[u8], format: image::ImageFormat) -> anyhow::Result
         bail!("{other} QR code(s) found, none is an XMJuris extract seal");
     }
     bail!("no QR code found (scan or photograph the whole code, flat and sharp)")
+}
+
+/// The image in black and white, cut halfway between its darkest and lightest grey.
+fn black_and_white(mut img: image::GrayImage) -> image::GrayImage {
+    let (lo, hi) = img
+        .pixels()
+        .fold((255u8, 0u8), |(lo, hi), p| (lo.min(p.0[0]), hi.max(p.0[0])));
+    let cut = lo / 2 + hi / 2;
+    for p in img.pixels_mut() {
+        p.0[0] = if p.0[0] > cut { 255 } else { 0 };
+    }
+    img
 }
 
 /// The first XMJuris seal among the QR codes of `img`, and how many other codes it holds.
@@ -470,89 +491,4 @@ fn pdf_pages(path: &Path) -> Option<u32> {
         .lines()
         .find_map(|l| l.strip_prefix("Pages:"))
         .and_then(|n| n.trim().parse().ok())
-}
-
-/// The data of a bulletin from the CJN's answer: either the bare answer
-/// (JSON of [`ExtractAnswer`]), or a bulletin document with the answer under
-/// `answer` and what the answer does not say (`requested_by`, `bulletin.purpose`,
-/// `bulletin.officer`, the person's other fields, `letterhead`). What the CJN
-/// sealed always comes from the answer. Other data is returned unchanged.
-pub fn bulletin_from_answer(data: Value) -> anyhow::Result<Value> {
-    let (mut doc, answer) = match data {
-        Value::Object(mut doc) if doc.contains_key("answer") => {
-            let answer = doc.remove("answer").unwrap_or(Value::Null);
-            (doc, answer)
-        }
-        Value::Object(doc) if doc.contains_key("qr_text") && doc.contains_key("entries") => {
-            (Map::new(), Value::Object(doc))
-        }
-        other => return Ok(other),
-    };
-    let answer: ExtractAnswer =
-        serde_json::from_value(answer).context("`answer` is not an extract answer of the CJN")?;
-    let rfc3339 = &time::format_description::well_known::Rfc3339;
-    let iso = |d: time::Date| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
-
-    let mut bulletin = take_object(&mut doc, "bulletin");
-    bulletin.insert("number".into(), json!(bulletin_number(answer.bulletin)));
-    bulletin.insert("extract_number".into(), json!(answer.extract_number));
-    bulletin.insert(
-        "issued_at".into(),
-        json!(answer.issued_at.format(rfc3339).context("issue time")?),
-    );
-    bulletin.insert("verification_code".into(), json!(answer.verification_code));
-    bulletin.insert("qr_payload".into(), json!(answer.qr_text));
-    doc.insert("bulletin".into(), Value::Object(bulletin));
-
-    let first = answer.entries.first().map(|e| &e.fiche.justiciable);
-    let mut person = take_object(&mut doc, "person");
-    person.insert("surname".into(), json!(answer.person.surname));
-    person.insert("given_names".into(), json!(answer.person.given_names));
-    person.insert("birth_date".into(), json!(iso(answer.person.birth_date)));
-    person.insert("birth_place".into(), json!(answer.person.birth_place));
-    if let Some(j) = first {
-        for (key, value) in [
-            ("sex", json!(j.sex)),
-            ("father", json!(j.father)),
-            ("mother", json!(j.mother)),
-            ("nationality", json!(j.nationality)),
-        ] {
-            if person.get(key).is_none_or(Value::is_null) {
-                person.insert(key.into(), value);
-            }
-        }
-    }
-
-    doc.insert("person".into(), Value::Object(person));
-
-    let entries: Vec<Value> = answer
-        .entries
-        .iter()
-        .map(|e| {
-            let c = &e.fiche.condamnation;
-            json!({
-                "court": e.court_name,
-                "court_code": e.niu.court().to_string(),
-                "conviction_date": iso(c.conviction_date),
-                "offence_date": iso(c.offence_date),
-                "reference": e.fiche.reference,
-                "niu": e.niu.to_string(),
-                "offence_nature": c.offence_nature,
-                "sentence_type": c.sentence_type,
-                "sentence_months": c.sentence_months,
-                "suspended_months": c.suspended_months,
-                "fine_amount": c.fine_amount,
-            })
-        })
-        .collect();
-    doc.insert("entries".into(), Value::Array(entries));
-    Ok(Value::Object(doc))
-}
-
-/// Takes `key` out of `doc` as an object (a new one if absent or not an object).
-fn take_object(doc: &mut Map<String, Value>, key: &str) -> Map<String, Value> {
-    match doc.remove(key) {
-        Some(Value::Object(map)) => map,
-        _ => Map::new(),
-    }
 }

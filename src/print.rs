@@ -201,7 +201,7 @@ async fn load_data(kind: DataKind, args: &DocumentArgs) -> anyhow::Result<serde_
             .with_context(|| format!("{} is not valid JSON", path.display()))?;
         // An extract may be given as the CJN's answer itself.
         return match kind {
-            DataKind::Bulletin => crate::extract::bulletin_from_answer(data)
+            DataKind::Bulletin => forms::court::bulletin_from_answer(data)
                 .with_context(|| format!("in {}", path.display())),
             _ => Ok(data),
         };
@@ -235,100 +235,30 @@ async fn load_data(kind: DataKind, args: &DocumentArgs) -> anyhow::Result<serde_
 }
 
 async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+    db::connect(url)
         .await
-        .context("cannot connect to the court database")?;
-    tokio::spawn(async move {
-        if let Err(error) = connection.await {
-            tracing::warn!(error = %error, "Database connection ended.");
-        }
-    });
-    Ok(client)
-}
-
-/// A fiche's id is a number; its NIU is 17 digits.
-fn is_niu(fiche: &str) -> bool {
-    fiche.len() == 17 && fiche.bytes().all(|b| b.is_ascii_digit())
+        .context("cannot connect to the court database")
 }
 
 async fn fiche_document(url: &str, fiche: &str) -> anyhow::Result<serde_json::Value> {
+    let fiche: forms::court::FicheRef = fiche.parse()?;
     let client = connect(url).await?;
-    let row = if is_niu(fiche) {
-        client
-            .query_one(
-                "select juris.fiche_document(juris.fiche_id_by_niu($1::text))",
-                &[&fiche],
-            )
-            .await
-    } else {
-        let id: i64 = fiche
-            .parse()
-            .with_context(|| format!("`{fiche}` is neither a fiche id nor a 17-digit NIU"))?;
-        client
-            .query_one("select juris.fiche_document($1::bigint)", &[&id])
-            .await
-    }
-    .map_err(db_error)
-    .with_context(|| format!("cannot read fiche {fiche}"))?;
-    let document: Option<serde_json::Value> = row.try_get(0)?;
-    document.with_context(|| format!("no fiche {fiche} in this court"))
+    forms::court::fiche(&client, &fiche)
+        .await
+        .with_context(|| format!("cannot read fiche {fiche}"))
 }
 
 async fn fiche_list_document(url: &str, from: &str, to: &str) -> anyhow::Result<serde_json::Value> {
     let client = connect(url).await?;
-    let row = client
-        .query_one(
-            "select juris.fiche_list_document($1::text::date, $2::text::date)",
-            &[&from, &to],
-        )
+    forms::court::fiche_list(&client, from, to)
         .await
-        .map_err(db_error)
-        .context("cannot read the list of fiches")?;
-    let document: Option<serde_json::Value> = row.try_get(0)?;
-    document.context("the database returned no list")
+        .context("cannot read the list of fiches")
 }
 
-/// The bulletin of a request this court made, once the CJN's answer is stored: the answer,
-/// with the court that asked and the purpose.
+/// The bulletin of a request this court made, once the CJN's answer is stored.
 pub(crate) async fn extract_document(url: &str, id: i64) -> anyhow::Result<serde_json::Value> {
     let client = connect(url).await?;
-    let request: serde_json::Value = client
-        .query_one("select juris.get_extract($1)", &[&id])
-        .await
-        .map_err(db_error)
-        .with_context(|| format!("cannot read the request for an extract n° {id}"))?
-        .get(0);
-    if request["state"] != "answered" {
-        bail!(
-            "la demande n° {id} n'a pas d'extrait à imprimer : {}{}",
-            request["state_label"].as_str().unwrap_or("état inconnu"),
-            request["rejection_reason"]
-                .as_str()
-                .map(|r| format!(" ({r})"))
-                .unwrap_or_default()
-        );
-    }
-    let me: serde_json::Value = client
-        .query_one("select juris.whoami()", &[])
-        .await
-        .map_err(db_error)?
-        .get(0);
-    let document = serde_json::json!({
-        "bulletin": {"purpose": request["purpose"]},
-        "requested_by": me["court"],
-        "person": {"father": request["person"]["father"], "mother": request["person"]["mother"]},
-        "answer": request["answer"],
-    });
-    crate::extract::bulletin_from_answer(document)
-        .with_context(|| format!("the answer to request n° {id}"))
-}
-
-/// Keeps the server's own message (permission denied, invalid NIU, ...).
-fn db_error(error: tokio_postgres::Error) -> anyhow::Error {
-    match error.as_db_error() {
-        Some(db) => anyhow::anyhow!("{}: {}", db.code().code(), db.message()),
-        None => error.into(),
-    }
+    Ok(forms::court::extract(&client, id).await?)
 }
 
 fn write_output(compiled: &forms::Compiled, output: &Path) -> anyhow::Result<()> {
@@ -466,16 +396,4 @@ fn export(folder: &Path, force: bool) -> anyhow::Result<()> {
         }
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn niu_or_id() {
-        assert!(is_niu("12345202600001735"));
-        assert!(!is_niu("7"));
-        assert!(!is_niu("1234520260000173X"));
-    }
 }

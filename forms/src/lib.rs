@@ -1,5 +1,8 @@
 //! Typst form templates of XMJuris and their renderer to PDF and PNG.
 //!
+//! [`court`] reads a court's documents (fiche, list, bulletin) from its database, shaped for the
+//! templates: the CLI and the desktop application print the same data.
+//!
 //! A document (fiche, list of fiches, bulletin n°1/2/3, CJN receipt) is a
 //! Typst template that reads its data from `data.json` (and, for extracts,
 //! its QR code from `qr.svg`). [`Forms`] holds the built-in templates, laid
@@ -14,6 +17,7 @@
 //! # Ok::<(), forms::FormsError>(())
 //! ```
 
+pub mod court;
 mod data;
 mod error;
 mod qr;
