@@ -93,7 +93,7 @@ fn a_secretaire_returns_a_fiche_with_a_reason_then_verifies_it_after_the_agents_
     login(&mut sec, SECRETAIRE, PASSWORD);
     click(&mut sec, "Chercher");
     type_into(&mut sec, "Noms", "kobila");
-    click(&mut sec, "Chercher");
+    click(&mut sec, "Rechercher");
     wait_for(&mut sec, "the search", |a| {
         !a.state().state.chercher.rows.is_empty()
     });
@@ -144,7 +144,7 @@ fn a_secretaire_returns_a_fiche_with_a_reason_then_verifies_it_after_the_agents_
     login(&mut agent, AGENT, PASSWORD);
     click(&mut agent, "Chercher");
     type_into(&mut agent, "Noms", "kobila");
-    click(&mut agent, "Chercher");
+    click(&mut agent, "Rechercher");
     wait_for(&mut agent, "the search", |a| {
         !a.state().state.chercher.rows.is_empty()
     });
@@ -181,7 +181,7 @@ fn a_secretaire_returns_a_fiche_with_a_reason_then_verifies_it_after_the_agents_
 
     // The secrétaire opens it again and verifies it.
     click(&mut sec, "Chercher");
-    click(&mut sec, "Chercher");
+    click(&mut sec, "Rechercher");
     wait_for(&mut sec, "the search", |a| {
         !a.state().state.chercher.searching()
     });
@@ -220,7 +220,7 @@ fn the_greffier_signs_and_sees_the_niu_an_agent_never_sees_signer_enabled() {
     login(&mut agent, AGENT2, PASSWORD);
     assert!(!enabled(&agent, "Signer…"));
     click(&mut agent, "Chercher");
-    click(&mut agent, "Chercher");
+    click(&mut agent, "Rechercher");
     wait_for(&mut agent, "the search", |a| {
         !a.state().state.chercher.rows.is_empty()
     });
@@ -251,7 +251,7 @@ fn the_greffier_signs_and_sees_the_niu_an_agent_never_sees_signer_enabled() {
         "the greffier's navigation offers Utilisateurs"
     );
     click(&mut greffier, "Chercher");
-    click(&mut greffier, "Chercher");
+    click(&mut greffier, "Rechercher");
     wait_for(&mut greffier, "the search", |a| {
         !a.state().state.chercher.rows.is_empty()
     });
@@ -549,4 +549,98 @@ fn a_search_finds_a_misspelled_name_in_another_word_order_and_shows_its_history(
         a.state().state.chercher.history.len() >= 2
     });
     assert!(shows(&app, "Création") && shows(&app, "Soumission"));
+}
+
+#[test]
+fn the_keyboard_moves_in_reading_order_and_enter_saves() {
+    let court = Court::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    remember_server(dir.path(), court.port(), Lang::Fr);
+    let mut app = app(dir.path());
+    login(&mut app, AGENT, PASSWORD);
+    assert!(app.get_by_label("Référence du jugement").is_focused());
+    app.get_by_label("Référence du jugement")
+        .type_text("7/CO/2024");
+    // Tab goes through the form as it reads: Nom, Prénoms, Date de naissance, Lieu de naissance.
+    for (label, text) in [
+        ("Nom", "Ngo Biyong"),
+        ("Prénoms", "Hélène Œillet « Lili »"),
+        ("Date de naissance", "02031990"),
+        ("Lieu de naissance", "Édéa"),
+    ] {
+        app.key_press(egui::Key::Tab);
+        settle(&mut app);
+        assert!(
+            app.get_by_label(label).is_focused(),
+            "Tab should reach {label}"
+        );
+        app.get_by_label(label).type_text(text);
+        settle(&mut app);
+    }
+    assert_eq!(value(&app, "Date de naissance"), "02/03/1990");
+    // Enter in a field saves.
+    app.key_press(egui::Key::Enter);
+    wait_for(&mut app, "the fiche saved", |a| {
+        a.state().state.saisie.meta.is_some()
+    });
+    assert_eq!(
+        sql(
+            &court,
+            "select reference || '|' || surname || '|' || given_names || '|' || birth_date || '|' || birth_place from court.fiche"
+        ),
+        "7/CO/2024|Ngo Biyong|Hélène Œillet « Lili »|1990-03-02|Édéa"
+    );
+    // Ctrl+S saves a change too.
+    replace(&mut app, "Lieu de naissance", "Douala");
+    app.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    wait_for(&mut app, "the change saved", |a| {
+        !a.state().state.saisie.modified() && !a.state().state.saisie.busy()
+    });
+    assert_eq!(sql(&court, "select birth_place from court.fiche"), "Douala");
+    // Idle, the app asks for no more frames.
+    assert!(app.try_run().is_ok(), "the app keeps repainting while idle");
+}
+
+#[test]
+fn tls_when_configured_required_and_verified() {
+    let court = Court::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    remember_server(dir.path(), court.port(), Lang::Fr);
+    let mut app = app(dir.path());
+    // Required while the server offers no TLS: refused, and said so.
+    choose(&mut app, "Chiffrement (TLS)", "Exigé");
+    type_into(&mut app, "Utilisateur", AGENT);
+    type_into(&mut app, "Mot de passe", PASSWORD);
+    click(&mut app, "Se connecter");
+    wait_for(&mut app, "the refusal", |a| {
+        a.state().state.login.error.is_some()
+    });
+    assert_eq!(
+        app.state().state.login.error.as_ref().map(|e| e.kind),
+        Some(admin_gui::backend::ConnectErrorKind::Tls)
+    );
+    // The server turns TLS on; checked against the court's certificate, the login works and the
+    // session is encrypted.
+    let ca = court.enable_tls();
+    choose(&mut app, "Chiffrement (TLS)", "Exigé, certificat vérifié");
+    type_into(
+        &mut app,
+        "Certificat de l'autorité (PEM)",
+        ca.to_str().expect("utf-8"),
+    );
+    type_into(&mut app, "Mot de passe", PASSWORD);
+    click(&mut app, "Se connecter");
+    wait_for(&mut app, "the login", |a| a.state().state.session.is_some());
+    assert_eq!(
+        sql(
+            &court,
+            &format!(
+                "select bool_and(ssl) from pg_stat_ssl join pg_stat_activity using (pid) where usename = '{AGENT}'"
+            )
+        ),
+        "t"
+    );
+    let w = admin_gui::config::Workstation::load(&dir.path().join("workstation.toml"));
+    assert_eq!(w.server.tls, admin_gui::config::TlsMode::VerifyFull);
+    assert_eq!(w.server.ca_file.as_deref(), Some(ca.as_path()));
 }

@@ -100,12 +100,12 @@ fn render_the_screens() {
         shot(&mut app, lang, "03-saisie-nouvelle");
 
         // Chercher: every fiche, then one selected with its history.
-        let (search, open) = match lang {
-            Lang::Fr => ("Chercher", "Ouvrir"),
-            Lang::En => ("Search", "Open"),
+        let (search, find, open) = match lang {
+            Lang::Fr => ("Chercher", "Rechercher", "Ouvrir"),
+            Lang::En => ("Search", "Find", "Open"),
         };
         click(&mut app, search);
-        click(&mut app, search);
+        click(&mut app, find);
         wait_for(&mut app, "the search", |a| {
             a.state().state.chercher.rows.len() >= 5
         });

@@ -102,12 +102,85 @@ impl Court {
             .map_err(|e| e.to_string())
     }
 
+    /// Turns TLS on in the server (a self-signed certificate for 127.0.0.1, which is also its
+    /// own authority); returns the certificate's PEM file, for clients that verify it.
+    pub fn enable_tls(&self) -> std::path::PathBuf {
+        let (cert, key) = self_signed_localhost();
+        let root = self.cluster.root();
+        let cert_path = root.join("server.crt");
+        let key_path = root.join("server.key");
+        std::fs::write(&cert_path, &cert).expect("write the certificate");
+        std::fs::write(&key_path, &key).expect("write the key");
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600))
+                .expect("chmod the key");
+        }
+        if sandbox::running_as_root() {
+            let (uid, gid) = sandbox::system_user("postgres").expect("the postgres user");
+            for p in [&cert_path, &key_path] {
+                std::os::unix::fs::chown(p, Some(uid), Some(gid)).expect("chown");
+            }
+        }
+        // ALTER SYSTEM refuses to run in a transaction: one statement per call.
+        for sql in [
+            format!("alter system set ssl_cert_file = '{}'", cert_path.display()),
+            format!("alter system set ssl_key_file = '{}'", key_path.display()),
+            "alter system set ssl = on".to_owned(),
+            "select pg_reload_conf()".to_owned(),
+        ] {
+            self.psql(&sql);
+        }
+        let ca = root.join("client-ca.pem");
+        std::fs::write(&ca, &cert).expect("write the client's copy");
+        ca
+    }
+
     /// Ends every session of a login (as an administrator would, or a cut network cable).
     pub fn terminate_sessions(&self, login: &str) {
         self.psql(&format!(
             "select pg_terminate_backend(pid) from pg_stat_activity where usename = '{login}'"
         ));
     }
+}
+
+/// A self-signed P-256 certificate for 127.0.0.1 and localhost (PEM certificate, PEM key).
+pub fn self_signed_localhost() -> (Vec<u8>, Vec<u8>) {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::PKey;
+    use openssl::x509::extension::{BasicConstraints, SubjectAlternativeName};
+    use openssl::x509::{X509Builder, X509NameBuilder};
+    let build = || -> Result<(Vec<u8>, Vec<u8>), openssl::error::ErrorStack> {
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1)?;
+        let key = PKey::from_ec_key(EcKey::generate(&group)?)?;
+        let mut name = X509NameBuilder::new()?;
+        name.append_entry_by_text("CN", "127.0.0.1")?;
+        let name = name.build();
+        let mut b = X509Builder::new()?;
+        b.set_version(2)?;
+        let serial = BigNum::from_u32(1)?.to_asn1_integer()?;
+        b.set_serial_number(&serial)?;
+        b.set_subject_name(&name)?;
+        b.set_issuer_name(&name)?;
+        b.set_pubkey(&key)?;
+        let not_before = Asn1Time::days_from_now(0)?;
+        b.set_not_before(&not_before)?;
+        let not_after = Asn1Time::days_from_now(2)?;
+        b.set_not_after(&not_after)?;
+        let san = SubjectAlternativeName::new()
+            .ip("127.0.0.1")
+            .dns("localhost")
+            .build(&b.x509v3_context(None, None))?;
+        b.append_extension(san)?;
+        b.append_extension(BasicConstraints::new().critical().ca().build()?)?;
+        b.sign(&key, MessageDigest::sha256())?;
+        Ok((b.build().to_pem()?, key.private_key_to_pem_pkcs8()?))
+    };
+    build().expect("a self-signed certificate")
 }
 
 /// A complete, valid fiche as `juris.save_fiche` takes it (JSON text).

@@ -92,11 +92,21 @@ pub fn value(app: &App, label: &str) -> String {
 
 /// Picks `option` in the combo box labelled `label`.
 pub fn choose(app: &mut App, label: &str, option: &str) {
-    app.get_by_label(label).click_accesskit();
-    settle(app);
-    app.get_by_role_and_label(Role::Button, option)
-        .click_accesskit();
-    settle(app);
+    for _ in 0..3 {
+        app.get_by_label(label).click_accesskit();
+        settle(app);
+        if app.query_by_role_and_label(Role::Button, option).is_some() {
+            app.get_by_role_and_label(Role::Button, option)
+                .click_accesskit();
+            settle(app);
+            return;
+        }
+    }
+    let names: Vec<String> = app
+        .get_all_by_role(Role::Button)
+        .filter_map(|n| n.accesskit_node().label())
+        .collect();
+    panic!("the combo box {label:?} offers no {option:?}; buttons: {names:?}");
 }
 
 /// Clicks the button with this text.
