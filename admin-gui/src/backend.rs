@@ -592,7 +592,7 @@ impl Worker {
                             let id: i64 = c
                                 .query_one("select juris.save_fiche($1::jsonb)", &[&fiche])
                                 .await?
-                                .get(0);
+                                .try_get(0)?;
                             Ok((Done::Saved, Some(load(c, id).await?)))
                         })
                     })
@@ -620,7 +620,7 @@ impl Worker {
                                     &[&id, &fiche, &motive],
                                 )
                                 .await?
-                                .get(0);
+                                .try_get(0)?;
                             Ok((Done::Rectified { version }, Some(load(c, id).await?)))
                         })
                     })
@@ -751,7 +751,8 @@ async fn connect(
         .query_one("select juris.whoami()", &[])
         .await
         .map_err(whoami_error)?
-        .get(0);
+        .try_get(0)
+        .map_err(whoami_error)?;
     Ok((client, Session::from_whoami(&whoami)))
 }
 
@@ -867,13 +868,11 @@ fn error_text(e: &tokio_postgres::Error) -> String {
 }
 
 async fn offence_categories(c: &Client) -> Result<Vec<(String, String)>, tokio_postgres::Error> {
-    Ok(
-        c.query("select code, label from juris.offence_categories()", &[])
-            .await?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect(),
-    )
+    c.query("select code, label from juris.offence_categories()", &[])
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
 }
 
 async fn actions(c: &Client, id: Option<i64>) -> Result<Vec<ActionRow>, tokio_postgres::Error> {
@@ -883,15 +882,21 @@ async fn actions(c: &Client, id: Option<i64>) -> Result<Vec<ActionRow>, tokio_po
     )
     .await?
     .iter()
-    .filter_map(|r| {
-        let name: String = r.get(0);
-        Some(ActionRow {
-            action: Action::from_name(&name)?,
-            allowed: r.get(1),
-            reason: r.get(2),
-        })
+    .map(|r| {
+        let name: String = r.try_get(0)?;
+        // An action this version does not know is left out; a null `allowed` is a "no".
+        Ok(Action::from_name(&name).map(|action| ActionRow {
+            action,
+            allowed: r
+                .try_get::<_, Option<bool>>(1)
+                .ok()
+                .flatten()
+                .unwrap_or(false),
+            reason: r.try_get(2).ok().flatten(),
+        }))
     })
-    .collect())
+    .filter_map(Result::transpose)
+    .collect::<Result<_, tokio_postgres::Error>>()?)
 }
 
 async fn load(c: &Client, id: i64) -> Result<LoadedFiche, tokio_postgres::Error> {
@@ -901,8 +906,8 @@ async fn load(c: &Client, id: i64) -> Result<LoadedFiche, tokio_postgres::Error>
             &[&id],
         )
         .await?;
-    let doc: Value = row.get(0);
-    let staff: Option<Value> = row.get(1);
+    let doc: Value = row.try_get(0)?;
+    let staff: Option<Value> = row.try_get(1)?;
     Ok(LoadedFiche {
         form: FicheForm::from_json(&doc),
         meta: FicheMeta::from_json(&doc, &staff.unwrap_or(Value::Null)),
@@ -940,7 +945,7 @@ async fn transition(
             let niu: String = tx
                 .query_one("select juris.sign_fiche($1)", &[&id])
                 .await?
-                .get(0);
+                .try_get(0)?;
             Done::Signed { niu }
         }
         Action::Withdraw => {
@@ -984,23 +989,24 @@ async fn search(c: &Client, q: SearchCriteria) -> Result<Vec<SearchRow>, tokio_p
             ],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| SearchRow {
-            fiche_id: r.get(0),
-            number: r.get(1),
-            status: r.get(2),
-            status_label: r.get(3),
-            niu: r.get(4),
-            reference: r.get(5),
-            surname: r.get(6),
-            given_names: r.get(7),
-            birth_date: r.get(8),
-            birth_place: r.get(9),
-            conviction_date: r.get(10),
-            score: r.get(11),
+    rows.iter()
+        .map(|r| {
+            Ok(SearchRow {
+                fiche_id: r.try_get(0)?,
+                number: r.try_get(1)?,
+                status: r.try_get(2)?,
+                status_label: r.try_get(3)?,
+                niu: r.try_get(4)?,
+                reference: r.try_get(5)?,
+                surname: r.try_get(6)?,
+                given_names: r.try_get(7)?,
+                birth_date: r.try_get(8)?,
+                birth_place: r.try_get(9)?,
+                conviction_date: r.try_get(10)?,
+                score: r.try_get(11)?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 async fn history(c: &Client, id: i64) -> Result<Vec<HistoryRow>, tokio_postgres::Error> {
@@ -1011,20 +1017,21 @@ async fn history(c: &Client, id: i64) -> Result<Vec<HistoryRow>, tokio_postgres:
             &[&id],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| HistoryRow {
-            seq: r.get(0),
-            at: r.get(1),
-            actor: r.get(2),
-            actor_name: r.get(3),
-            action: r.get(4),
-            status: r.get(5),
-            status_label: r.get(6),
-            version: r.get(7),
-            detail: r.get(8),
+    rows.iter()
+        .map(|r| {
+            Ok(HistoryRow {
+                seq: r.try_get(0)?,
+                at: r.try_get(1)?,
+                actor: r.try_get(2)?,
+                actor_name: r.try_get(3)?,
+                action: r.try_get(4)?,
+                status: r.try_get(5)?,
+                status_label: r.try_get(6)?,
+                version: r.try_get(7)?,
+                detail: r.try_get(8)?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 async fn audit(c: &Client) -> Result<AuditCheck, tokio_postgres::Error> {
@@ -1035,9 +1042,9 @@ async fn audit(c: &Client) -> Result<AuditCheck, tokio_postgres::Error> {
         )
         .await?;
     Ok(AuditCheck {
-        ok: r.get(0),
-        rows_checked: r.get(1),
-        first_broken_seq: r.get(2),
-        problem: r.get(3),
+        ok: r.try_get(0)?,
+        rows_checked: r.try_get(1)?,
+        first_broken_seq: r.try_get(2)?,
+        problem: r.try_get(3)?,
     })
 }

@@ -212,24 +212,25 @@ fn field_frame(
 ) -> Response {
     ui.vertical(|ui| {
         ui.spacing_mut().item_spacing.y = 2.0;
-        let r = if opts.error.is_some() {
-            ui.scope(|ui| {
-                let w = &mut ui.visuals_mut().widgets;
-                for v in [
-                    &mut w.inactive,
-                    &mut w.hovered,
-                    &mut w.active,
-                    &mut w.noninteractive,
-                ] {
-                    v.bg_stroke = Stroke::new(1.5, theme::ERROR);
+        // Always inside the same scope, error or not: the field's id (and so its focus and
+        // cursor) must not change when its message appears.
+        let r = ui
+            .scope(|ui| {
+                if opts.error.is_some() {
+                    let w = &mut ui.visuals_mut().widgets;
+                    for v in [
+                        &mut w.inactive,
+                        &mut w.hovered,
+                        &mut w.active,
+                        &mut w.noninteractive,
+                    ] {
+                        v.bg_stroke = Stroke::new(1.5, theme::ERROR);
+                    }
+                    ui.visuals_mut().selection.stroke = Stroke::new(1.5, theme::ERROR);
                 }
-                ui.visuals_mut().selection.stroke = Stroke::new(1.5, theme::ERROR);
                 add(ui)
             })
-            .inner
-        } else {
-            add(ui)
-        };
+            .inner;
         if let Some(msg) = opts.error {
             ui.add_sized(
                 [opts.width, 0.0],
@@ -282,6 +283,16 @@ pub fn section_title(ui: &mut Ui, text: &str) {
 
 /// A message box (error, success, information) across a screen.
 pub fn banner(ui: &mut Ui, kind: BannerKind, text: &str) -> Response {
+    banner_with_detail(ui, kind, text, None)
+}
+
+/// A message box with, under it, a detail for the operator (the server's own words).
+pub fn banner_with_detail(
+    ui: &mut Ui,
+    kind: BannerKind,
+    text: &str,
+    detail: Option<&str>,
+) -> Response {
     let (fg, bg) = match kind {
         BannerKind::Error => (theme::ERROR, theme::ERROR_BG),
         BannerKind::Success => (theme::SUCCESS, theme::SUCCESS_BG),
@@ -295,7 +306,15 @@ pub fn banner(ui: &mut Ui, kind: BannerKind, text: &str) -> Response {
         .inner_margin(egui::Margin::symmetric(12, 8))
         .show(ui, |ui| {
             ui.set_width(ui.available_width());
-            ui.add(egui::Label::new(RichText::new(text).color(fg)).wrap());
+            ui.with_layout(egui::Layout::top_down(egui::Align::Min), |ui| {
+                ui.add(egui::Label::new(RichText::new(text).color(fg)).wrap());
+                if let Some(detail) = detail.filter(|d| !d.is_empty()) {
+                    ui.add(
+                        egui::Label::new(RichText::new(detail).color(theme::TEXT_MUTED).size(12.0))
+                            .wrap(),
+                    );
+                }
+            });
         })
         .response
 }

@@ -157,6 +157,10 @@ impl LoginScreen {
             error: None,
         };
         let mut enter = false;
+        ui.with_layout(egui::Layout::top_down(egui::Align::Min), |ui| {
+            ui.label(theme::bold(tr.t("login.server_caption"), 13.0).color(theme::TEXT_MUTED));
+        });
+        ui.add_space(4.0);
         egui::Grid::new("login_grid")
             .num_columns(2)
             .spacing([8.0, 8.0])
@@ -208,8 +212,8 @@ impl LoginScreen {
                     widgets::text_field(ui, l, &mut self.ca_file_text, opts);
                     ui.end_row();
                 }
-                ui.label("");
-                ui.separator();
+                ui.end_row();
+                ui.label(theme::bold(tr.t("login.account_caption"), 13.0).color(theme::TEXT_MUTED));
                 ui.end_row();
                 let l = widgets::label_cell(ui, tr.t("login.user"), label_w);
                 let r = widgets::text_field(ui, l, &mut self.login, opts);
@@ -262,8 +266,7 @@ impl LoginScreen {
             });
         ui.add_space(12.0);
         if let Some(e) = &self.error {
-            let text = format!("{}\n{}", tr.t(e.kind.key()), e.detail);
-            widgets::banner(ui, BannerKind::Error, &text);
+            widgets::banner_with_detail(ui, BannerKind::Error, tr.t(e.kind.key()), Some(&e.detail));
             ui.add_space(8.0);
         }
         ui.horizontal(|ui| {

@@ -700,7 +700,10 @@ impl SaisieScreen {
         {
             d.touch();
         }
-        self.focus_first = false;
+        // A fiche the user may not change has no field to focus.
+        if self.focus_first && !self.busy() && self.actions_tag.is_none() && !self.editable() {
+            self.focus_first = false;
+        }
     }
 
     fn offer(&mut self, ui: &mut Ui, d: &Draft, env: &mut Env<'_>) {
@@ -816,6 +819,7 @@ impl SaisieScreen {
                     self.after(ui, &r, "reference", env);
                     if self.focus_first && editable {
                         r.request_focus();
+                        self.focus_first = false;
                     }
                     ui.end_row();
                 });

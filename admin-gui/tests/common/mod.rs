@@ -134,12 +134,12 @@ pub fn enabled(app: &App, button: &str) -> bool {
 
 /// True when some text of the screen contains `text`.
 pub fn shows(app: &App, text: &str) -> bool {
-    app.query_by_label_contains(text).is_some()
+    app.query_all_by_label_contains(text).next().is_some()
 }
 
 /// Logs in on the login screen (server remembered) and waits for the Saisie screen.
 pub fn login(app: &mut App, login: &str, password: &str) {
-    type_into(app, "Utilisateur", login);
+    replace(app, "Utilisateur", login);
     type_into(app, "Mot de passe", password);
     click(app, "Se connecter");
     wait_for(app, "the login", |a| a.state().state.session.is_some());
