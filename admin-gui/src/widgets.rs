@@ -19,12 +19,12 @@ pub struct FieldOpts<'a> {
     pub error: Option<&'a str>,
 }
 
+/// The height of a single-line text field (font row and margins): labels are centred on it.
+const FIELD_HEIGHT: f32 = 30.0;
+
 /// A label of the form's label column (fixed width, so labels and fields align).
 pub fn label_cell(ui: &mut Ui, text: &str, width: f32) -> Response {
-    let (rect, _) = ui.allocate_exact_size(
-        Vec2::new(width, ui.spacing().interact_size.y),
-        egui::Sense::hover(),
-    );
+    let (rect, _) = ui.allocate_exact_size(Vec2::new(width, FIELD_HEIGHT), egui::Sense::hover());
     let mut child = ui.new_child(
         egui::UiBuilder::new()
             .max_rect(rect)
@@ -210,7 +210,18 @@ fn field_frame(
     opts: FieldOpts<'_>,
     add: impl FnOnce(&mut Ui) -> Response,
 ) -> Response {
-    ui.vertical(|ui| {
+    // Exactly the field's width, whatever the layout around it remembers: the columns of a
+    // form stay aligned from the first frame.
+    // With a message, room for two lines of it under the field, from the first frame.
+    let height = if opts.error.is_some() {
+        FIELD_HEIGHT + 36.0
+    } else {
+        FIELD_HEIGHT
+    };
+    let size = egui::vec2(opts.width, height);
+    ui.allocate_ui_with_layout(size, egui::Layout::top_down(egui::Align::Min), |ui| {
+        ui.set_width(opts.width);
+        ui.set_min_height(height);
         ui.spacing_mut().item_spacing.y = 2.0;
         // Always inside the same scope, error or not: the field's id (and so its focus and
         // cursor) must not change when its message appears.
@@ -232,10 +243,7 @@ fn field_frame(
             })
             .inner;
         if let Some(msg) = opts.error {
-            ui.add_sized(
-                [opts.width, 0.0],
-                egui::Label::new(RichText::new(msg).color(theme::ERROR).size(12.5)).wrap(),
-            );
+            ui.add(egui::Label::new(RichText::new(msg).color(theme::ERROR).size(12.5)).wrap());
         }
         r
     })
