@@ -98,7 +98,7 @@ impl XmApp {
                 }
             }
             Event::SessionEnded(e) => self.end_session(Some(e)),
-            Event::Reply { tag, reply } => self.route(tag, reply),
+            Event::Reply { tag, reply } => self.route(tag, *reply),
         }
     }
 

@@ -346,7 +346,7 @@ pub enum ConnState {
 #[derive(Debug, Clone)]
 pub enum Event {
     /// The answer to the request with this tag.
-    Reply { tag: u64, reply: Reply },
+    Reply { tag: u64, reply: Box<Reply> },
     /// The connection changed state.
     Connection(ConnState),
     /// The session ended from the server's side and cannot come back by itself (the account
@@ -457,7 +457,10 @@ impl Worker {
                 request = requests.recv() => match request {
                     Some((tag, request)) => {
                         let reply = self.handle(request).await;
-                        self.emit(Event::Reply { tag, reply });
+                        self.emit(Event::Reply {
+                            tag,
+                            reply: Box::new(reply),
+                        });
                     }
                     None => break,
                 },
@@ -876,7 +879,7 @@ async fn offence_categories(c: &Client) -> Result<Vec<(String, String)>, tokio_p
 }
 
 async fn actions(c: &Client, id: Option<i64>) -> Result<Vec<ActionRow>, tokio_postgres::Error> {
-    Ok(c.query(
+    c.query(
         "select action, allowed, reason from juris.fiche_actions($1)",
         &[&id],
     )
@@ -896,7 +899,7 @@ async fn actions(c: &Client, id: Option<i64>) -> Result<Vec<ActionRow>, tokio_po
         }))
     })
     .filter_map(Result::transpose)
-    .collect::<Result<_, tokio_postgres::Error>>()?)
+    .collect()
 }
 
 async fn load(c: &Client, id: i64) -> Result<LoadedFiche, tokio_postgres::Error> {

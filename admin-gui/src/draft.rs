@@ -76,11 +76,7 @@ impl DraftStore {
 
     /// Notes a change of the form; [`DraftStore::due`] tells when to write.
     pub fn touch(&mut self) {
-        if self.dirty_since.is_none() {
-            self.dirty_since = Some(Instant::now());
-        } else {
-            self.dirty_since = Some(Instant::now());
-        }
+        self.dirty_since = Some(Instant::now());
     }
 
     /// True when a change waits to be written.
