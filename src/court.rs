@@ -168,8 +168,4 @@ fn new_password(prompt: &str) -> anyhow::Result<String> {
     Ok(first)
 }
 
-/// The SCRAM-SHA-256 verifier of a password, computed here so that the clear password never
-/// reaches the server (nor its logs).
-pub fn scram_verifier(password: &str) -> String {
-    postgres_protocol::password::scram_sha_256(password.as_bytes())
-}
+pub use db::scram_verifier;

@@ -2,6 +2,11 @@
 //! it, message by message (sequence number, message id, kind, NIU, version, and the digest of
 //! the signed bytes that the CJN's receipt names).
 //!
+//! Then fiche by fiche: the latest version each side holds and the digest of its content
+//! (`juris.fiche_manifest()` at the court, `cjn.court_fiches(code)` at the CJN), so that a signed
+//! fiche changed at the court by a path that bypassed the triggers (a superuser, replication
+//! role) is reported even though its messages all reconcile.
+//!
 //! The court's side comes from its database (`juris.transmission_manifest()`, as the greffier)
 //! or from a manifest file exported there (`--export`), for a court whose database the CJN
 //! cannot reach; the CJN's side from `cjn.court_manifest(code)` (operator or auditor).
@@ -37,6 +42,19 @@ pub struct ReconcileArgs {
 pub struct Manifest {
     pub court_code: String,
     pub messages: Vec<CourtMessage>,
+    /// Each signed fiche as the court holds it now (absent from manifests of older versions).
+    #[serde(default)]
+    pub fiches: Vec<FicheDigest>,
+}
+
+/// A fiche's latest version on one side, and the SHA-256 of its content (no personal data).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FicheDigest {
+    pub niu: String,
+    pub version: i32,
+    /// At the court: signee, archivee, declassee. At the CJN: active, superseded, withdrawn.
+    pub state: String,
+    pub content_digest: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,6 +113,9 @@ pub struct Report {
     pub mismatched: Vec<Finding>,
     /// Held by the CJN in the court's name, unknown to the court.
     pub unknown_to_court: Vec<Finding>,
+    /// A signed fiche whose content or version differs between the court and the CJN although
+    /// nothing is in transit: changed on one side outside the workflow.
+    pub fiche_mismatched: Vec<Finding>,
 }
 
 impl Report {
@@ -103,15 +124,59 @@ impl Report {
         self.missing_at_cjn.is_empty()
             && self.mismatched.is_empty()
             && self.unknown_to_court.is_empty()
+            && self.fiche_mismatched.is_empty()
     }
 
     fn discrepancies(&self) -> usize {
-        self.missing_at_cjn.len() + self.mismatched.len() + self.unknown_to_court.len()
+        self.missing_at_cjn.len()
+            + self.mismatched.len()
+            + self.unknown_to_court.len()
+            + self.fiche_mismatched.len()
     }
 }
 
-/// Compares, message by message (keyed by the court's sequence number).
-pub fn compare(court: &Manifest, cjn: &[CjnMessage]) -> Report {
+/// Compares fiche by fiche: the latest version each side holds, and its content's digest. A
+/// fiche only signed at the court (its receipt not stored) may be ahead of the CJN: in transit.
+fn compare_fiches(court: &[FicheDigest], cjn: &[FicheDigest], report: &mut Report) {
+    let held: BTreeMap<&str, &FicheDigest> = cjn.iter().map(|f| (f.niu.as_str(), f)).collect();
+    let finding = |f: &FicheDigest, detail: String| Finding {
+        seq: 0,
+        message_id: String::new(),
+        niu: Some(f.niu.clone()),
+        detail,
+    };
+    for f in court {
+        let in_transit = f.state == "signee";
+        match held.get(f.niu.as_str()) {
+            None if in_transit => {}
+            None => report.fiche_mismatched.push(finding(
+                f,
+                format!("{} v{} at the court, absent from the CJN", f.state, f.version),
+            )),
+            Some(c) if c.version < f.version && in_transit => {}
+            Some(c) if c.version != f.version => report.fiche_mismatched.push(finding(
+                f,
+                format!(
+                    "version {} ({}) at the court, version {} ({}) at the CJN",
+                    f.version, f.state, c.version, c.state
+                ),
+            )),
+            Some(c) if !c.content_digest.eq_ignore_ascii_case(&f.content_digest) => {
+                report.fiche_mismatched.push(finding(
+                    f,
+                    format!(
+                        "version {}: the content differs (digest {} at the court, {} at the CJN): changed outside the workflow",
+                        f.version, f.content_digest, c.content_digest
+                    ),
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// Compares message by message (keyed by the court's sequence number), then fiche by fiche.
+pub fn compare(court: &Manifest, cjn: &[CjnMessage], cjn_fiches: &[FicheDigest]) -> Report {
     let held: BTreeMap<i64, &CjnMessage> = cjn.iter().map(|m| (m.seq, m)).collect();
     let mut report = Report {
         court_code: court.court_code.clone(),
@@ -207,6 +272,7 @@ pub fn compare(court: &Manifest, cjn: &[CjnMessage]) -> Report {
             ),
         });
     }
+    compare_fiches(&court.fiches, cjn_fiches, &mut report);
     report
 }
 
@@ -234,8 +300,24 @@ async fn court_manifest(url: &str) -> anyhow::Result<Manifest> {
                 .to_owned()
         }
     };
+    let fiches = client
+        .query(
+            "select niu, version, status, content_digest from juris.fiche_manifest()",
+            &[],
+        )
+        .await
+        .map_err(|e| {
+            db::DbError::query(
+                "reading the court's fiches (juris.fiche_manifest, as the greffier)",
+                e,
+            )
+        })?
+        .iter()
+        .map(fiche_digest)
+        .collect();
     Ok(Manifest {
         court_code,
+        fiches,
         messages: rows
             .iter()
             .map(|r| CourtMessage {
@@ -252,8 +334,35 @@ async fn court_manifest(url: &str) -> anyhow::Result<Manifest> {
     })
 }
 
-async fn cjn_manifest(url: &str, court_code: &str) -> anyhow::Result<Vec<CjnMessage>> {
+fn fiche_digest(r: &tokio_postgres::Row) -> FicheDigest {
+    FicheDigest {
+        niu: r.get(0),
+        version: r.get(1),
+        state: r.get(2),
+        content_digest: r.get(3),
+    }
+}
+
+async fn cjn_manifest(
+    url: &str,
+    court_code: &str,
+) -> anyhow::Result<(Vec<CjnMessage>, Vec<FicheDigest>)> {
     let client = db::connect(url).await?;
+    let fiches = client
+        .query(
+            "select niu, version, state, content_digest from cjn.court_fiches($1)",
+            &[&court_code],
+        )
+        .await
+        .map_err(|e| {
+            db::DbError::query(
+                &format!("reading the fiches the CJN holds of court {court_code}"),
+                e,
+            )
+        })?
+        .iter()
+        .map(fiche_digest)
+        .collect();
     let rows = client
         .query(
             "select seq, message_id::text, kind, niu, version, signed_hash, applied \
@@ -267,7 +376,7 @@ async fn cjn_manifest(url: &str, court_code: &str) -> anyhow::Result<Vec<CjnMess
                 e,
             )
         })?;
-    Ok(rows
+    let messages = rows
         .iter()
         .map(|r| CjnMessage {
             seq: r.get(0),
@@ -278,7 +387,8 @@ async fn cjn_manifest(url: &str, court_code: &str) -> anyhow::Result<Vec<CjnMess
             signed_hash: r.get(5),
             applied: r.get(6),
         })
-        .collect())
+        .collect();
+    Ok((messages, fiches))
 }
 
 fn print_report(r: &Report) {
@@ -290,6 +400,10 @@ fn print_report(r: &Report) {
         ("LOST at the CJN (receipted, absent)", &r.missing_at_cjn),
         ("MISMATCHED", &r.mismatched),
         ("UNKNOWN to the court", &r.unknown_to_court),
+        (
+            "FICHE DIFFERS between the court and the CJN",
+            &r.fiche_mismatched,
+        ),
         ("in transit to the CJN", &r.in_transit),
         ("receipt in transit to the court", &r.receipt_in_transit),
         ("refused by the CJN", &r.rejected),
@@ -336,16 +450,17 @@ pub async fn run(args: ReconcileArgs) -> anyhow::Result<()> {
         let json = serde_json::to_vec_pretty(&manifest)?;
         std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
         println!(
-            "Manifest of court {} written to {} ({} message(s)).",
+            "Manifest of court {} written to {} ({} message(s), {} fiche(s)).",
             manifest.court_code,
             path.display(),
-            manifest.messages.len()
+            manifest.messages.len(),
+            manifest.fiches.len()
         );
         return Ok(());
     }
     let cjn_url = args.cjn.as_deref().context("--cjn is required")?;
-    let held = cjn_manifest(cjn_url, &manifest.court_code).await?;
-    let report = compare(&manifest, &held);
+    let (held, held_fiches) = cjn_manifest(cjn_url, &manifest.court_code).await?;
+    let report = compare(&manifest, &held, &held_fiches);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -394,6 +509,7 @@ mod tests {
     fn every_category_is_told_apart() {
         let court = Manifest {
             court_code: "12345".into(),
+            fiches: Vec::new(),
             messages: vec![
                 court_msg(1, "acknowledged", Some("aa")), // matched
                 court_msg(2, "acknowledged", Some("bb")), // lost at the CJN
@@ -409,7 +525,7 @@ mod tests {
             cjn_msg(6, "ee"),
             cjn_msg(9, "ff"),
         ];
-        let r = compare(&court, &cjn);
+        let r = compare(&court, &cjn, &[]);
         let seqs = |l: &Vec<Finding>| l.iter().map(|f| f.seq).collect::<Vec<_>>();
         assert_eq!(r.matched, 2);
         assert_eq!(seqs(&r.missing_at_cjn), [2]);
@@ -425,13 +541,14 @@ mod tests {
     fn in_transit_and_refused_messages_still_reconcile() {
         let court = Manifest {
             court_code: "12345".into(),
+            fiches: Vec::new(),
             messages: vec![
                 court_msg(1, "acknowledged", Some("aa")),
                 court_msg(2, "pending", None),
                 court_msg(3, "rejected", None),
             ],
         };
-        let r = compare(&court, &[cjn_msg(1, "aa")]);
+        let r = compare(&court, &[cjn_msg(1, "aa")], &[]);
         assert!(r.consistent(), "{r:?}");
         assert_eq!(r.in_transit.len(), 1);
         assert_eq!(r.rejected.len(), 1);
@@ -441,16 +558,57 @@ mod tests {
     fn a_different_fiche_under_the_same_number_is_a_mismatch() {
         let court = Manifest {
             court_code: "12345".into(),
+            fiches: Vec::new(),
             messages: vec![court_msg(1, "acknowledged", Some("aa"))],
         };
         let mut other = cjn_msg(1, "aa");
         other.niu = Some("niu7".into());
-        let r = compare(&court, &[other]);
+        let r = compare(&court, &[other], &[]);
         assert_eq!(r.mismatched.len(), 1);
         assert!(
             r.mismatched[0].detail.contains("niu7"),
             "{:?}",
             r.mismatched
         );
+    }
+
+    fn fiche(niu: &str, version: i32, state: &str, digest: &str) -> FicheDigest {
+        FicheDigest {
+            niu: niu.into(),
+            version,
+            state: state.into(),
+            content_digest: digest.into(),
+        }
+    }
+
+    #[test]
+    fn a_fiche_changed_outside_the_workflow_is_reported_and_one_in_transit_is_not() {
+        let court = Manifest {
+            court_code: "12345".into(),
+            messages: Vec::new(),
+            fiches: vec![
+                fiche("a", 1, "archivee", "11"), // same on both sides
+                fiche("b", 1, "archivee", "22"), // content edited at the court
+                fiche("c", 2, "signee", "33"),   // rectification in transit
+                fiche("d", 3, "archivee", "44"), // version bumped without message
+                fiche("e", 1, "signee", "55"),   // signature in transit
+                fiche("f", 1, "archivee", "66"), // archived, unknown to the CJN
+            ],
+        };
+        let cjn = [
+            fiche("a", 1, "active", "11"),
+            fiche("b", 1, "active", "99"),
+            fiche("c", 1, "active", "30"),
+            fiche("d", 2, "active", "40"),
+        ];
+        let r = compare(&court, &[], &cjn);
+        let nius: Vec<_> = r
+            .fiche_mismatched
+            .iter()
+            .map(|f| f.niu.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(nius, ["b", "d", "f"], "{:?}", r.fiche_mismatched);
+        assert!(r.fiche_mismatched[0].detail.contains("content differs"));
+        assert!(!r.consistent());
     }
 }

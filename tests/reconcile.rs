@@ -134,3 +134,75 @@ async fn reconcile_tells_in_transit_from_lost_and_unknown() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A signed fiche changed at the court behind the triggers (a superuser with
+/// `session_replication_role = replica`: no audit row, no outbox message) is caught by
+/// `xmjuris reconcile`, which compares each fiche's content with the CJN's.
+#[tokio::test(flavor = "multi_thread")]
+async fn reconcile_detects_a_signed_fiche_changed_behind_the_triggers() {
+    let court = Court::new();
+    court
+        .cluster
+        .create_database("cjn")
+        .expect("create the CJN database");
+    let cjn_admin_url = court.cluster.admin_url("cjn");
+    court.xmjuris(&["migrate", "--cjn", &cjn_admin_url]);
+    let cjn = db::connect(&cjn_admin_url)
+        .await
+        .expect("connect to the CJN");
+    cjn.batch_execute(&format!(
+        "select cjn.register_court('12345', 'Tribunal de Garoua-Boulaï', 'ADAMAOUA', 'FARO ET DEO', 'Biyouha'); \
+         create role tg_operator login password '{PASSWORD}' in role cjn_operator;"
+    ))
+    .await
+    .expect("register the court and an operator");
+    let cjn_url = court.cluster.user_url("tg_operator", PASSWORD, "cjn");
+    let agent = court.connect("mbarga").await;
+    let secretaire = court.connect("zambo").await;
+    let greffier = court.connect("kamdem").await;
+    let id = verified_fiche(&agent, &secretaire, "Kobila").await;
+    greffier
+        .execute("select juris.sign_fiche($1)", &[&id])
+        .await
+        .expect("sign");
+    let admin = court.admin().await;
+    let payload: serde_json::Value = admin
+        .query_one("select payload from court.outbox", &[])
+        .await
+        .expect("outbox")
+        .get(0);
+    let receipt = ingest(&cjn, &payload).await;
+    admin
+        .execute(
+            "select juris.store_receipt(($1::jsonb ->> 'message_id')::uuid, $1::jsonb, '\\x3082'::bytea)",
+            &[&receipt],
+        )
+        .await
+        .expect("store the receipt");
+    let greffier_url = court.url("kamdem");
+    let out = court.xmjuris(&["reconcile", "--court", &greffier_url, "--cjn", &cjn_url]);
+    assert!(
+        out.contains("Reconciled: nothing lost, altered or unknown."),
+        "{out}"
+    );
+
+    // Behind the triggers: the archived fiche's surname is changed in place.
+    admin
+        .batch_execute(&format!(
+            "set session_replication_role = replica; \
+             update court.fiche set surname = 'Autre' where fiche_id = {id}; \
+             set session_replication_role = origin;"
+        ))
+        .await
+        .expect("tamper as a superuser");
+    let out = xmjuris_cmd(&["reconcile", "--court", &greffier_url, "--cjn", &cjn_url])
+        .output()
+        .expect("run reconcile");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "tampering must fail: {stdout}");
+    assert!(
+        stdout.contains("FICHE DIFFERS between the court and the CJN: 1"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("the content differs"), "{stdout}");
+}

@@ -108,6 +108,10 @@ pub struct IngestConfig {
     /// Every certificate is kept as DER; a court out of the cache is parsed again (0.5 ms).
     #[serde(default = "default_parsed_courts")]
     pub parsed_courts: usize,
+    /// How often the courts' sequence gaps are looked at: a gap open for longer than the CJN's
+    /// operation setting (`cjn.set_gap_alarm_after`, 1 hour by default) is logged as an error.
+    #[serde(default = "default_gap_check")]
+    pub gap_check_secs: u64,
 }
 
 impl Default for IngestConfig {
@@ -119,10 +123,14 @@ impl Default for IngestConfig {
             crl_publish_interval_secs: default_crl_publish(),
             once_idle_secs: default_once_idle(),
             parsed_courts: default_parsed_courts(),
+            gap_check_secs: default_gap_check(),
         }
     }
 }
 
+fn default_gap_check() -> u64 {
+    300
+}
 fn default_port() -> u16 {
     1883
 }
@@ -215,6 +223,9 @@ once_idle_secs = 5
 # Courts whose certificates stay parsed (the most recently used, 5–7 kB each); the others are
 # kept as DER and parsed again when they send (0.5 ms).
 parsed_courts = 2000
+# Look at the courts' sequence gaps this often; one open longer than the CJN's setting
+# (cjn.set_gap_alarm_after, 1 hour by default) is logged as an error until it is filled.
+gap_check_secs = 300
 "#;
 
 impl Config {

@@ -16,6 +16,7 @@
 //! same one for all of a court's messages, so they are applied in order) and sends the MQTT
 //! acknowledgements, in the order the messages came, once each is committed.
 
+mod alarms;
 pub mod config;
 mod crl;
 mod extract;
@@ -318,6 +319,7 @@ async fn serve(
     }
 
     let crl_task = tokio::spawn(crl::run(shared.clone()));
+    let alarm_task = tokio::spawn(alarms::run(shared.clone()));
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<u64>();
     let mut workers = Vec::new();
     let mut senders = Vec::new();
@@ -418,6 +420,7 @@ async fn serve(
         w.abort();
     }
     crl_task.abort();
+    alarm_task.abort();
     let unacknowledged = in_flight.len();
     // Let the acknowledgements leave before the link says goodbye.
     tokio::time::sleep(Duration::from_millis(100)).await;

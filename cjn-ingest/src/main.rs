@@ -69,7 +69,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     .unwrap_or_else(|| "-".into())
             };
             println!(
-                "courts {}, certificates {} ({} revoked), messages {} ({} waiting for an earlier one), quarantined {}, open alarms {}, open gaps {}; last message {}",
+                "courts {}, certificates {} ({} revoked), messages {} ({} waiting for an earlier one), quarantined {}, open alarms {}, open gaps {} ({} court(s) in gap alarm); last message {}",
                 n("courts"),
                 n("certificates"),
                 n("revoked_certificates"),
@@ -78,8 +78,20 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 n("quarantined"),
                 n("open_alarms"),
                 n("open_gaps"),
+                n("gap_alarms"),
                 t("last_message_at"),
             );
+            if n("gap_alarms") > 0 {
+                println!(
+                    "ALARM: {} court(s) with a sequence gap open for more than {} s: their later messages are held unapplied (select * from cjn.gap_alarms()).",
+                    n("gap_alarms"),
+                    n("gap_alarm_after_secs")
+                );
+            }
+        }
+        // An alarm needs an operator: a non-zero exit lets monitoring see it.
+        if s.get("gap_alarms").and_then(|v| v.as_i64()).unwrap_or(0) > 0 {
+            return Ok(ExitCode::from(3));
         }
         return Ok(ExitCode::SUCCESS);
     }

@@ -155,6 +155,23 @@ impl Store {
         Ok(row.get::<_, Option<i32>>(0).unwrap_or(0))
     }
 
+    /// The courts in gap alarm (`cjn.gap_alarms()`): code, missing sequence numbers, messages
+    /// held behind them.
+    pub async fn gap_alarms(&self) -> Result<Vec<(String, Vec<i64>, i64)>, Error> {
+        let rows = self
+            .client
+            .query(
+                "select court_code, missing_seqs, held_messages from cjn.gap_alarms()",
+                &[],
+            )
+            .await
+            .map_err(db("reading the sequence gap alarms"))?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
+    }
+
     /// The counts of `cjn.ingest_status()`.
     pub async fn status(&self) -> Result<serde_json::Value, Error> {
         let row = self

@@ -128,6 +128,13 @@ impl fmt::Display for MigrationReport {
     }
 }
 
+/// The SCRAM-SHA-256 verifier of a password, computed by the client so that the clear password
+/// never reaches the server (nor its logs): the court API (`juris.create_user`,
+/// `juris.init_court`, `juris.create_listener_login`) accepts nothing else.
+pub fn scram_verifier(password: &str) -> String {
+    postgres_protocol::password::scram_sha_256(password.as_bytes())
+}
+
 /// Connects to PostgreSQL (no TLS: the court database is reached on the LAN or a local socket),
 /// driving the connection on a background task.
 pub async fn connect(url: &str) -> Result<Client, DbError> {

@@ -69,7 +69,7 @@ select pg_temp.as_user('tg_secretaire', format('select juris.save_fiche(%L)', pg
 select pg_temp.as_user('tg_secretaire', format('select juris.submit_fiche(%s)', :own));
 set session authorization tg_secretaire;
 select throws_ok(format('select juris.verify_fiche(%s)', :own), 'XJ002',
-    'Vous ne pouvez pas vérifier une fiche que vous avez saisie.', 'the author cannot verify their own fiche');
+    'Vérifier : vous avez modifié cette fiche en dernier ; une autre personne doit la vérifier.', 'the author cannot verify their own fiche');
 reset session authorization;
 
 -- An agent erases only his own drafts.

@@ -4,7 +4,7 @@ begin;
 select plan(20);
 \ir setup.psql
 
-select juris.create_listener_login('tg_listener', 'motdepasse');
+select juris.create_listener_login('tg_listener', pg_temp.pw());
 select ok(pg_has_role('tg_listener', 'juris_listener', 'member'), 'create_listener_login makes a member of juris_listener');
 select pg_temp.fiche_at(3) as a \gset
 select pg_temp.fiche_at(3) as b \gset
@@ -24,7 +24,7 @@ select is(juris.store_rejection(:'mb', 'signer_mismatch', 'Le signataire n''est 
     'a rejection is stored');
 select lives_ok($$select juris.quarantine('xmjuris/v1/12345/down', '\xdeadbeef', 'bad_signature')$$, 'what does not open goes to quarantine');
 select is(juris.transmission_status() - 'last_contact' - 'oldest_pending',
-    '{"pending": 0, "sent": 0, "acknowledged": 1, "rejected": 1, "quarantined": 1, "extract_requests_pending": 0}'::jsonb, 'transmission_status counts every state');
+    '{"pending": 0, "sent": 0, "acknowledged": 1, "rejected": 1, "defective": 0, "quarantined": 1, "extract_requests_pending": 0}'::jsonb, 'transmission_status counts every state');
 select throws_ok(format('select juris.save_fiche(%L)', pg_temp.sample_fiche()), '42501', null, 'the listener cannot enter fiches');
 select throws_ok('select * from court.outbox', '42501', null, 'the listener cannot read the tables directly');
 select throws_ok(format('select juris.withdraw_fiche(%s, %L)', :a, 'x'), '42501', null, 'the listener cannot withdraw fiches');

@@ -4,7 +4,7 @@ begin;
 select plan(31);
 \ir setup.psql
 
-select juris.create_listener_login('tg_listener', 'motdepasse');
+select juris.create_listener_login('tg_listener', pg_temp.pw());
 create function pg_temp.person(extra jsonb default '{}') returns jsonb language sql as $$
     select '{"surname": "Kobila", "given_names": "Mangué", "birth_date": "1987-04-17", "birth_place": "Ekouk",
              "father": "Bikoula Mendomo", "mother": "Atouba Fabienne"}'::jsonb || extra

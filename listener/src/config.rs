@@ -97,6 +97,11 @@ pub struct TransmissionConfig {
     /// Most messages in one envelope.
     #[serde(default = "default_batch")]
     pub max_batch_messages: usize,
+    /// The CJN's size limit for a sealed envelope (its `[ingest] max_sealed_bytes`): a message
+    /// that alone seals past it is never sent (the CJN would refuse it for ever); it is recorded
+    /// as a defect the greffier and the operator see, and stays pending.
+    #[serde(default = "default_max_sealed")]
+    pub max_sealed_bytes: usize,
     /// Most bytes sent and not yet receipted (one window); a cut link wastes at most this.
     #[serde(default = "default_in_flight")]
     pub max_in_flight_bytes: usize,
@@ -120,6 +125,7 @@ impl Default for TransmissionConfig {
         TransmissionConfig {
             max_envelope_bytes: default_envelope_bytes(),
             max_batch_messages: default_batch(),
+            max_sealed_bytes: default_max_sealed(),
             max_in_flight_bytes: default_in_flight(),
             max_in_flight_envelopes: default_in_flight_envelopes(),
             resend_after_secs: default_resend(),
@@ -152,6 +158,9 @@ fn default_envelope_bytes() -> usize {
 }
 fn default_batch() -> usize {
     50
+}
+fn default_max_sealed() -> usize {
+    256 * 1024
 }
 fn default_in_flight() -> usize {
     64 * 1024
@@ -222,6 +231,8 @@ backoff_max_secs = 300
 # Pack several messages into one sealed envelope, up to this size.
 max_envelope_bytes = 16384
 max_batch_messages = 50
+# The CJN's limit for one sealed envelope (its [ingest] max_sealed_bytes): never send more.
+max_sealed_bytes = 262144
 # Never more than this many bytes sent and not yet receipted by the CJN.
 max_in_flight_bytes = 65536
 # ... and never more than this many envelopes: meanwhile new messages wait and are packed together.

@@ -174,7 +174,7 @@ struct Engine {
     in_flight: HashMap<String, Sent>,
     /// Messages from the broker not yet handled because the database failed.
     unhandled: VecDeque<Publish>,
-    /// Outbox rows whose payload the protocol refuses (logged once each).
+    /// Outbox rows that cannot be sent as they stand (recorded as defects, logged once each).
     refused: HashMap<String, ()>,
     /// Number of the next envelope (in-flight accounting).
     next_envelope: u64,
@@ -380,15 +380,22 @@ impl Engine {
             let message = match parsed {
                 Ok((court, m)) if court == self.config.court.code => m,
                 Ok((court, _)) => {
-                    if self.refused.insert(row.message_id.clone(), ()).is_none() {
-                        error!(message_id = %row.message_id, seq = row.seq, %court, "Outbox message of another court; left in the outbox.");
-                    }
+                    error!(message_id = %row.message_id, seq = row.seq, %court, "Outbox message of another court; not sent, recorded as a defect.");
+                    let defect = format!(
+                        "Le message est au nom d'une autre juridiction ({court}) que celle de ce démon ({}) : il n'est pas transmis. Prévenez l'administrateur.",
+                        self.config.court.code
+                    );
+                    self.set_aside(store, &row.message_id, &defect).await?;
                     continue;
                 }
                 Err(e) => {
-                    if self.refused.insert(row.message_id.clone(), ()).is_none() {
-                        error!(message_id = %row.message_id, seq = row.seq, error = %e, "Outbox payload refused by the protocol; left in the outbox.");
-                    }
+                    // The error's text may quote a value (personal data): the log gets its kind
+                    // and position only; the greffier, who may read the fiche, gets the text.
+                    error!(message_id = %row.message_id, seq = row.seq, category = ?e.classify(), line = e.line(), column = e.column(), "Outbox payload refused by the protocol; not sent, recorded as a defect (the CJN will see a gap until it is sent).");
+                    let defect = format!(
+                        "Le message ne respecte pas le protocole de transmission ({e}) : il reste en attente et bloque l'application des messages suivants au CJN. Prévenez l'administrateur (mise à jour du logiciel ou correction)."
+                    );
+                    self.set_aside(store, &row.message_id, &defect).await?;
                     continue;
                 }
             };
@@ -418,14 +425,35 @@ impl Engine {
         let Some(cjn) = self.trust.peer_certs(Party::Cjn).last().cloned() else {
             return Err(Error::Pki("no CJN certificate in the trust store".into()));
         };
+        let limit = self.config.transmission.max_sealed_bytes;
         let sealed = match protocol::seal_messages(batch, &self.identity, &cjn) {
-            Ok(s) => s,
-            Err(e) => {
-                // Not an outage: these rows stay in the outbox, set aside until a restart.
+            Ok(s) if s.len() <= limit => s,
+            result => {
+                if batch.len() > 1 {
+                    // One of them is the culprit: each goes alone.
+                    for m in batch {
+                        if !Box::pin(self.send(store, std::slice::from_ref(m))).await? {
+                            return Ok(false);
+                        }
+                    }
+                    return Ok(true);
+                }
+                // Not an outage: the row stays in the outbox (its sequence number must reach the
+                // CJN), set aside with its defect until a corrected listener sends it.
+                let defect = match &result {
+                    Ok(s) => format!(
+                        "Le message scellé compte {} octets, au-delà de la limite du CJN ({limit} octets) : il n'est pas transmis. Prévenez l'administrateur.",
+                        s.len()
+                    ),
+                    Err(e) => format!(
+                        "Le message ne peut pas être scellé ({}) : il n'est pas transmis. Prévenez l'administrateur.",
+                        e.reason().name()
+                    ),
+                };
                 for m in batch {
                     let id = m.header.message_id.to_string();
-                    error!(message_id = %id, seq = m.header.seq, reason = e.reason().name(), "Message cannot be sealed; left in the outbox.");
-                    self.refused.insert(id, ());
+                    error!(message_id = %id, seq = m.header.seq, bytes = result.as_ref().map(Vec::len).ok(), reason = result.as_ref().err().map(|e| e.reason().name()), "Message cannot be sent to the CJN; not sent, recorded as a defect.");
+                    self.set_aside(store, &id, &defect).await?;
                 }
                 return Ok(true);
             }
@@ -473,6 +501,20 @@ impl Engine {
             "Envelope published."
         );
         Ok(true)
+    }
+
+    /// Sets a message aside until a restart (it is not sent) and records its defect, once, in
+    /// the database: the greffier sees it on the fiche, the operator in the status.
+    async fn set_aside(
+        &mut self,
+        store: &Store,
+        message_id: &str,
+        defect: &str,
+    ) -> Result<(), Error> {
+        if self.refused.insert(message_id.to_owned(), ()).is_none() {
+            store.mark_defective(message_id, defect).await?;
+        }
+        Ok(())
     }
 
     /// Opens what the CJN sent and stores it; quarantines what does not open.

@@ -69,15 +69,26 @@ async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     .unwrap_or_else(|| "-".into())
             };
             println!(
-                "pending {}, sent {}, acknowledged {}, rejected {}, quarantined {}; last contact with the broker {}; oldest pending {}",
+                "pending {}, sent {}, acknowledged {}, rejected {}, defective {}, quarantined {}; last contact with the broker {}; oldest pending {}",
                 n("pending"),
                 n("sent"),
                 n("acknowledged"),
                 n("rejected"),
+                n("defective"),
                 n("quarantined"),
                 t("last_contact"),
                 t("oldest_pending")
             );
+            if n("defective") > 0 {
+                println!(
+                    "ALARM: {} message(s) cannot be transmitted as they stand (see juris.fiche_transmissions): the CJN applies none of the later ones until they are sent.",
+                    n("defective")
+                );
+            }
+        }
+        // Defective messages need an operator: a non-zero exit lets monitoring see it.
+        if s.get("defective").and_then(|v| v.as_i64()).unwrap_or(0) > 0 {
+            return Ok(ExitCode::from(3));
         }
         return Ok(ExitCode::SUCCESS);
     }

@@ -114,6 +114,21 @@ impl Store {
         Ok(())
     }
 
+    /// Records why a pending message cannot be transmitted as it stands (it stays pending for a
+    /// fiche event, so that its sequence number still reaches the CJN; a request for an extract
+    /// is refused). `defect` is French, for the greffier. True when newly recorded.
+    pub async fn mark_defective(&self, message_id: &str, defect: &str) -> Result<bool, Error> {
+        let row = self
+            .client
+            .query_one(
+                "select juris.outbox_mark_defective(($1::text)::uuid, $2)",
+                &[&message_id, &defect],
+            )
+            .await
+            .map_err(db("recording a message's defect"))?;
+        Ok(row.get::<_, Option<bool>>(0).unwrap_or(false))
+    }
+
     /// Stores a verified receipt; false if it was already stored.
     pub async fn store_receipt(
         &self,

@@ -222,12 +222,14 @@ fn skeleton_message() -> Message {
                     birth_date: date!(1990 - 01 - 01),
                     birth_place: String::new(),
                     sex: Sex::M,
-                    father: String::new(),
-                    mother: String::new(),
-                    profession: String::new(),
+                    // `Some("")`, not `None`: the skeleton's CBOR is part of the dictionary (wire
+                    // format) and must keep the bytes it had when these fields were `String`.
+                    father: Some(String::new()),
+                    mother: Some(String::new()),
+                    profession: Some(String::new()),
                     civil_status: Some(CivilStatus::Celibataire),
-                    domicile: String::new(),
-                    nationality: "Camerounaise".into(),
+                    domicile: Some(String::new()),
+                    nationality: Some("Camerounaise".into()),
                 },
                 condamnation: Condamnation {
                     conviction_date: date!(2026 - 01 - 01),

@@ -212,24 +212,25 @@ pub struct Justiciable {
     /// Sexe.
     #[n(4)]
     pub sex: Sex,
-    /// Père.
+    /// Père, when known (the court may leave it empty: optional from format 1 on; a sender
+    /// that always filled it still reads).
     #[n(5)]
-    pub father: String,
-    /// Mère.
+    pub father: Option<String>,
+    /// Mère, when known.
     #[n(6)]
-    pub mother: String,
-    /// Profession.
+    pub mother: Option<String>,
+    /// Profession, when known.
     #[n(7)]
-    pub profession: String,
+    pub profession: Option<String>,
     /// Situation de famille.
     #[n(8)]
     pub civil_status: Option<CivilStatus>,
-    /// Domicile.
+    /// Domicile, when known.
     #[n(9)]
-    pub domicile: String,
-    /// Nationalité.
+    pub domicile: Option<String>,
+    /// Nationalité, when known.
     #[n(10)]
-    pub nationality: String,
+    pub nationality: Option<String>,
 }
 
 /// Sexe.
@@ -335,7 +336,8 @@ pub struct Condamnation {
     /// Suspended part, in months.
     #[n(9)]
     pub suspended_months: Option<u32>,
-    /// Fine, in the currency's units.
+    /// Fine, in whole francs (the court database keeps whole francs: `bigint`, 0 to
+    /// 999 999 999 999).
     #[n(10)]
     pub fine_amount: Option<u64>,
     /// Récidive légale.

@@ -125,3 +125,19 @@ fn seal_open_both_ways_with_sizes() {
     assert_eq!(msgs[0].body, receipt.body);
     assert_eq!(msgs[0].header.message_id, receipt.header.message_id);
 }
+
+/// The compression dictionary is part of the wire format (every stored message was compressed
+/// with it): its bytes never change, whatever happens to the Rust types it is built from.
+#[test]
+fn the_compression_dictionary_never_changes() {
+    let d = protocol::codec::dictionary();
+    let digest: String = openssl::sha::sha256(d)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(d.len(), 2015);
+    assert_eq!(
+        digest,
+        "16078ea3764028b4d132e2d3f8cd26381b72105b854be6ee9786f09bdbbb7ebc"
+    );
+}

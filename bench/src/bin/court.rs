@@ -200,14 +200,15 @@ async fn run(fiches: u64, total: u64, queries: usize) -> anyhow::Result<()> {
     admin
         .execute(
             "select juris.init_court('12345', 'Tribunal de Garoua', 'NORD', 'BENOUE', 'Garoua I', 'kamdem', 'Kamdem Jean', $1)",
-            &[&PASSWORD],
+            &[&db::scram_verifier(PASSWORD)],
         )
         .await?;
     let greffier = connect(&cluster.user_url("kamdem", PASSWORD, "court")).await?;
+    let verifier = db::scram_verifier(PASSWORD);
     greffier
         .batch_execute(&format!(
-            "select juris.create_user('mbarga', 'Mbarga Paul', '{PASSWORD}', 1);
-             select juris.create_user('zambo', 'Zambo Kenneth', '{PASSWORD}', 2);"
+            "select juris.create_user('mbarga', 'Mbarga Paul', '{verifier}', 1);
+             select juris.create_user('zambo', 'Zambo Kenneth', '{verifier}', 2);"
         ))
         .await?;
     let agent = connect(&cluster.user_url("mbarga", PASSWORD, "court")).await?;

@@ -584,8 +584,8 @@ fn fiche_message(t: &Templates, court: CourtCode, seq: u64, g: u64) -> anyhow::R
     j.birth_date = time::Date::from_calendar_date(1950, time::Month::January, 1)?
         + time::Duration::days(((g * 7919) % 19_000) as i64);
     j.birth_place = n(PLACES, 5);
-    j.father = format!("{} {}", n(SURNAMES, 11), n(GIVEN, 13));
-    j.mother = format!("{} {}", n(GIVEN, 17), n(SURNAMES, 19));
+    j.father = Some(format!("{} {}", n(SURNAMES, 11), n(GIVEN, 13)));
+    j.mother = Some(format!("{} {}", n(GIVEN, 17), n(SURNAMES, 19)));
     Ok(p.into_message())
 }
 

@@ -78,8 +78,9 @@ impl World {
                     &db,
                     &format!(
                         "select juris.init_court('{c}', 'Tribunal {c}', 'ADAMAOUA', 'FARO ET DEO', \
-                         'Biyouha', 'g{c}', 'Greffier {c}', '{PASSWORD}'); \
-                         select juris.create_listener_login('l{c}', '{PASSWORD}');"
+                         'Biyouha', 'g{c}', 'Greffier {c}', '{v}'); \
+                         select juris.create_listener_login('l{c}', '{v}');",
+                        v = db::scram_verifier(PASSWORD)
                     ),
                 )
                 .expect("init court");
@@ -90,7 +91,12 @@ impl World {
                 greffier
                     .execute(
                         "select juris.create_user($1, $2, $3, $4)",
-                        &[&login, &format!("Agent {login}"), &PASSWORD, &privilege],
+                        &[
+                            &login,
+                            &format!("Agent {login}"),
+                            &db::scram_verifier(PASSWORD),
+                            &privilege,
+                        ],
                     )
                     .await
                     .expect("create user");

@@ -133,5 +133,40 @@ begin atomic
         'quarantined', (select count(*) from registry.quarantine),
         'open_alarms', (select count(*) from registry.alarm a where a.acknowledged_at is null),
         'open_gaps', (select count(*) from registry.sequence_gap g where g.filled_at is null),
+        -- Courts with a gap open for longer than the operation setting: an operator is needed.
+        'gap_alarms', (select count(distinct g.court_code) from registry.sequence_gap g
+                        where g.filled_at is null
+                          and g.detected_at < now() - (select s.gap_alarm_after from registry.operation_setting s)),
+        'gap_alarm_after_secs', (select extract(epoch from s.gap_alarm_after)::bigint from registry.operation_setting s),
         'last_message_at', (select max(c.last_message_at) from registry.court c));
 end;
+
+-- The courts whose sequence gap is open for longer than the operation setting, with the
+-- missing sequence numbers (the daemon logs them as errors; the operator's dashboard shows them).
+create function cjn.gap_alarms()
+    returns table (court_code text, missing_seqs bigint[], oldest_gap_at timestamptz, held_messages bigint)
+    language sql stable security definer
+    set search_path = pg_catalog, pg_temp
+begin atomic
+    select g.court_code, array_agg(g.seq order by g.seq), min(g.detected_at),
+           (select count(*) from registry.message m where m.court_code = g.court_code and m.applied_at is null)
+      from registry.sequence_gap g
+     where g.filled_at is null
+     group by g.court_code
+    having min(g.detected_at) < now() - (select s.gap_alarm_after from registry.operation_setting s)
+     order by 1;
+end;
+
+-- Sets how long a gap may stay open before it is an alarm (operator).
+create function cjn.set_gap_alarm_after(delay interval) returns void
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if delay is null or delay not between '1 minute'::interval and '30 days'::interval then
+        raise exception 'Délai d''alarme invalide : % (entre 1 minute et 30 jours).', delay
+            using errcode = 'XJ001', column = 'gap_alarm_after';
+    end if;
+    update registry.operation_setting set gap_alarm_after = delay, updated_by = session_user, updated_at = now();
+end
+$$;

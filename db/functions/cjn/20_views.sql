@@ -23,10 +23,17 @@ select c.region, c.departement, c.code as court_code, c.name as court_name,
  group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10;
 
 -- Each court's transmission health: last contact, messages, gaps not yet filled, refusals.
+-- A gap open for longer than registry.operation_setting.gap_alarm_after is an alarm
+-- (gap_alarm): the court's later messages are held unapplied until the missing one arrives.
 create view cjn.court_health as
 select c.code as court_code, c.name as court_name, c.region, c.active,
        c.last_message_at, c.last_seq, c.applied_seq,
        (select count(*) from registry.sequence_gap g where g.court_code = c.code and g.filled_at is null) as open_gaps,
+       (select min(g.detected_at) from registry.sequence_gap g where g.court_code = c.code and g.filled_at is null)
+           as oldest_gap_at,
+       coalesce((select min(g.detected_at) from registry.sequence_gap g
+                  where g.court_code = c.code and g.filled_at is null)
+                < now() - (select s.gap_alarm_after from registry.operation_setting s), false) as gap_alarm,
        (select count(*) from registry.message m where m.court_code = c.code and m.applied_at is null) as waiting_for_order,
        (select count(*) from registry.quarantine q where q.claimed_court = c.code) as refused,
        (select count(*) from registry.alarm a where a.court_code = c.code and a.acknowledged_at is null) as open_alarms,

@@ -22,3 +22,27 @@ $$;
 
 revoke all on function cjn.court_manifest(text) from public;
 grant execute on function cjn.court_manifest(text) to cjn_operator, cjn_auditor;
+
+-- The latest version the CJN holds of each fiche of one court, for `xmjuris reconcile`: NIU,
+-- version, state and the digest of its content as the court signed it (the fiche less the
+-- signature's login, name and time), comparable with juris.fiche_manifest at the court.
+create function cjn.court_fiches(court_code text)
+    returns table (niu text, version integer, state text, content_digest text)
+    language plpgsql stable security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if not exists (select from registry.court c where c.code = court_fiches.court_code) then
+        raise exception 'Juridiction inconnue du CJN : %.', court_code using errcode = 'XJ004';
+    end if;
+    return query
+    select distinct on (f.niu) f.niu, f.version, f.state::text,
+           encode(sha256(convert_to((f.content - 'signed_by' - 'signed_by_name' - 'signed_at')::text, 'UTF8')), 'hex')
+      from registry.fiche f
+     where f.court_code = court_fiches.court_code
+     order by f.niu, f.version desc;
+end
+$$;
+
+revoke all on function cjn.court_fiches(text) from public;
+grant execute on function cjn.court_fiches(text) to cjn_operator, cjn_auditor;

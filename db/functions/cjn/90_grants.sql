@@ -53,6 +53,9 @@ grant execute on function
     cjn.court_certificates(text),
     cjn.record_revocations(text[], timestamptz[]),
     cjn.record_audit_checkpoint(text, uuid, bigint, text, timestamptz),
-    cjn.ingest_status()
+    cjn.ingest_status(),
+    cjn.gap_alarms()
 to cjn_ingest;
-grant execute on function cjn.court_certificates(text), cjn.ingest_status() to cjn_operator, cjn_auditor;
+grant execute on function cjn.court_certificates(text), cjn.ingest_status(), cjn.gap_alarms()
+    to cjn_operator, cjn_auditor;
+grant execute on function cjn.set_gap_alarm_after(interval) to cjn_operator;

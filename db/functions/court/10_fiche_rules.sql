@@ -37,8 +37,46 @@ return case field
     when 'ban_months' then 'durée des interdictions (mois)'
     when 'ban_suspended' then 'interdictions avec sursis'
     when 'revoked_suspension_niu' then 'NIU de la condamnation dont le sursis est révoqué'
+    when 'return_comment' then 'commentaire de renvoi'
+    when 'rectification_motive' then 'motif de la rectification'
+    when 'withdrawal_motive' then 'motif du déclassement'
     else field
 end;
+
+-- The longest text each field of a fiche may hold, in characters. One home: the named CHECK
+-- constraints `fiche_<field>_length` of court.fiche (migrations), read from the catalog, so the
+-- French refusals, the entry form's limits and the protocol's worst-case test all follow them.
+create function juris.field_limits() returns table (field text, max_length integer)
+    language sql stable security definer
+    set search_path = pg_catalog, pg_temp
+begin atomic
+    select m[1], m[2]::integer
+      from pg_catalog.pg_constraint c,
+           regexp_match(pg_catalog.pg_get_constraintdef(c.oid), '^CHECK \(\(length\((\w+)\) <= (\d+)\)\)') m
+     where c.conrelid = 'court.fiche'::regclass and c.contype = 'c' and c.conname ~ '^fiche_\w+_length$'
+       and m is not null
+     order by 1;
+end;
+
+-- Refuses a text longer than its field's limit, in French, at the field.
+create function juris._check_length(value text, field text) returns void
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    limit_chars integer;
+begin
+    if value is null then
+        return;
+    end if;
+    select l.max_length into limit_chars from juris.field_limits() l where l.field = _check_length.field;
+    if limit_chars is not null and length(value) > limit_chars then
+        raise exception 'Texte trop long pour « % » : % caractères, au plus %.', juris._field_label(field),
+            length(value), limit_chars
+            using errcode = 'XJ001', column = field;
+    end if;
+end
+$$;
 
 -- The content of a fiche (what is signed and transmitted), in the JSON shape of save_fiche.
 create function juris._fiche_content(f court.fiche) returns jsonb
@@ -72,8 +110,23 @@ declare
     s court.setting;
     missing text[];
     age_years integer;
+    lim record;
+    doc jsonb := to_jsonb(f);
+    value text;
 begin
     select * into s from court.setting;
+    for lim in select * from juris.field_limits() loop
+        value := doc ->> lim.field;
+        if length(value) > lim.max_length then
+            raise exception 'Texte trop long pour « % » : % caractères, au plus %.', juris._field_label(lim.field),
+                length(value), lim.max_length
+                using errcode = 'XJ001', column = lim.field;
+        end if;
+    end loop;
+    if f.fine_amount is not null and f.fine_amount not between 0 and 999999999999 then
+        raise exception 'Amende invalide : % (un nombre entier de francs, de 0 à 999 999 999 999).', f.fine_amount
+            using errcode = 'XJ001', column = 'fine_amount';
+    end if;
     if f.birth_date > current_date then
         raise exception 'La date de naissance (%) est dans le futur.', to_char(f.birth_date, 'DD/MM/YYYY')
             using errcode = 'XJ001', column = 'birth_date';
@@ -206,11 +259,58 @@ begin
     else
         insert into court.name_token (token) select unnest(new.name_tokens) on conflict do nothing;
     end if;
+    -- Who last changed the content: computed here, never taken from the statement.
+    if tg_op = 'INSERT' then
+        new.content_by := session_user;
+    elsif juris._fiche_content(old) is distinct from juris._fiche_content(new) then
+        new.content_by := session_user;
+    else
+        new.content_by := old.content_by;
+    end if;
     if tg_op = 'UPDATE' then
         new.updated_at := now();
         new.updated_by := session_user;
     end if;
     return new;
+end
+$$;
+
+-- At commit (deferred): a fiche signed, rectified or withdrawn has the message that tells the
+-- CJN, and an archived one the CJN's stored receipt for its version. Closes the path by which an
+-- UPDATE alone (a superuser's, say) would change a signed record without anything transmitted.
+-- SECURITY DEFINER: a deferred trigger runs at commit, outside the API function that queued it.
+create function juris._fiche_transition_transmitted() returns trigger
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    f court.fiche;
+begin
+    -- The row as it stands at commit (later statements of the transaction may have changed it).
+    select * into f from court.fiche x where x.fiche_id = new.fiche_id;
+    if not found or f.status < 'signee' then
+        return null;
+    end if;
+    if f.status = 'signee' and not exists (
+            select from court.outbox o
+             where o.fiche_id = f.fiche_id and o.version = f.version
+               and o.kind in ('fiche_signed', 'fiche_rectified')) then
+        raise exception 'La fiche n° % (version %) est signée sans message au CJN : refusé.', f.number, f.version
+            using errcode = 'XJ006';
+    end if;
+    if f.status = 'archivee' and not exists (
+            select from court.outbox o
+             where o.fiche_id = f.fiche_id and o.version = f.version and o.state = 'acknowledged'
+               and o.kind in ('fiche_signed', 'fiche_rectified')) then
+        raise exception 'La fiche n° % (version %) est archivée sans accusé de réception du CJN : refusé.', f.number, f.version
+            using errcode = 'XJ006';
+    end if;
+    if f.status = 'declassee' and not exists (
+            select from court.outbox o where o.fiche_id = f.fiche_id and o.kind = 'fiche_withdrawn') then
+        raise exception 'La fiche n° % est déclassée sans message au CJN : refusé.', f.number
+            using errcode = 'XJ006';
+    end if;
+    return null;
 end
 $$;
 
@@ -267,6 +367,11 @@ create trigger fiche_before_delete before delete on court.fiche
     for each row execute function juris._fiche_before_delete();
 create trigger fiche_audit after insert or update or delete on court.fiche
     for each row execute function juris._fiche_audit();
+create constraint trigger fiche_transition_transmitted after update on court.fiche
+    deferrable initially deferred
+    for each row when (new.status >= 'signee'
+                       and (old.status is distinct from new.status or old.version <> new.version))
+    execute function juris._fiche_transition_transmitted();
 
 -- Users are never deleted (suspend them with privilege 0); every change is audited.
 create function juris._user_before_delete() returns trigger

@@ -31,6 +31,21 @@ begin
 end
 $$;
 
+-- Refuses anything but a SCRAM-SHA-256 verifier computed by the client: a clear password sent
+-- to the server lands in its log whenever the statement fails (log_min_error_statement).
+create function juris._require_verifier(password text) returns void
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if password is null
+       or password !~ '^SCRAM-SHA-256\$[0-9]{4,7}:[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}:[A-Za-z0-9+/]+={0,2}$' then
+        raise exception 'Mot de passe attendu sous forme d''empreinte SCRAM-SHA-256, calculée par le client (xmjuris court add-user, l''application, ou \password dans psql) : un mot de passe en clair finirait dans le journal du serveur.'
+            using errcode = 'XJ001', column = 'password';
+    end if;
+end
+$$;
+
 -- Creates the PostgreSQL role of a user and its row (no privilege check: callers check).
 create function juris._create_user(login text, full_name text, password text, privilege integer) returns void
     language plpgsql
@@ -48,9 +63,7 @@ begin
     if coalesce(btrim(full_name), '') = '' then
         raise exception 'Le nom complet de l''utilisateur est requis.' using errcode = 'XJ001', column = 'full_name';
     end if;
-    if password is null or (password !~ '^SCRAM-SHA-256\$' and length(password) < 8) then
-        raise exception 'Le mot de passe doit compter au moins 8 caractères.' using errcode = 'XJ001', column = 'password';
-    end if;
+    perform juris._require_verifier(password);
     if privilege = 3 and exists (select from court.app_user u where u.privilege = 3) then
         raise exception 'La juridiction a déjà un greffier.' using errcode = 'XJ005';
     end if;
@@ -63,12 +76,13 @@ begin
     else
         execute format('create role %I login password %L in role %I', login, password, juris._group_of(privilege));
     end if;
+    execute format('grant connect on database %I to %I', current_database(), login);
     insert into court.app_user (login, full_name, privilege) values (login, btrim(full_name), privilege);
 end
 $$;
 
--- Creates a staff member (greffier only). `password` is the clear password (8 characters or
--- more) or, better, a SCRAM-SHA-256 verifier computed by the client, so no log ever holds it.
+-- Creates a staff member (greffier only). `password` is a SCRAM-SHA-256 verifier computed by
+-- the client (a clear password is refused: no log ever holds it).
 create function juris.create_user(login text, full_name text, password text, privilege integer) returns void
     language plpgsql security definer
     set search_path = pg_catalog, pg_temp

@@ -71,6 +71,35 @@ begin
 end
 $$;
 
+-- An amount of money: whole francs (the protocol carries whole units, u64), from 0 to
+-- 999 999 999 999, given as a JSON number or a string of digits (spaces between thousands
+-- allowed). Cents, NaN, Infinity, exponents and signs are refused.
+create function juris._amount(obj jsonb, field text) returns bigint
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    t text := juris._text(obj, field);
+    digits text;
+    n numeric;
+begin
+    if t is null then
+        return null;
+    end if;
+    digits := regexp_replace(t, '[ \u00a0\u202f]', '', 'g');
+    if jsonb_typeof(obj -> field) = 'number' and digits ~ '^[0-9]+(\.0+)?$' then
+        digits := split_part(digits, '.', 1);
+    end if;
+    if digits !~ '^[0-9]{1,12}$' then
+        raise exception 'Montant invalide pour « % » : « % » (un nombre entier de francs, sans centimes, au plus 999 999 999 999).',
+            juris._field_label(field), left(t, 40)
+            using errcode = 'XJ001', column = field;
+    end if;
+    n := digits::numeric;
+    return n::bigint;
+end
+$$;
+
 create function juris._boolean(obj jsonb, field text) returns boolean
     language plpgsql immutable
     set search_path = pg_catalog, pg_temp
@@ -171,10 +200,7 @@ begin
     f.sentence_type := juris._choice(c, 'sentence_type', 'court.sentence_type')::court.sentence_type;
     f.sentence_months := juris._integer(c, 'sentence_months');
     f.suspended_months := juris._integer(c, 'suspended_months');
-    f.fine_amount := juris._number(c, 'fine_amount');
-    if f.fine_amount < 0 then
-        raise exception 'L''amende ne peut pas être négative.' using errcode = 'XJ001', column = 'fine_amount';
-    end if;
+    f.fine_amount := juris._amount(c, 'fine_amount');
     f.legal_recidivism := juris._boolean(c, 'legal_recidivism');
     f.minor := juris._boolean(c, 'minor');
     f.excluded_b2 := juris._boolean(c, 'excluded_b2');
@@ -204,17 +230,108 @@ begin
 end
 $$;
 
--- Refuses a transition from a state other than those allowed.
-create function juris._expect(f court.fiche, allowed court.fiche_status[], what text) returns void
-    language plpgsql immutable
+-- Why `me` may not do `action` to fiche `f` now, as {SQLSTATE, French message}; null when
+-- allowed. The one statement of who may do what to whose fiche (ARCHITECTURE.md, "Who may do
+-- what"): each action function checks it, and juris.fiche_actions shows it to the GUI.
+-- Actions: save, submit, verify, return, sign, print, withdraw, rectify, erase.
+create function juris._action_refusal(action text, f court.fiche, me court.app_user) returns text[]
+    language plpgsql stable
     set search_path = pg_catalog, pg_temp
 as $$
+declare
+    what text := case action
+        when 'save' then 'Modifier la fiche' when 'submit' then 'Soumettre' when 'verify' then 'Vérifier'
+        when 'return' then 'Renvoyer' when 'sign' then 'Signer' when 'print' then 'Imprimer'
+        when 'withdraw' then 'Déclasser' when 'rectify' then 'Rectifier' when 'erase' then 'Effacer' end;
+    min_privilege integer := case action
+        when 'verify' then 2 when 'return' then 2 when 'sign' then 3 when 'withdraw' then 3
+        when 'rectify' then 3 else 1 end;
+    allowed court.fiche_status[] := case action
+        when 'save' then '{brouillon}' when 'submit' then '{brouillon}' when 'erase' then '{brouillon}'
+        when 'verify' then '{soumise}' when 'return' then '{soumise,verifiee}' when 'sign' then '{verifiee}'
+        when 'withdraw' then '{signee,archivee}' when 'rectify' then '{signee,archivee}' end;
 begin
-    if f.status <> all (allowed) then
-        raise exception '% : impossible, la fiche n° % est % (statut %).', what, f.number,
-            juris._status_label(f.status), juris._status_number(f.status)
-            using errcode = 'XJ003';
+    if what is null then
+        raise exception 'Action inconnue : « % ».', action using errcode = 'XJ001';
     end if;
+    if me.privilege < min_privilege then
+        return array['XJ002', format('%s : action réservée %s.', what,
+            case min_privilege when 3 then 'au greffier' else 'aux secrétaires et au greffier' end)];
+    end if;
+    if allowed is not null and f.status <> all (allowed) then
+        return array['XJ003', format('%s : impossible, la fiche n° %s est %s (statut %s).', what, f.number,
+            juris._status_label(f.status), juris._status_number(f.status))];
+    end if;
+    -- An agent works on the drafts he entered; secrétaires and the greffier may correct any draft
+    -- (and then may not verify it).
+    if action in ('save', 'submit', 'erase') and me.privilege = 1 and f.created_by <> me.login then
+        return array['XJ002', format('%s : un agent ne travaille que sur les fiches qu''il a saisies (celle-ci : %s).',
+            what, coalesce(juris._full_name(f.created_by), f.created_by))];
+    end if;
+    -- Four eyes: neither the author nor whoever last changed the content verifies it.
+    if action = 'verify' and f.content_by = me.login then
+        return array['XJ002', 'Vérifier : vous avez modifié cette fiche en dernier ; une autre personne doit la vérifier.'];
+    end if;
+    if action = 'verify' and f.created_by = me.login then
+        return array['XJ002', 'Vérifier : vous ne pouvez pas vérifier une fiche que vous avez saisie.'];
+    end if;
+    return null;
+end
+$$;
+
+-- Raises the refusal of juris._action_refusal, if any.
+create function juris._check_action(action text, f court.fiche, me court.app_user) returns void
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    refusal text[] := juris._action_refusal(action, f, me);
+begin
+    if refusal is not null then
+        raise exception using errcode = refusal[1], message = refusal[2];
+    end if;
+end
+$$;
+
+-- What the session's user may do to a fiche now: one row per action (save, submit, verify,
+-- return, sign, print, withdraw, rectify, erase), with the French reason when not. For the GUI,
+-- which enables its buttons from it; the action functions check the same rules.
+create function juris.fiche_actions(id bigint) returns table (action text, allowed boolean, reason text)
+    language plpgsql stable security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    me court.app_user;
+    f court.fiche;
+    probe court.fiche;
+    a text;
+    refusal text[];
+begin
+    me := juris._require(1, 'Consulter une fiche');
+    select * into f from court.fiche t where t.fiche_id = id;
+    if not found then
+        raise exception 'Fiche introuvable : %.', id using errcode = 'XJ004';
+    end if;
+    foreach a in array array['save', 'submit', 'verify', 'return', 'sign', 'print', 'withdraw', 'rectify', 'erase'] loop
+        refusal := juris._action_refusal(a, f, me);
+        if refusal is null and a = 'submit' then
+            -- Completeness, as the write trigger will check it at submission.
+            probe := f;
+            probe.status := 'soumise';
+            begin
+                perform juris._fiche_validate(probe);
+            exception when sqlstate 'XJ001' then
+                refusal := array['XJ001', 'Soumettre : ' || sqlerrm];
+            end;
+        end if;
+        if refusal is null and a = 'sign' and not exists (select from court.court) then
+            refusal := array['XJ007', 'Signer : la juridiction n''est pas initialisée (xmjuris court init).'];
+        end if;
+        action := a;
+        allowed := refusal is null;
+        reason := refusal[2];
+        return next;
+    end loop;
 end
 $$;
 
@@ -266,7 +383,7 @@ begin
     if fiche ? 'id' and jsonb_typeof(fiche -> 'id') <> 'null' then
         id := (fiche ->> 'id')::bigint;
         f := juris._lock_fiche(id);
-        perform juris._expect(f, array['brouillon']::court.fiche_status[], 'Modifier');
+        perform juris._check_action('save', f, me);
         f := juris._fiche_from_json(f, fiche);
         perform juris._store_content(id, f, null, null);
         return id;
@@ -302,7 +419,7 @@ declare
 begin
     me := juris._require(1, 'Soumettre une fiche');
     f := juris._lock_fiche(id);
-    perform juris._expect(f, array['brouillon']::court.fiche_status[], 'Soumettre');
+    perform juris._check_action('submit', f, me);
     update court.fiche t set status = 'soumise', submitted_by = me.login, submitted_at = now()
      where t.fiche_id = id;
 end
@@ -319,10 +436,7 @@ declare
 begin
     me := juris._require(2, 'Vérifier une fiche');
     f := juris._lock_fiche(id);
-    perform juris._expect(f, array['soumise']::court.fiche_status[], 'Vérifier');
-    if f.created_by = me.login then
-        raise exception 'Vous ne pouvez pas vérifier une fiche que vous avez saisie.' using errcode = 'XJ002';
-    end if;
+    perform juris._check_action('verify', f, me);
     update court.fiche t set status = 'verifiee', verified_by = me.login, verified_at = now(),
            first_verified_by = coalesce(t.first_verified_by, me.login)
      where t.fiche_id = id;
@@ -343,8 +457,9 @@ begin
         raise exception 'Un commentaire est requis pour renvoyer une fiche en correction.'
             using errcode = 'XJ001', column = 'comment';
     end if;
+    perform juris._check_length(btrim(comment), 'return_comment');
     f := juris._lock_fiche(id);
-    perform juris._expect(f, array['soumise', 'verifiee']::court.fiche_status[], 'Renvoyer');
+    perform juris._check_action('return', f, me);
     update court.fiche t set status = 'brouillon', returned_by = me.login, returned_at = now(),
            return_comment = btrim(comment), verified_by = null, verified_at = null
      where t.fiche_id = id;
@@ -404,7 +519,7 @@ begin
         raise exception 'La juridiction n''est pas initialisée (xmjuris court init).' using errcode = 'XJ007';
     end if;
     f := juris._lock_fiche(id);
-    perform juris._expect(f, array['verifiee']::court.fiche_status[], 'Signer');
+    perform juris._check_action('sign', f, me);
     niu_seq := juris._next('niu', sign_year);
     if niu_seq > 999999 then
         raise exception 'Plus d''un million de fiches signées cette année : le NIU ne peut plus être attribué.'
@@ -433,8 +548,9 @@ begin
     if coalesce(btrim(motive), '') = '' then
         raise exception 'Le motif du déclassement est requis.' using errcode = 'XJ001', column = 'motive';
     end if;
+    perform juris._check_length(btrim(motive), 'withdrawal_motive');
     f := juris._lock_fiche(id);
-    perform juris._expect(f, array['signee', 'archivee']::court.fiche_status[], 'Déclasser');
+    perform juris._check_action('withdraw', f, me);
     update court.fiche t set status = 'declassee', withdrawn_by = me.login, withdrawn_at = now(),
            withdrawal_motive = btrim(motive)
      where t.fiche_id = id
@@ -456,8 +572,9 @@ begin
     if coalesce(btrim(motive), '') = '' then
         raise exception 'Le motif de la rectification est requis.' using errcode = 'XJ001', column = 'motive';
     end if;
+    perform juris._check_length(btrim(motive), 'rectification_motive');
     f := juris._lock_fiche(id);
-    perform juris._expect(f, array['signee', 'archivee']::court.fiche_status[], 'Rectifier');
+    perform juris._check_action('rectify', f, me);
     f := juris._fiche_from_json(f, fiche);
     f := juris._store_content(id, f, me.login, btrim(motive));
     perform juris._enqueue(f, 'fiche_rectified', btrim(motive));
@@ -476,10 +593,7 @@ declare
 begin
     me := juris._require(1, 'Effacer une fiche');
     f := juris._lock_fiche(id);
-    perform juris._expect(f, array['brouillon']::court.fiche_status[], 'Effacer');
-    if me.privilege < 2 and f.created_by <> me.login then
-        raise exception 'Un agent ne peut effacer que ses propres brouillons.' using errcode = 'XJ002';
-    end if;
+    perform juris._check_action('erase', f, me);
     delete from court.fiche t where t.fiche_id = id;
 end
 $$;

@@ -25,6 +25,15 @@ declare
     similar_words text[];
 begin
     perform juris._require(1, 'Rechercher des fiches');
+    -- Bounded input: a name is a few words (each looked up in the dictionary).
+    if length(by_name) > 200 or cardinality(string_to_array(q, ' ')) > 12 then
+        raise exception 'Nom à rechercher trop long : au plus 200 caractères et 12 mots.'
+            using errcode = 'XJ001', column = 'name';
+    end if;
+    if length(by_reference) > 64 then
+        raise exception 'Référence à rechercher trop longue : au plus 64 caractères.'
+            using errcode = 'XJ001', column = 'reference';
+    end if;
     if by_niu is not null and btrim(by_niu) <> '' then
         if not juris.niu_valid(btrim(by_niu)) then
             raise exception 'NIU invalide : « % » (17 chiffres dont une clé de contrôle) ; vérifiez la saisie.', by_niu

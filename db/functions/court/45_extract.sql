@@ -99,14 +99,19 @@ create function juris.extract_requests(max_rows integer default 100)
     language plpgsql stable security definer
     set search_path = pg_catalog, pg_temp
 as $$
+declare
+    me court.app_user;
 begin
-    perform juris._require(1, 'Consulter les demandes d''extraits');
+    me := juris._require(1, 'Consulter les demandes d''extraits');
+    -- Only the bulletins the caller may ask for (and so read: juris.get_extract).
     return query
     select r.extract_request_id, r.bulletin, r.person ->> 'surname', r.person ->> 'given_names',
            (r.person ->> 'birth_date')::date, r.purpose, r.requested_by, r.requested_at, r.state,
            juris._extract_state_label(r), r.sent_at, r.attempts, r.answered_at, r.extract_number,
            r.entries_count, r.near_matches_count, r.rejection_reason
       from court.extract_request r
+      join court.extract_permission p on p.bulletin = r.bulletin
+     where p.min_privilege <= me.privilege
      order by r.requested_at desc, r.extract_request_id desc
      limit greatest(1, least(max_rows, 10000));
 end
@@ -168,6 +173,7 @@ as $$
 declare
     r court.extract_request;
 begin
+    perform juris._require_listener();
     if answer is null or sealed is null or jsonb_typeof(answer) <> 'object' then
         raise exception 'Réponse du CJN vide.' using errcode = 'XJ001';
     end if;

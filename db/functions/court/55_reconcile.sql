@@ -19,3 +19,26 @@ $$;
 
 revoke all on function juris.transmission_manifest() from public;
 grant execute on function juris.transmission_manifest() to greffier;
+
+-- Each signed fiche as the court holds it now, for `xmjuris reconcile`: NIU, version, state and
+-- the digest of its content (SHA-256 of the canonical jsonb of juris._fiche_content, the content
+-- the CJN holds value for value). An archived fiche whose digest differs from the CJN's was
+-- changed at the court after its receipt, by a path that bypassed the triggers.
+create function juris.fiche_manifest()
+    returns table (niu text, version integer, status text, content_digest text)
+    language plpgsql stable security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    perform juris._require(3, 'Rapprocher les fiches avec le CJN');
+    return query
+    select f.niu, f.version, f.status::text,
+           encode(sha256(convert_to(juris._fiche_content(f)::text, 'UTF8')), 'hex')
+      from court.fiche f
+     where f.niu is not null
+     order by f.niu;
+end
+$$;
+
+revoke all on function juris.fiche_manifest() from public;
+grant execute on function juris.fiche_manifest() to greffier;

@@ -10,6 +10,8 @@ grant execute on function
     juris.submit_fiche(bigint),
     juris.erase_fiche(bigint),
     juris.get_fiche(bigint),
+    juris.fiche_actions(bigint),
+    juris.field_limits(),
     juris.fiche_document(bigint),
     juris.fiche_list_document(date, date),
     juris.fiche_id_by_niu(text),

@@ -59,8 +59,10 @@ impl World {
                 "court",
                 &format!(
                     "select juris.init_court('{COURT}', 'Tribunal de test', 'ADAMAOUA', 'FARO ET DEO', \
-                     'Biyouha', 'kamdem', 'Kamdem Jean', '{PASSWORD}'); \
-                     select juris.create_listener_login('listener', '{LISTENER_PASSWORD}');"
+                     'Biyouha', 'kamdem', 'Kamdem Jean', '{}'); \
+                     select juris.create_listener_login('listener', '{}');",
+                    db::scram_verifier(PASSWORD),
+                    db::scram_verifier(LISTENER_PASSWORD)
                 ),
             )
             .expect("init court");
@@ -93,7 +95,7 @@ impl World {
             greffier
                 .execute(
                     "select juris.create_user($1, $2, $3, $4)",
-                    &[&login, &name, &PASSWORD, &privilege],
+                    &[&login, &name, &db::scram_verifier(PASSWORD), &privilege],
                 )
                 .await
                 .expect("create user");
