@@ -55,18 +55,20 @@ impl Court {
             .block_on(db::migrate(&cluster.admin_url(DB), db::Schema::Court))
             .expect("migrate the court database");
         let court = Court { cluster };
+        // The API takes SCRAM verifiers only (a clear password would reach the server's logs).
+        let verifier = db::scram_verifier(PASSWORD);
         court.psql(&format!(
             "select juris.init_court('{COURT_CODE}', '{}', 'ADAMAOUA', 'FARO ET DEO', 'Biyouha', \
-             '{GREFFIER}', 'Kamdem Jean', '{PASSWORD}')",
+             '{GREFFIER}', 'Kamdem Jean', '{verifier}')",
             COURT_NAME.replace('\'', "''")
         ));
         court.psql_as(
             GREFFIER,
             &format!(
-                "select juris.create_user('{SECRETAIRE}', 'Zambo Kenneth', '{PASSWORD}', 2); \
-                 select juris.create_user('{AGENT}', 'Mbarga Paul', '{PASSWORD}', 1); \
-                 select juris.create_user('{AGENT2}', 'Essomba Rose', '{PASSWORD}', 1); \
-                 select juris.create_user('{SUSPENDED}', 'Ngono Alice', '{PASSWORD}', 1); \
+                "select juris.create_user('{SECRETAIRE}', 'Zambo Kenneth', '{verifier}', 2); \
+                 select juris.create_user('{AGENT}', 'Mbarga Paul', '{verifier}', 1); \
+                 select juris.create_user('{AGENT2}', 'Essomba Rose', '{verifier}', 1); \
+                 select juris.create_user('{SUSPENDED}', 'Ngono Alice', '{verifier}', 1); \
                  select juris.set_privilege('{SUSPENDED}', 0);"
             ),
         );

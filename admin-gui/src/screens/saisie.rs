@@ -86,7 +86,7 @@ impl SaisieScreen {
             self.offered = Some(d);
         }
         self.draft = Some(draft);
-        self.new_fiche(env);
+        self.new_fiche();
     }
 
     /// True while a load or a write is in progress.
@@ -116,7 +116,7 @@ impl SaisieScreen {
     }
 
     /// Empties the form for a new fiche.
-    pub fn new_fiche(&mut self, env: &mut Env<'_>) {
+    pub fn new_fiche(&mut self) {
         self.form = FicheForm::default();
         self.saved = FicheForm::default();
         self.meta = None;
@@ -124,8 +124,15 @@ impl SaisieScreen {
         self.message = None;
         self.rectifying = false;
         self.focus_first = true;
-        self.actions.clear();
-        self.actions_tag = Some(env.backend.send(Request::Actions { id: None }));
+        // A fiche that does not exist yet can only be saved (by any staff member, as
+        // juris.save_fiche allows); everything else waits for it to exist, and then
+        // juris.fiche_actions says.
+        self.actions = vec![ActionRow {
+            action: Action::Save,
+            allowed: true,
+            reason: None,
+        }];
+        self.actions_tag = None;
     }
 
     /// Opens a fiche (asking first if unsaved changes would be lost).
@@ -512,7 +519,7 @@ impl SaisieScreen {
                 then: AfterDiscard::New,
             });
         } else {
-            self.new_fiche(env);
+            self.new_fiche();
         }
     }
 
@@ -736,7 +743,7 @@ impl SaisieScreen {
                                 self.open(id, env);
                             }
                             None => {
-                                self.new_fiche(env);
+                                self.new_fiche();
                                 self.form = d.form.clone();
                                 if let Some(store) = &mut self.draft {
                                     store.touch();
@@ -1317,7 +1324,7 @@ impl SaisieScreen {
                                 d.clear();
                             }
                             match then {
-                                AfterDiscard::New => self.new_fiche(env),
+                                AfterDiscard::New => self.new_fiche(),
                                 AfterDiscard::Open(id) => {
                                     self.form = self.saved.clone();
                                     self.open(id, env);
