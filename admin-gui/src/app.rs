@@ -146,20 +146,7 @@ impl XmApp {
         s.screen = Screen::Saisie;
         s.chercher = ChercherScreen::default();
         s.categories_tag = Some(self.backend.send(Request::OffenceCategories));
-        let (s, backend) = (&mut self.state, &mut self.backend);
-        let Some(session) = s.session.as_ref() else {
-            return;
-        };
-        let mut goto = None;
-        let mut env = Env {
-            backend,
-            tr: &s.tr,
-            toasts: &mut s.toasts,
-            session,
-            categories: &s.categories,
-            goto: &mut goto,
-        };
-        s.saisie.start(draft, &mut env);
+        s.saisie.start(draft);
     }
 
     fn end_session(&mut self, reason: Option<ConnectError>) {

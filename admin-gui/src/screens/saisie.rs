@@ -80,7 +80,7 @@ pub struct SaisieScreen {
 
 impl SaisieScreen {
     /// A new session: an empty fiche, the user's local draft offered back if there is one.
-    pub fn start(&mut self, draft: DraftStore, env: &mut Env<'_>) {
+    pub fn start(&mut self, draft: DraftStore) {
         *self = SaisieScreen::default();
         if let Some(d) = draft.load().filter(|d| !d.form.is_empty()) {
             self.offered = Some(d);
@@ -503,7 +503,7 @@ impl SaisieScreen {
         } else if pressed(ui, Modifiers::COMMAND, Key::S) {
             Some(Action::Save)
         } else if pressed(ui, Modifiers::COMMAND, Key::N) {
-            self.ask_new(env);
+            self.ask_new();
             None
         } else {
             None
@@ -513,7 +513,7 @@ impl SaisieScreen {
         }
     }
 
-    fn ask_new(&mut self, env: &mut Env<'_>) {
+    fn ask_new(&mut self) {
         if self.modified() {
             self.dialog = Some(Dialog::Discard {
                 then: AfterDiscard::New,
@@ -569,7 +569,7 @@ impl SaisieScreen {
                 .on_hover_text(tr.t("action.new_hint"))
                 .clicked()
             {
-                self.ask_new(env);
+                self.ask_new();
             }
             ui.separator();
             let buttons: &[(Action, &str, &str)] = &[
