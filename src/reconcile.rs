@@ -55,6 +55,9 @@ pub struct FicheDigest {
     /// At the court: signee, archivee, declassee. At the CJN: active, superseded, withdrawn.
     pub state: String,
     pub content_digest: String,
+    /// At the court: a message about this fiche is still on its way to the CJN.
+    #[serde(default)]
+    pub in_transit: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -146,31 +149,52 @@ fn compare_fiches(court: &[FicheDigest], cjn: &[FicheDigest], report: &mut Repor
         detail,
     };
     for f in court {
-        let in_transit = f.state == "signee";
-        match held.get(f.niu.as_str()) {
-            None if in_transit => {}
-            None => report.fiche_mismatched.push(finding(
+        // A message about it still on its way (or a signature not yet receipted): the CJN may be
+        // behind; nothing to compare yet.
+        if f.in_transit || f.state == "signee" {
+            continue;
+        }
+        let Some(c) = held.get(f.niu.as_str()) else {
+            report.fiche_mismatched.push(finding(
                 f,
-                format!("{} v{} at the court, absent from the CJN", f.state, f.version),
-            )),
-            Some(c) if c.version < f.version && in_transit => {}
-            Some(c) if c.version != f.version => report.fiche_mismatched.push(finding(
+                format!(
+                    "{} v{} at the court, absent from the CJN",
+                    f.state, f.version
+                ),
+            ));
+            continue;
+        };
+        if c.version != f.version {
+            report.fiche_mismatched.push(finding(
                 f,
                 format!(
                     "version {} ({}) at the court, version {} ({}) at the CJN",
                     f.version, f.state, c.version, c.state
                 ),
-            )),
-            Some(c) if !c.content_digest.eq_ignore_ascii_case(&f.content_digest) => {
+            ));
+        } else if !c.content_digest.eq_ignore_ascii_case(&f.content_digest) {
+            report.fiche_mismatched.push(finding(
+                f,
+                format!(
+                    "version {}: the content differs (digest {} at the court, {} at the CJN): changed outside the workflow",
+                    f.version, f.content_digest, c.content_digest
+                ),
+            ));
+        } else {
+            let expected = match f.state.as_str() {
+                "archivee" => "active",
+                "declassee" => "withdrawn",
+                _ => c.state.as_str(),
+            };
+            if c.state != expected {
                 report.fiche_mismatched.push(finding(
                     f,
                     format!(
-                        "version {}: the content differs (digest {} at the court, {} at the CJN): changed outside the workflow",
-                        f.version, f.content_digest, c.content_digest
+                        "{} at the court, {} at the CJN (nothing in transit): changed outside the workflow",
+                        f.state, c.state
                     ),
-                ))
+                ));
             }
-            Some(_) => {}
         }
     }
 }
@@ -302,7 +326,7 @@ async fn court_manifest(url: &str) -> anyhow::Result<Manifest> {
     };
     let fiches = client
         .query(
-            "select niu, version, status, content_digest from juris.fiche_manifest()",
+            "select niu, version, status, content_digest, in_transit from juris.fiche_manifest()",
             &[],
         )
         .await
@@ -340,6 +364,7 @@ fn fiche_digest(r: &tokio_postgres::Row) -> FicheDigest {
         version: r.get(1),
         state: r.get(2),
         content_digest: r.get(3),
+        in_transit: r.len() > 4 && r.get::<_, bool>(4),
     }
 }
 
@@ -578,6 +603,7 @@ mod tests {
             version,
             state: state.into(),
             content_digest: digest.into(),
+            in_transit: false,
         }
     }
 
@@ -593,6 +619,12 @@ mod tests {
                 fiche("d", 3, "archivee", "44"), // version bumped without message
                 fiche("e", 1, "signee", "55"),   // signature in transit
                 fiche("f", 1, "archivee", "66"), // archived, unknown to the CJN
+                FicheDigest {
+                    in_transit: true,
+                    ..fiche("g", 1, "declassee", "77") // withdrawal in transit
+                },
+                fiche("h", 1, "declassee", "88"), // withdrawn at the court only, nothing in transit
+                fiche("i", 1, "archivee", "99"),  // withdrawn at the CJN only
             ],
         };
         let cjn = [
@@ -600,6 +632,9 @@ mod tests {
             fiche("b", 1, "active", "99"),
             fiche("c", 1, "active", "30"),
             fiche("d", 2, "active", "40"),
+            fiche("g", 1, "active", "77"),
+            fiche("h", 1, "active", "88"),
+            fiche("i", 1, "withdrawn", "99"),
         ];
         let r = compare(&court, &[], &cjn);
         let nius: Vec<_> = r
@@ -607,7 +642,7 @@ mod tests {
             .iter()
             .map(|f| f.niu.clone().unwrap_or_default())
             .collect();
-        assert_eq!(nius, ["b", "d", "f"], "{:?}", r.fiche_mismatched);
+        assert_eq!(nius, ["b", "d", "f", "h", "i"], "{:?}", r.fiche_mismatched);
         assert!(r.fiche_mismatched[0].detail.contains("content differs"));
         assert!(!r.consistent());
     }

@@ -217,9 +217,12 @@ pub enum Done {
     Submitted,
     Verified,
     Returned,
-    Signed { niu: String },
+    Signed {
+        niu: String,
+    },
     Withdrawn,
-    Rectified { version: i32 },
+    /// A rectification was proposed (another person verifies it, the greffier applies it).
+    RectificationProposed,
     Erased,
 }
 
@@ -617,14 +620,12 @@ impl Worker {
                 let r = self
                     .write(move |c| {
                         Box::pin(async move {
-                            let version: i32 = c
-                                .query_one(
-                                    "select juris.rectify_fiche($1, $2::jsonb, $3)",
-                                    &[&id, &fiche, &motive],
-                                )
-                                .await?
-                                .try_get(0)?;
-                            Ok((Done::Rectified { version }, Some(load(c, id).await?)))
+                            c.query_one(
+                                "select juris.propose_rectification($1, $2::jsonb, $3)",
+                                &[&id, &fiche, &motive],
+                            )
+                            .await?;
+                            Ok((Done::RectificationProposed, Some(load(c, id).await?)))
                         })
                     })
                     .await;

@@ -90,15 +90,28 @@ pub(crate) async fn request(
         .await;
     let answer: serde_json::Value = match row {
         Ok(r) => r.get(0),
+        // Any error the database gives on this request's own content (a rule of XMJuris, or
+        // data it cannot compute with: class 22) refuses this one message; the envelope's other
+        // messages go on. Only an outage (connection, serialisation) is retried.
         Err(e) => match e.as_db_error() {
-            Some(db) if db.code().code().starts_with("XJ") => {
+            Some(db)
+                if db.code().code().starts_with("XJ") || db.code().code().starts_with("22") =>
+            {
                 ctx.rollback().await?;
                 warn!(court = %ctx.court, message_id = %h.message_id, sqlstate = db.code().code(), "Extract request refused by the database.");
+                let message = if db.code().code().starts_with("XJ") {
+                    db.message().to_owned()
+                } else {
+                    format!(
+                        "Demande impossible à traiter ({}) : vérifiez l'identité demandée.",
+                        db.code().code()
+                    )
+                };
                 return Ok(vec![rejection(
                     ctx.court,
                     h.message_id,
                     Reason::InvalidContent,
-                    db.message(),
+                    &message,
                 )]);
             }
             _ => return Err(crate::store::db("computing an extract")(e)),

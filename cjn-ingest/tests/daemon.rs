@@ -166,11 +166,19 @@ async fn fiches_signed_at_a_court_reach_the_registry_and_the_court_archives_them
     let mut corrected = varied_fiche(0);
     corrected["condamnation"]["sentence_months"] = 7.into();
     g.execute(
-        "select juris.rectify_fiche($1, $2, 'Erreur matérielle')",
+        "select juris.propose_rectification($1, $2, 'Erreur matérielle')",
         &[&ids[0], &corrected],
     )
     .await
     .unwrap();
+    w.secretaire(A)
+        .await
+        .execute("select juris.verify_rectification($1)", &[&ids[0]])
+        .await
+        .unwrap();
+    g.execute("select juris.apply_rectification($1)", &[&ids[0]])
+        .await
+        .unwrap();
     g.execute("select juris.withdraw_fiche($1, 'Amnistie')", &[&ids[1]])
         .await
         .unwrap();

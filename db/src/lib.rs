@@ -168,18 +168,59 @@ pub async fn migrate(url: &str, schema: Schema) -> Result<MigrationReport, DbErr
     result
 }
 
+/// The text of a migration error with its causes: refinery's own message says only which
+/// migration failed; the database's message (the French refusal a migration raises, naming the
+/// records to correct) is in the causes.
+fn migration_error(e: refinery::Error) -> DbError {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(inner) = source {
+        match inner.downcast_ref::<tokio_postgres::Error>() {
+            Some(pg) => text.push_str(&format!(": {}", error::describe(pg))),
+            None => text.push_str(&format!(": {inner}")),
+        }
+        source = inner.source();
+    }
+    DbError::Migration(text)
+}
+
+/// Applies the numbered migrations of `schema` up to `version` included, and not the API
+/// functions: the state of a database created by an older release, for upgrade tests.
+#[doc(hidden)]
+pub async fn migrate_until(url: &str, schema: Schema, version: i32) -> Result<(), DbError> {
+    let mut client = connect(url).await?;
+    // SchemaVersion is i32, or i64 with refinery's `int8-versions` feature.
+    #[allow(clippy::useless_conversion)]
+    let target = refinery::Target::Version(version.into());
+    match schema {
+        Schema::Court => court_migrations::migrations::runner()
+            .set_grouped(true)
+            .set_target(target)
+            .run_async(&mut client)
+            .await
+            .map_err(migration_error)?,
+        Schema::Cjn => cjn_migrations::migrations::runner()
+            .set_grouped(true)
+            .set_target(target)
+            .run_async(&mut client)
+            .await
+            .map_err(migration_error)?,
+    };
+    Ok(())
+}
+
 async fn migrate_locked(client: &mut Client, schema: Schema) -> Result<MigrationReport, DbError> {
     let report = match schema {
         Schema::Court => court_migrations::migrations::runner()
             .set_grouped(true)
             .run_async(client)
             .await
-            .map_err(|e| DbError::Migration(e.to_string()))?,
+            .map_err(migration_error)?,
         Schema::Cjn => cjn_migrations::migrations::runner()
             .set_grouped(true)
             .run_async(client)
             .await
-            .map_err(|e| DbError::Migration(e.to_string()))?,
+            .map_err(migration_error)?,
     };
     let applied: Vec<String> = report
         .applied_migrations()

@@ -1,6 +1,6 @@
 -- The fiche workflow: each transition by the right role from the right state, and nothing else.
 begin;
-select plan(36);
+select plan(41);
 \ir setup.psql
 
 set session authorization tg_agent;
@@ -44,13 +44,25 @@ select is((juris.get_fiche(:id) ->> 'status')::int, 3, 'status 3 signée');
 select throws_ok(format('select juris.sign_fiche(%s)', :id), 'XJ003', null, 'a signed fiche is not signed twice');
 select throws_ok(format('select juris.erase_fiche(%s)', :id), 'XJ003', null, 'a signed fiche cannot be erased');
 select throws_ok(format('select juris.withdraw_fiche(%s, %L)', :id, ''), 'XJ001', null, 'withdrawing needs a motive');
-select is(juris.rectify_fiche(:id, pg_temp.sample_fiche('Kobila'), 'Erreur matérielle sur le nom'), 2,
-    'rectify_fiche makes version 2');
+-- A rectification: proposed, verified by another person, applied by the greffier.
+select lives_ok(format('select juris.propose_rectification(%s, %L, %L)', :id, pg_temp.sample_fiche('Kobila'),
+    'Erreur matérielle sur le nom'), 'the greffier proposes a rectification');
+select is(juris.get_fiche(:id) -> 'justiciable' ->> 'surname', 'Kobilla', 'the signed record is unchanged until applied');
+select throws_ok(format('select juris.apply_rectification(%s)', :id), 'XJ003', null,
+    'an unverified rectification cannot be applied');
+select throws_ok(format('select juris.verify_rectification(%s)', :id), 'XJ002', null,
+    'its author cannot verify it (four eyes)');
+reset session authorization;
+set session authorization tg_secretaire;
+select lives_ok(format('select juris.verify_rectification(%s)', :id), 'a secrétaire verifies it');
+reset session authorization;
+set session authorization tg_greffier;
+select is(juris.apply_rectification(:id), 2, 'applying it makes version 2');
 select is(juris.get_fiche(:id) ->> 'niu', :'niu'::text, 'a rectified fiche keeps its NIU');
 select is(juris.get_fiche(:id) -> 'justiciable' ->> 'surname', 'Kobila', 'the rectification is stored');
 select lives_ok(format('select juris.withdraw_fiche(%s, %L)', :id, 'Annulation en appel'), 'the greffier withdraws the fiche');
 select is((juris.get_fiche(:id) ->> 'status')::int, 5, 'status 5 déclassée');
-select throws_ok(format('select juris.rectify_fiche(%s, %L, %L)', :id, pg_temp.sample_fiche(), 'x'), 'XJ003', null,
+select throws_ok(format('select juris.propose_rectification(%s, %L, %L)', :id, pg_temp.sample_fiche(), 'x'), 'XJ003', null,
     'a withdrawn fiche cannot be rectified');
 reset session authorization;
 

@@ -54,8 +54,9 @@ select is(pg_temp.verdict_after(array[$$update court.audit set data = jsonb_set(
     'f 8 Le contenu de la ligne a été modifié (empreinte incorrecte).', 'an edited row is named as the first broken link');
 select is(pg_temp.verdict_after(array['delete from court.audit where seq = 5']),
     'f 6 Les lignes 5 à 5 ont disparu (supprimées).', 'a deleted row is detected');
-select is(pg_temp.verdict_after(array['delete from court.audit where seq = 10']), 't',
-    'deleting the last row alone is not visible locally (the CJN holds the head: see the messages)');
+select is(pg_temp.verdict_after(array['delete from court.audit where seq = 10']),
+    'f 9 La fiche n° 1 diffère de sa dernière trace au journal (ligne 9) : modifiée hors de l''application.',
+    'deleting the last row is seen too: the fiche no longer matches its last audit row (and the CJN holds the head)');
 select is(pg_temp.verdict_after(array[
     'update court.audit set seq = seq + 1000 where seq >= 5',
     'update court.audit set seq = seq - 999 where seq >= 1000',

@@ -3,7 +3,7 @@
 -- each court's listener confined to its own database, transmissions that cannot be faked by an
 -- UPDATE, defects the greffier sees, bounded search input.
 begin;
-select plan(49);
+select plan(56);
 \ir setup.psql
 
 create function pg_temp.with_fine(fine jsonb) returns jsonb language sql as $$
@@ -103,8 +103,9 @@ reset session authorization;
 select pg_temp.fiche_at(1) as f6 \gset
 set session authorization tg_agent;
 select results_eq(format('select action, allowed from juris.fiche_actions(%s) order by action', :f6),
-    $$values ('erase', false), ('print', true), ('rectify', false), ('return', false), ('save', false),
-             ('sign', false), ('submit', false), ('verify', false), ('withdraw', false)$$,
+    $$values ('apply_rectification', false), ('erase', false), ('print', true), ('rectify', false),
+             ('return', false), ('return_rectification', false), ('save', false), ('sign', false),
+             ('submit', false), ('verify', false), ('verify_rectification', false), ('withdraw', false)$$,
     'an agent may only print a submitted fiche');
 select is((select reason from juris.fiche_actions(:f6) where action = 'sign'), 'Signer : action réservée au greffier.',
     'and is told why he may not sign, in French');
@@ -186,6 +187,45 @@ reset session authorization;
 set session authorization tg_listener;
 select juris.outbox_mark_sent(array[:'m8']::uuid[]);
 select is((juris.transmission_status() ->> 'defective')::int, 0, 'a message sent after all is no longer defective');
+reset session authorization;
+
+-- 9. Four eyes over every author of the version, not only the last one.
+select pg_temp.fiche_at(0) as f10 \gset
+set session authorization tg_secretaire;
+select juris.save_fiche(jsonb_set(pg_temp.sample_fiche(), '{condamnation,sentence_months}', '2')
+    || jsonb_build_object('id', :f10, 'condamnation', (pg_temp.sample_fiche() -> 'condamnation')
+    || '{"sentence_months": 2, "suspended_months": 2}'));
+reset session authorization;
+select pg_temp.as_user('tg_agent', format('select juris.save_fiche(%L)',
+    jsonb_set(pg_temp.sample_fiche(), '{justiciable,domicile}', '"Tsinga."') || jsonb_build_object('id', :f10)));
+select pg_temp.as_user('tg_agent', format('select juris.submit_fiche(%s)', :f10));
+set session authorization tg_secretaire;
+select throws_ok(format('select juris.verify_fiche(%s)', :f10), 'XJ002', null,
+    'a secrétaire who changed the content earlier in the version may not verify it, even if the agent changed it after');
+reset session authorization;
+
+-- 10. The audit trail's meaning: a change behind the triggers is found.
+select pg_temp.fiche_at(3) as f11 \gset
+select results_eq('select ok from juris.audit_verify()', array[true], 'the journal is whole before tampering');
+set session_replication_role = replica;
+update court.fiche set sentence_months = 30 where fiche_id = :f11;
+set session_replication_role = origin;
+select alike((select problem from juris.audit_verify()), '%diffère de sa dernière trace%',
+    'a superuser''s change made with the triggers off is found: the fiche differs from its last audit row');
+
+-- 11. Every text a court keeps for ever is bounded; a request not yet answered can be cancelled.
+set session authorization tg_agent;
+select throws_ok(format('select juris.request_extract(%L, 3, %L)',
+        jsonb_build_object('surname', repeat('kobila ', 150000), 'given_names', 'Mangué', 'birth_date', '1987-04-17'),
+        'Emploi'), 'XJ001', null, 'the names of a person asked for are bounded like a fiche''s');
+select juris.request_extract('{"surname": "Kobila", "given_names": "Mangué", "birth_date": "1987-04-17"}', 3, 'Emploi')
+    as req \gset
+select lives_ok(format('select juris.cancel_extract_request(%s)', :req), 'its author cancels a pending request');
+select is((select state from juris.extract_requests() where id = :req), 'rejected', 'which is no longer sent');
+reset session authorization;
+set session authorization tg_greffier;
+select throws_ok(format('select juris.create_user(%L, %L, %L, 1)', 'longname', repeat('Nom ', 100), pg_temp.pw()),
+    'XJ001', null, 'a staff member''s name is bounded (it is printed and sent in every message)');
 reset session authorization;
 
 -- 8. Bounded search input.

@@ -243,7 +243,7 @@ mod tests {
             " 12345201800000143 ".parse::<FicheRef>().ok(),
             Some(FicheRef::Niu("12345201800000143".into()))
         );
-        assert!("1234520180000014".parse::<FicheRef>().is_err());
+        assert!("12345A".parse::<FicheRef>().is_err());
         assert!("Kobila".parse::<FicheRef>().is_err());
     }
 

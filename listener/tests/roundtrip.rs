@@ -194,13 +194,21 @@ async fn every_field_of_every_fiche_reaches_the_cjn_value_for_value() {
     rectified["justiciable"]["surname"] = four_byte_text(limits["surname"], 99).into();
     greffier
         .execute(
-            "select juris.rectify_fiche($1, $2, $3)",
+            "select juris.propose_rectification($1, $2, $3)",
             &[
                 &worst,
                 &rectified,
                 &four_byte_text(limits["rectification_motive"], 5),
             ],
         )
+        .await
+        .unwrap();
+    secretaire
+        .execute("select juris.verify_rectification($1)", &[&worst])
+        .await
+        .unwrap();
+    greffier
+        .execute("select juris.apply_rectification($1)", &[&worst])
         .await
         .unwrap();
     greffier

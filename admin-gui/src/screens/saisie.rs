@@ -266,13 +266,9 @@ impl SaisieScreen {
                 self.dialog = Some(Dialog::Signed { niu });
             }
             Done::Withdrawn => toasts.success(tr.f("saisie.done.withdrawn", &args)),
-            Done::Rectified { version } => toasts.success(tr.f(
-                "saisie.done.rectified",
-                &[
-                    ("number", number.as_str()),
-                    ("version", &version.to_string()),
-                ],
-            )),
+            Done::RectificationProposed => {
+                toasts.success(tr.f("saisie.done.rectification_proposed", &args))
+            }
             Done::Erased => {
                 toasts.success(tr.t("saisie.done.erased"));
                 self.focus_first = true;

@@ -265,6 +265,11 @@ once_timeout_secs = 60
         self.court_login(code, &format!("g{code}")).await
     }
 
+    /// The secrétaire's session at a court.
+    pub async fn secretaire(&self, code: &str) -> tokio_postgres::Client {
+        self.court_login(code, &format!("s{code}")).await
+    }
+
     /// Status of each fiche, by id.
     pub async fn statuses(&self, code: &str, ids: &[i64]) -> Vec<String> {
         let admin = self.court_admin(code).await;

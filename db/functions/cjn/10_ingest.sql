@@ -107,6 +107,35 @@ begin
 end
 $$;
 
+-- Refuses a fiche event whose texts exceed the courts' limits (court migration V6, the
+-- constraints `fiche_<field>_length`; the same figures here, the CJN being another trust domain).
+create function cjn._check_text_limits(payload jsonb) returns void
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    lim record;
+    value text;
+begin
+    for lim in
+        select * from (values
+            ('{fiche,reference}', 64), ('{fiche,justiciable,surname}', 200), ('{fiche,justiciable,given_names}', 200),
+            ('{fiche,justiciable,birth_place}', 200), ('{fiche,justiciable,father}', 200),
+            ('{fiche,justiciable,mother}', 200), ('{fiche,justiciable,profession}', 200),
+            ('{fiche,justiciable,domicile}', 500), ('{fiche,justiciable,nationality}', 100),
+            ('{fiche,condamnation,offence_nature}', 2000), ('{fiche,condamnation,warrants}', 2000),
+            ('{fiche,condamnation,road_traffic}', 1000), ('{fiche,condamnation,ban}', 2000),
+            ('{fiche,signed_by_name}', 200), ('{motive}', 2000)) l(path, max_length)
+    loop
+        value := payload #>> lim.path::text[];
+        if length(value) > lim.max_length then
+            raise exception 'Texte trop long (% caractères, au plus %) : %.', length(value), lim.max_length, lim.path
+                using errcode = 'XJ001';
+        end if;
+    end loop;
+end
+$$;
+
 -- Stores a message that cjn-ingest opened and verified, once: idempotent on the message id
 -- (a duplicate gets the stored receipt again; the same id with other content raises an alarm
 -- and leaves the original untouched). Messages are applied in each court's sequence order;
@@ -140,6 +169,12 @@ begin
         values ('conflicting_duplicate', court_code, message_id,
                 format('Message %s reçu à nouveau avec un contenu différent ; l''original est conservé.', message_id));
         return jsonb_build_object('conflict', true, 'message_id', message_id);
+    end if;
+    -- The courts' limits on every text (a court's own database enforces them; a court that does
+    -- not is refused here rather than filling the registry, which keeps everything for ever).
+    -- (Signatures and rectifications only: a withdrawal carries a fiche the CJN already holds.)
+    if kind in ('fiche_signed', 'fiche_rectified') then
+        perform cjn._check_text_limits(payload);
     end if;
     -- One court's messages are applied one at a time, in order.
     select c.last_seq, c.applied_seq into court_last, court_applied from registry.court c where c.code = court_code for update;

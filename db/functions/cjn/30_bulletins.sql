@@ -782,9 +782,11 @@ begin
          where p.sim >= 0.3
            and not p.person_id = any (array(select x.person_id from unnest(found_) x))
            and (p.sim >= (law ->> 'identity.near_similarity')::real
-                or ext.levenshtein_less_equal(registry.words_key(p.name_norm), q_key,
-                                              cjn._law_int(law, 'identity.near_letters'))
-                   <= cjn._law_int(law, 'identity.near_letters')));
+                -- levenshtein takes at most 255 characters (longer names: the likeness alone)
+                or (length(registry.words_key(p.name_norm)) <= 255 and length(q_key) <= 255
+                    and ext.levenshtein_less_equal(registry.words_key(p.name_norm), q_key,
+                                                   cjn._law_int(law, 'identity.near_letters'))
+                        <= cjn._law_int(law, 'identity.near_letters'))));
     found_ := found_ || more;
 
     -- The same names with a birth date one typing mistake away (the index on the name key).
@@ -949,6 +951,13 @@ begin
     end if;
     if coalesce(btrim(requested_by), '') = '' then
         raise exception 'L''auteur de la demande est obligatoire.' using errcode = 'XJ001', column = 'requested_by';
+    end if;
+    -- The courts' limits (a consultation is kept for ever): names and places of 200 characters.
+    if length(identity ->> 'surname') > 200 or length(identity ->> 'given_names') > 200
+       or length(identity ->> 'birth_place') > 200 or length(identity ->> 'father') > 200
+       or length(identity ->> 'mother') > 200 or length(purpose) > 500 or length(requested_by) > 200 then
+        raise exception 'Demande refusée : un texte dépasse sa limite (noms, lieu, filiation : 200 caractères ; motif : 500).'
+            using errcode = 'XJ001';
     end if;
     if as_of is null or as_of > current_date then
         raise exception 'Date de l''extrait invalide : % (au plus aujourd''hui).', as_of using errcode = 'XJ001', column = 'as_of';

@@ -52,7 +52,7 @@ create function juris.field_limits() returns table (field text, max_length integ
 begin atomic
     select m[1], m[2]::integer
       from pg_catalog.pg_constraint c,
-           regexp_match(pg_catalog.pg_get_constraintdef(c.oid), '^CHECK \(\(length\((\w+)\) <= (\d+)\)\)') m
+           regexp_match(pg_catalog.pg_get_constraintdef(c.oid), 'length\((\w+)\) <= (\d+)') m
      where c.conrelid = 'court.fiche'::regclass and c.contype = 'c' and c.conname ~ '^fiche_\w+_length$'
        and m is not null
      order by 1;
@@ -101,8 +101,10 @@ return jsonb_build_object(
         'b3_ordered', f.b3_ordered, 'ban', f.ban, 'ban_months', f.ban_months,
         'ban_suspended', f.ban_suspended, 'revoked_suspension_niu', f.revoked_suspension_niu));
 
--- Validates a fiche before it is written, with one clear French message per rule.
-create function juris._fiche_validate(f court.fiche) returns void
+-- Validates a fiche before it is written, with one clear French message per rule. `before`: the
+-- row as it was (null for a new one); a text is checked against its limit only when it changes,
+-- so a record written before the limits (V6) can still be archived or withdrawn.
+create function juris._fiche_validate(f court.fiche, before court.fiche default null) returns void
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
 as $$
@@ -112,12 +114,13 @@ declare
     age_years integer;
     lim record;
     doc jsonb := to_jsonb(f);
+    was jsonb := to_jsonb(before);
     value text;
 begin
     select * into s from court.setting;
     for lim in select * from juris.field_limits() loop
         value := doc ->> lim.field;
-        if length(value) > lim.max_length then
+        if length(value) > lim.max_length and value is distinct from was ->> lim.field then
             raise exception 'Texte trop long pour « % » : % caractères, au plus %.', juris._field_label(lim.field),
                 length(value), lim.max_length
                 using errcode = 'XJ001', column = lim.field;
@@ -251,7 +254,7 @@ begin
     if tg_op = 'INSERT' and new.status <> 'brouillon' then
         raise exception 'Une fiche est créée en brouillon.' using errcode = 'XJ003';
     end if;
-    perform juris._fiche_validate(new);
+    perform juris._fiche_validate(new, case when tg_op = 'UPDATE' then old end);
     new.name_norm := juris._norm(concat_ws(' ', new.surname, new.given_names));
     new.name_tokens := string_to_array(nullif(new.name_norm, ''), ' ');
     if new.name_tokens is null then
@@ -259,14 +262,19 @@ begin
     else
         insert into court.name_token (token) select unnest(new.name_tokens) on conflict do nothing;
     end if;
-    -- Who last changed the content: computed here, never taken from the statement.
-    if tg_op = 'INSERT' then
+    -- Who changed the content of this version: computed here, never taken from the statement.
+    if tg_op = 'INSERT' or new.version <> old.version then
         new.content_by := session_user;
+        new.content_editors := array[session_user::text];
     elsif juris._fiche_content(old) is distinct from juris._fiche_content(new) then
         new.content_by := session_user;
+        new.content_editors := case when session_user = any (old.content_editors) then old.content_editors
+                                    else old.content_editors || session_user::text end;
     else
         new.content_by := old.content_by;
+        new.content_editors := old.content_editors;
     end if;
+    new.limits_exempt_version := case when tg_op = 'UPDATE' then old.limits_exempt_version end;
     if tg_op = 'UPDATE' then
         new.updated_at := now();
         new.updated_by := session_user;

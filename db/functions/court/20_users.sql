@@ -63,6 +63,10 @@ begin
     if coalesce(btrim(full_name), '') = '' then
         raise exception 'Le nom complet de l''utilisateur est requis.' using errcode = 'XJ001', column = 'full_name';
     end if;
+    if length(full_name) > 200 then
+        raise exception 'Nom complet trop long : % caractères, au plus 200.', length(full_name)
+            using errcode = 'XJ001', column = 'full_name';
+    end if;
     perform juris._require_verifier(password);
     if privilege = 3 and exists (select from court.app_user u where u.privilege = 3) then
         raise exception 'La juridiction a déjà un greffier.' using errcode = 'XJ005';
@@ -182,6 +186,10 @@ declare
 begin
     if code is null or code !~ '^[0-9]{5}$' then
         raise exception 'Code de juridiction invalide : « % » (5 chiffres).', code using errcode = 'XJ001', column = 'code';
+    end if;
+    if length(name) > 200 or length(region) > 100 or length(departement) > 100 or length(arrondissement) > 100 then
+        raise exception 'Nom de juridiction trop long (200 caractères au plus ; région, département, arrondissement : 100).'
+            using errcode = 'XJ001', column = 'name';
     end if;
     select * into existing from court.court for update;
     if found and existing.code <> code and exists (select from court.fiche f where f.niu is not null) then

@@ -233,7 +233,8 @@ $$;
 -- Why `me` may not do `action` to fiche `f` now, as {SQLSTATE, French message}; null when
 -- allowed. The one statement of who may do what to whose fiche (ARCHITECTURE.md, "Who may do
 -- what"): each action function checks it, and juris.fiche_actions shows it to the GUI.
--- Actions: save, submit, verify, return, sign, print, withdraw, rectify, erase.
+-- Actions: save, submit, verify, return, sign, print, withdraw, rectify (propose a rectification),
+-- verify_rectification, return_rectification, apply_rectification, erase.
 create function juris._action_refusal(action text, f court.fiche, me court.app_user) returns text[]
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
@@ -242,14 +243,22 @@ declare
     what text := case action
         when 'save' then 'Modifier la fiche' when 'submit' then 'Soumettre' when 'verify' then 'Vérifier'
         when 'return' then 'Renvoyer' when 'sign' then 'Signer' when 'print' then 'Imprimer'
-        when 'withdraw' then 'Déclasser' when 'rectify' then 'Rectifier' when 'erase' then 'Effacer' end;
+        when 'withdraw' then 'Déclasser' when 'rectify' then 'Proposer une rectification'
+        when 'verify_rectification' then 'Vérifier la rectification'
+        when 'return_rectification' then 'Renvoyer la rectification'
+        when 'apply_rectification' then 'Appliquer la rectification'
+        when 'erase' then 'Effacer' end;
     min_privilege integer := case action
         when 'verify' then 2 when 'return' then 2 when 'sign' then 3 when 'withdraw' then 3
-        when 'rectify' then 3 else 1 end;
+        when 'verify_rectification' then 2 when 'return_rectification' then 2
+        when 'apply_rectification' then 3 else 1 end;
     allowed court.fiche_status[] := case action
         when 'save' then '{brouillon}' when 'submit' then '{brouillon}' when 'erase' then '{brouillon}'
         when 'verify' then '{soumise}' when 'return' then '{soumise,verifiee}' when 'sign' then '{verifiee}'
-        when 'withdraw' then '{signee,archivee}' when 'rectify' then '{signee,archivee}' end;
+        when 'withdraw' then '{signee,archivee}' when 'rectify' then '{signee,archivee}'
+        when 'verify_rectification' then '{signee,archivee}' when 'return_rectification' then '{signee,archivee}'
+        when 'apply_rectification' then '{signee,archivee}' end;
+    proposal court.rectification;
 begin
     if what is null then
         raise exception 'Action inconnue : « % ».', action using errcode = 'XJ001';
@@ -272,8 +281,32 @@ begin
     if action = 'verify' and f.content_by = me.login then
         return array['XJ002', 'Vérifier : vous avez modifié cette fiche en dernier ; une autre personne doit la vérifier.'];
     end if;
+    if action = 'verify' and me.login = any (f.content_editors) then
+        return array['XJ002', 'Vérifier : vous avez modifié cette fiche ; une autre personne doit la vérifier.'];
+    end if;
     if action = 'verify' and f.created_by = me.login then
         return array['XJ002', 'Vérifier : vous ne pouvez pas vérifier une fiche que vous avez saisie.'];
+    end if;
+    -- A correction of a signed fiche: proposed, verified by another person, applied by the greffier.
+    if action in ('rectify', 'verify_rectification', 'return_rectification', 'apply_rectification') then
+        select * into proposal from court.rectification r
+         where r.fiche_id = f.fiche_id and r.state in ('proposee', 'verifiee');
+        if action = 'rectify' and proposal.rectification_id is not null then
+            return array['XJ003', format('%s : une rectification de la fiche n° %s est déjà en cours (%s).', what,
+                f.number, case proposal.state when 'proposee' then 'à vérifier' else 'à appliquer' end)];
+        end if;
+        if action <> 'rectify' and proposal.rectification_id is null then
+            return array['XJ003', format('%s : aucune rectification en cours pour la fiche n° %s.', what, f.number)];
+        end if;
+        if action = 'verify_rectification' and proposal.state <> 'proposee' then
+            return array['XJ003', format('%s : elle est déjà vérifiée.', what)];
+        end if;
+        if action = 'verify_rectification' and proposal.proposed_by = me.login then
+            return array['XJ002', format('%s : vous l''avez proposée ; une autre personne doit la vérifier.', what)];
+        end if;
+        if action = 'apply_rectification' and proposal.state <> 'verifiee' then
+            return array['XJ003', format('%s : elle doit d''abord être vérifiée par une autre personne que son auteur.', what)];
+        end if;
     end if;
     return null;
 end
@@ -294,7 +327,8 @@ end
 $$;
 
 -- What the session's user may do to a fiche now: one row per action (save, submit, verify,
--- return, sign, print, withdraw, rectify, erase), with the French reason when not. For the GUI,
+-- return, sign, print, withdraw, rectify, verify_rectification, return_rectification,
+-- apply_rectification, erase), with the French reason when not. For the GUI,
 -- which enables its buttons from it; the action functions check the same rules.
 create function juris.fiche_actions(id bigint) returns table (action text, allowed boolean, reason text)
     language plpgsql stable security definer
@@ -312,7 +346,8 @@ begin
     if not found then
         raise exception 'Fiche introuvable : %.', id using errcode = 'XJ004';
     end if;
-    foreach a in array array['save', 'submit', 'verify', 'return', 'sign', 'print', 'withdraw', 'rectify', 'erase'] loop
+    foreach a in array array['save', 'submit', 'verify', 'return', 'sign', 'print', 'withdraw', 'rectify',
+                             'verify_rectification', 'return_rectification', 'apply_rectification', 'erase'] loop
         refusal := juris._action_refusal(a, f, me);
         if refusal is null and a = 'submit' then
             -- Completeness, as the write trigger will check it at submission.
@@ -551,6 +586,9 @@ begin
     perform juris._check_length(btrim(motive), 'withdrawal_motive');
     f := juris._lock_fiche(id);
     perform juris._check_action('withdraw', f, me);
+    update court.rectification r set state = 'renvoyee', returned_by = me.login, returned_at = now(),
+           return_comment = 'Fiche déclassée : ' || left(btrim(withdraw_fiche.motive), 1900)
+     where r.fiche_id = id and r.state in ('proposee', 'verifiee');
     update court.fiche t set status = 'declassee', withdrawn_by = me.login, withdrawn_at = now(),
            withdrawal_motive = btrim(motive)
      where t.fiche_id = id
@@ -559,8 +597,45 @@ begin
 end
 $$;
 
--- A signed fiche's corrected new version (greffier only): same NIU, version + 1, signed again.
-create function juris.rectify_fiche(id bigint, fiche jsonb, motive text) returns integer
+-- Proposes a correction of a signed or archived fiche (any staff member): the new content, in
+-- save_fiche's shape, and the motive. Validated as a complete fiche now; the signed record does
+-- not change until another person verified it and the greffier applied it. Returns its id.
+create function juris.propose_rectification(id bigint, fiche jsonb, motive text) returns bigint
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    me court.app_user;
+    f court.fiche;
+    proposed court.fiche;
+    rid bigint;
+begin
+    me := juris._require(1, 'Proposer une rectification');
+    if coalesce(btrim(motive), '') = '' then
+        raise exception 'Le motif de la rectification est requis.' using errcode = 'XJ001', column = 'motive';
+    end if;
+    perform juris._check_length(btrim(motive), 'rectification_motive');
+    f := juris._lock_fiche(id);
+    perform juris._check_action('rectify', f, me);
+    if fiche is null or jsonb_typeof(fiche) <> 'object' then
+        raise exception 'Fiche attendue sous forme d''objet JSON.' using errcode = 'XJ001';
+    end if;
+    proposed := juris._fiche_from_json(f, fiche);
+    proposed.status := 'soumise';
+    perform juris._fiche_validate(proposed, f);
+    if juris._fiche_content(proposed) = juris._fiche_content(f) then
+        raise exception 'La rectification ne change rien à la fiche n° %.', f.number using errcode = 'XJ001';
+    end if;
+    insert into court.rectification (fiche_id, from_version, content, motive, proposed_by)
+    values (id, f.version, juris._fiche_content(proposed), btrim(motive), me.login)
+    returning rectification_id into rid;
+    return rid;
+end
+$$;
+
+-- Verifies the open proposal of rectification of a fiche: a secrétaire or the greffier other than
+-- its author.
+create function juris.verify_rectification(id bigint) returns void
     language plpgsql security definer
     set search_path = pg_catalog, pg_temp
 as $$
@@ -568,19 +643,81 @@ declare
     me court.app_user;
     f court.fiche;
 begin
-    me := juris._require(3, 'Rectifier une fiche');
-    if coalesce(btrim(motive), '') = '' then
-        raise exception 'Le motif de la rectification est requis.' using errcode = 'XJ001', column = 'motive';
-    end if;
-    perform juris._check_length(btrim(motive), 'rectification_motive');
+    me := juris._require(2, 'Vérifier une rectification');
     f := juris._lock_fiche(id);
-    perform juris._check_action('rectify', f, me);
-    f := juris._fiche_from_json(f, fiche);
-    f := juris._store_content(id, f, me.login, btrim(motive));
-    perform juris._enqueue(f, 'fiche_rectified', btrim(motive));
+    perform juris._check_action('verify_rectification', f, me);
+    update court.rectification r set state = 'verifiee', verified_by = me.login, verified_at = now()
+     where r.fiche_id = id and r.state = 'proposee';
+end
+$$;
+
+-- Refuses the open proposal of rectification of a fiche, with a comment (secrétaire or greffier).
+create function juris.return_rectification(id bigint, comment text) returns void
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    me court.app_user;
+    f court.fiche;
+begin
+    me := juris._require(2, 'Renvoyer une rectification');
+    if coalesce(btrim(comment), '') = '' then
+        raise exception 'Un commentaire est requis pour renvoyer une rectification.'
+            using errcode = 'XJ001', column = 'comment';
+    end if;
+    perform juris._check_length(btrim(comment), 'return_comment');
+    f := juris._lock_fiche(id);
+    perform juris._check_action('return_rectification', f, me);
+    update court.rectification r set state = 'renvoyee', returned_by = me.login, returned_at = now(),
+           return_comment = btrim(comment)
+     where r.fiche_id = id and r.state in ('proposee', 'verifiee');
+end
+$$;
+
+-- Applies the verified rectification of a fiche (greffier): its content becomes version + 1 (same
+-- NIU), signed again by the greffier and transmitted to the CJN. Returns the new version.
+create function juris.apply_rectification(id bigint) returns integer
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    me court.app_user;
+    f court.fiche;
+    r court.rectification;
+begin
+    me := juris._require(3, 'Appliquer une rectification');
+    f := juris._lock_fiche(id);
+    perform juris._check_action('apply_rectification', f, me);
+    select * into r from court.rectification x where x.fiche_id = id and x.state = 'verifiee' for update;
+    if r.from_version <> f.version then
+        raise exception 'La rectification portait sur la version %, la fiche est en version %.', r.from_version, f.version
+            using errcode = 'XJ003';
+    end if;
+    f := juris._fiche_from_json(f, r.content);
+    f := juris._store_content(id, f, me.login, r.motive);
+    perform juris._enqueue(f, 'fiche_rectified', r.motive);
+    update court.rectification x set state = 'appliquee', applied_by = me.login, applied_at = now()
+     where x.rectification_id = r.rectification_id;
     return f.version;
 end
 $$;
+
+-- AFTER every change of a proposal of rectification: one audit row.
+create function juris._rectification_audit() returns trigger
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    perform juris._audit_append(
+        case new.state when 'proposee' then 'rectification_propose' when 'verifiee' then 'rectification_verify'
+                       when 'appliquee' then 'rectification_apply' else 'rectification_return' end,
+        'rectification', new.rectification_id::text, to_jsonb(new));
+    return null;
+end
+$$;
+
+create trigger rectification_audit after insert or update on court.rectification
+    for each row execute function juris._rectification_audit();
 
 -- Erases a draft (its author, a secrétaire or the greffier). Signed records are never deleted.
 create function juris.erase_fiche(id bigint) returns void
@@ -622,7 +759,12 @@ begin
             'signed_by', f.signed_by, 'signed_at', f.signed_at, 'first_signed_by', f.first_signed_by,
             'archived_at', f.archived_at, 'rectification_motive', f.rectification_motive,
             'withdrawn_by', f.withdrawn_by, 'withdrawn_at', f.withdrawn_at,
-            'withdrawal_motive', f.withdrawal_motive));
+            'withdrawal_motive', f.withdrawal_motive, 'content_by', f.content_by),
+        'rectification', (select jsonb_build_object('id', r.rectification_id, 'state', r.state,
+                              'motive', r.motive, 'proposed_by', r.proposed_by, 'proposed_at', r.proposed_at,
+                              'verified_by', r.verified_by, 'verified_at', r.verified_at, 'content', r.content)
+                            from court.rectification r
+                           where r.fiche_id = f.fiche_id and r.state in ('proposee', 'verifiee')));
 end
 $$;
 

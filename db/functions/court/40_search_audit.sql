@@ -18,15 +18,21 @@ create function juris.search_fiches(
     set search_path = pg_catalog, ext, pg_temp
 as $$
 declare
-    q text := nullif(juris._norm(by_name), '');
+    q text;
     conditions text[] := array['true'];
     score_expr text := '1::real';
     word text;
     similar_words text[];
 begin
     perform juris._require(1, 'Rechercher des fiches');
-    -- Bounded input: a name is a few words (each looked up in the dictionary).
-    if length(by_name) > 200 or cardinality(string_to_array(q, ' ')) > 12 then
+    -- Bounded input: a name is a few words (each looked up in the dictionary); checked before
+    -- anything costly is done with it.
+    if length(by_name) > 200 then
+        raise exception 'Nom à rechercher trop long : au plus 200 caractères et 12 mots.'
+            using errcode = 'XJ001', column = 'name';
+    end if;
+    q := nullif(juris._norm(by_name), '');
+    if cardinality(string_to_array(q, ' ')) > 12 then
         raise exception 'Nom à rechercher trop long : au plus 200 caractères et 12 mots.'
             using errcode = 'XJ001', column = 'name';
     end if;
@@ -112,7 +118,14 @@ begin
            end
       from court.audit a
      where a.entity = 'fiche' and a.entity_id = id::text
-     order by a.seq;
+    union all
+    -- Proposals of rectification of this fiche: proposed, verified, applied or returned.
+    select a.seq, a.at, a.actor, juris._full_name(a.actor), a.action, null::integer, null::text,
+           (a.data ->> 'from_version')::integer,
+           case a.action when 'rectification_return' then a.data ->> 'return_comment' else a.data ->> 'motive' end
+      from court.audit a
+     where a.entity = 'rectification' and a.data ->> 'fiche_id' = id::text
+     order by 1;
 end
 $$;
 
@@ -160,6 +173,44 @@ begin
                c.seq, c.at, c.actor, c.action, c.entity, c.entity_id, c.data))
      order by c.seq
      limit 1;
-    return query select broken_seq is null, total, broken_seq, broken;
+    -- The chain holds; now its meaning. A fiche's content changes only by creation, edition of a
+    -- draft or rectification (never by a submission, verification, signature, archive...).
+    if broken is null then
+        select x.seq, format('Le contenu de la fiche n° %s a changé lors d''une action « %s » : modifié hors de l''application.',
+                             x.number, x.action)
+          into broken_seq, broken
+          from (select a.seq, a.action, a.data ->> 'number' as number,
+                       juris._fiche_content(jsonb_populate_record(null::court.fiche, a.data)) as content,
+                       lag(juris._fiche_content(jsonb_populate_record(null::court.fiche, a.data)))
+                           over (partition by a.entity_id order by a.seq) as previous
+                  from court.audit a
+                 where a.entity = 'fiche' and a.action <> 'erase') x
+         where x.previous is not null and x.action not in ('create', 'update', 'rectify')
+           and x.content is distinct from x.previous
+         order by x.seq
+         limit 1;
+    end if;
+    -- And each fiche as it stands is what its last audit row recorded: a change made behind the
+    -- triggers (a superuser's) left no row.
+    if broken is null then
+        select a.seq, format('La fiche n° %s diffère de sa dernière trace au journal (ligne %s) : modifiée hors de l''application.',
+                             f.number, a.seq)
+          into broken_seq, broken
+          from court.fiche f
+          join lateral (select l.seq, l.data from court.audit l
+                         where l.entity = 'fiche' and l.entity_id = f.fiche_id::text
+                         order by l.seq desc limit 1) a on true
+         where not ((to_jsonb(f) - 'name_norm' - 'name_tokens') @> a.data)
+         order by f.fiche_id
+         limit 1;
+        if broken is null then
+            select null::bigint, format('La fiche n° %s n''a aucune trace au journal : insérée hors de l''application.', f.number)
+              into broken_seq, broken
+              from court.fiche f
+             where not exists (select from court.audit l where l.entity = 'fiche' and l.entity_id = f.fiche_id::text)
+             limit 1;
+        end if;
+    end if;
+    return query select broken is null, total, broken_seq, broken;
 end
 $$;

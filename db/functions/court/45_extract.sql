@@ -38,6 +38,9 @@ begin
     end if;
     perform juris._check_keys(person, array['surname', 'given_names', 'birth_date', 'birth_place', 'father',
         'mother', 'niu'], 'la personne');
+    -- The same limits as a fiche's identity (the CJN keeps the request for ever).
+    perform juris._check_length(juris._text(person, k), k)
+       from unnest(array['surname', 'given_names', 'birth_place', 'father', 'mother']) k;
     who := jsonb_strip_nulls(jsonb_build_object(
         'surname', juris._text(person, 'surname'),
         'given_names', juris._text(person, 'given_names'),
@@ -76,6 +79,34 @@ begin
         jsonb_build_object('bulletin', bulletin, 'purpose', btrim(purpose), 'person', who));
     notify xmjuris_outbox;
     return id;
+end
+$$;
+
+-- Cancels a request not yet answered (its author or the greffier): the listener stops sending
+-- it. An answer the CJN gives anyway is still stored (the consultation happened there).
+create function juris.cancel_extract_request(id bigint) returns void
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    me court.app_user := juris._require(1, 'Annuler une demande d''extrait');
+    r court.extract_request;
+begin
+    select * into r from court.extract_request x where x.extract_request_id = id for update;
+    if not found then
+        raise exception 'Demande d''extrait introuvable : %.', id using errcode = 'XJ004';
+    end if;
+    if r.requested_by <> me.login and me.privilege < 3 then
+        raise exception 'Seuls l''auteur de la demande et le greffier peuvent l''annuler.' using errcode = 'XJ002';
+    end if;
+    if r.state <> 'pending' then
+        raise exception 'La demande n° % n''est plus en attente : elle ne peut pas être annulée.', id using errcode = 'XJ003';
+    end if;
+    update court.extract_request x set state = 'rejected', rejected_at = now(), rejection_code = 'annulee',
+           rejection_reason = format('Demande annulée par %s.', me.full_name)
+     where x.extract_request_id = id;
+    perform juris._audit_append('extract_request_cancel', 'extract_request', id::text,
+        jsonb_build_object('cancelled_by', me.login));
 end
 $$;
 

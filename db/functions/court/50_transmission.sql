@@ -145,6 +145,16 @@ begin
     if o.state = 'acknowledged' then
         return false;
     end if;
+    -- The receipt must be the CJN's for this very message (the listener verified its signature;
+    -- this keeps a careless or hostile caller from archiving a fiche with anything).
+    if receipt ->> 'message_id' is distinct from o.message_id::text
+       or (receipt ->> 'seq') is distinct from o.seq::text
+       or (receipt ->> 'niu') is distinct from o.niu
+       or (receipt ->> 'version') is distinct from o.version::text
+       or coalesce(receipt ->> 'signed_hash', '') !~* '^[0-9a-f]{64}$' then
+        raise exception 'Accusé de réception qui ne correspond pas au message % (numéro, NIU, version ou empreinte).', o.seq
+            using errcode = 'XJ001';
+    end if;
     update court.outbox x set state = 'acknowledged', acknowledged_at = now(), receipt = store_receipt.receipt,
            receipt_sealed = sealed, rejection_code = null, rejection_reason = null, rejected_at = null
      where x.outbox_id = o.outbox_id;

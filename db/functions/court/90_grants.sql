@@ -11,6 +11,7 @@ grant execute on function
     juris.erase_fiche(bigint),
     juris.get_fiche(bigint),
     juris.fiche_actions(bigint),
+    juris.propose_rectification(bigint, jsonb, text),
     juris.field_limits(),
     juris.fiche_document(bigint),
     juris.fiche_list_document(date, date),
@@ -23,20 +24,23 @@ grant execute on function
     -- Each checks the bulletin's permission (court.extract_permission) itself.
     juris.request_extract(jsonb, integer, text),
     juris.extract_requests(integer),
-    juris.get_extract(bigint)
+    juris.get_extract(bigint),
+    juris.cancel_extract_request(bigint)
 to agent, secretaire, greffier;
 
 -- Secrétaires and the greffier.
 grant execute on function
     juris.verify_fiche(bigint),
-    juris.return_fiche(bigint, text)
+    juris.return_fiche(bigint, text),
+    juris.verify_rectification(bigint),
+    juris.return_rectification(bigint, text)
 to secretaire, greffier;
 
 -- The greffier alone.
 grant execute on function
     juris.sign_fiche(bigint),
     juris.withdraw_fiche(bigint, text),
-    juris.rectify_fiche(bigint, jsonb, text),
+    juris.apply_rectification(bigint),
     juris.create_user(text, text, text, integer),
     juris.set_privilege(text, integer),
     juris.list_users(),

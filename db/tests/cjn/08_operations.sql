@@ -2,7 +2,7 @@
 -- gap_alarms, ingest_status), the delay is an operator's setting; the fiche digests that
 -- `xmjuris reconcile` compares leave out only the signature's login, name and time.
 begin;
-select plan(12);
+select plan(15);
 
 grant all on table __tcache__ to public;
 grant all on sequence __tcache___id_seq, __tresults___numb_seq to public;
@@ -58,6 +58,26 @@ select is((select content_digest from cjn.court_fiches('12345') where niu = '123
     encode(sha256(convert_to(((pg_temp.msg(1) -> 'fiche') - 'signed_by' - 'signed_by_name' - 'signed_at')::text, 'UTF8')), 'hex'),
     'court_fiches gives the digest of the content less the signature');
 select is((select count(*) from cjn.court_fiches('12345')), 3::bigint, 'one row per fiche');
+
+-- Names near the courts' limits (200 + 200 characters) and a variant of them: the near-match
+-- search must not fail (levenshtein takes at most 255 characters), nor refuse a whole envelope.
+create function pg_temp.long_names(seq bigint, surname text, given text) returns jsonb language sql as $$
+    select jsonb_set(jsonb_set(pg_temp.msg(seq), '{fiche,justiciable,surname}', to_jsonb(surname)),
+                     '{fiche,justiciable,given_names}', to_jsonb(given))
+$$;
+set session authorization tg_ingest;
+select pg_temp.ingest(pg_temp.long_names(4, rtrim(repeat('Mbarga Ondoa ', 15)), rtrim(repeat('Jean Pierre Marie ', 11))));
+select lives_ok($$select cjn.extract('12345', 'g1', jsonb_build_object(
+        'surname', rtrim(repeat('Mbarga Ondoa ', 14)) || ' Owona', 'given_names', rtrim(repeat('Jean Pierre Marie ', 11)),
+        'birth_date', '1987-04-17'), 3, 'Emploi')$$,
+    'an extract for names of about 400 characters and a variant of them is computed');
+select throws_ok($$select cjn.extract('12345', 'g1', jsonb_build_object('surname', repeat('kobila ', 100),
+        'given_names', 'Mangué', 'birth_date', '1987-04-17'), 3, 'Emploi')$$, 'XJ001', null,
+    'names past the courts'' limit are refused (a consultation is kept for ever)');
+select throws_ok(format('select pg_temp.ingest(%L)',
+        jsonb_set(pg_temp.msg(5), '{fiche,justiciable,domicile}', to_jsonb(repeat('x', 600)))), 'XJ001', null,
+    'a signed fiche past the courts'' limits is refused at the CJN too');
+reset session authorization;
 
 select * from finish();
 rollback;
