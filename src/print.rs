@@ -234,16 +234,12 @@ async fn load_data(kind: DataKind, args: &DocumentArgs) -> anyhow::Result<serde_
     }
 }
 
+/// Through `db::connect`: a connection string without a password takes it from `PGPASSWORD` or
+/// the password file, as `psql` does.
 async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+    db::connect(url)
         .await
-        .context("cannot connect to the court database")?;
-    tokio::spawn(async move {
-        if let Err(error) = connection.await {
-            tracing::warn!(error = %error, "Database connection ended.");
-        }
-    });
-    Ok(client)
+        .context("cannot connect to the court database")
 }
 
 /// A fiche's id is a number; its NIU is 17 digits.
