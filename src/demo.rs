@@ -749,7 +749,7 @@ async fn sample_extract(
     }
     let data = crate::print::extract_document(&url, id).await?;
     let pdf = forms::Forms::builtin().render_pdf("bulletin-1", &data)?;
-    write_private(out, pdf)?;
+    write_private(out, &pdf)?;
     eprintln!(
         "The CJN answered; the sealed extract is printed: {}.",
         out.display()
@@ -790,7 +790,7 @@ fn spawn_daemon(dir: &Path, name: &str, program: &str, config: &Path) -> anyhow:
     let child = command
         .spawn()
         .with_context(|| format!("starting {program}"))?;
-    write_private(&pid_file, child.id().to_string())?;
+    write_private(&pid_file, &child.id().to_string())?;
     eprintln!("Started {name} (PID {}).", child.id());
     Ok(())
 }
@@ -858,7 +858,7 @@ fn random_password() -> anyhow::Result<String> {
 }
 
 /// Writes a file that only its owner can read (mode 0600, also when it was there before).
-fn write_private(path: &Path, data: impl AsRef<[u8]>) -> anyhow::Result<()> {
+fn write_private(path: &Path, data: &(impl AsRef<[u8]> + ?Sized)) -> anyhow::Result<()> {
     use std::io::Write as _;
     let mut f = std::fs::OpenOptions::new()
         .write(true)
