@@ -12,6 +12,12 @@
 //! Passwords are generated (`credentials.txt`, mode 0600); everything lives in one folder and
 //! keeps running after this command; `xmjuris demo --stop` stops it, and running the demo again
 //! starts what is not running.
+//!
+//! Everything the demo writes is its owner's only: it runs with the file mode creation mask
+//! 0077 (which its daemons and broker inherit), so files are 0600 and folders 0700; the folder
+//! itself is 0700, or, when run as root, 0710 with the group of the `postgres` system user that
+//! runs the databases (it may pass through, not list). The databases' superuser has a password
+//! (`<cluster>/superuser.pgpass`); see the `sandbox` crate.
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
@@ -253,9 +259,12 @@ impl State {
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    // Whatever the demo, its daemons and its broker create: their owner's only.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     std::fs::create_dir_all(args.dir.join("logs"))
         .with_context(|| format!("creating {}", args.dir.display()))?;
     let dir = args.dir.canonicalize()?;
+    make_private_folder(&dir)?;
     let state_path = dir.join("state.json");
     let mut state = State::load(&state_path)?;
     if args.stop {
@@ -489,11 +498,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         );
     }
     println!(
-        "  Administrators (psql): psql -h {} -p {} -U postgres cjn   |   psql -h {} -p {} -U postgres court_10001",
-        cjn.socket_dir().display(),
-        cjn.port(),
-        courts.socket_dir().display(),
-        courts.port()
+        "  Administrators (psql, as {}): PGPASSFILE={} psql \"{}\"   |   PGPASSFILE={} psql \"{}\"",
+        if sandbox::running_as_root() {
+            "root"
+        } else {
+            "this user"
+        },
+        cjn.passfile().display(),
+        cjn.admin_conninfo("cjn"),
+        courts.passfile().display(),
+        courts.admin_conninfo("court_10001"),
     );
     println!("  MQTT broker: 127.0.0.1:{broker_port}");
     println!(
@@ -735,7 +749,7 @@ async fn sample_extract(
     }
     let data = crate::print::extract_document(&url, id).await?;
     let pdf = forms::Forms::builtin().render_pdf("bulletin-1", &data)?;
-    std::fs::write(out, pdf).with_context(|| format!("writing {}", out.display()))?;
+    write_private(out, &pdf)?;
     eprintln!(
         "The CJN answered; the sealed extract is printed: {}.",
         out.display()
@@ -762,7 +776,9 @@ fn spawn_daemon(dir: &Path, name: &str, program: &str, config: &Path) -> anyhow:
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(dir.join("logs").join(format!("{name}.log")))?;
+    log.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
     let mut command = std::process::Command::new(exe);
     command
         .arg("--config")
@@ -774,7 +790,7 @@ fn spawn_daemon(dir: &Path, name: &str, program: &str, config: &Path) -> anyhow:
     let child = command
         .spawn()
         .with_context(|| format!("starting {program}"))?;
-    std::fs::write(&pid_file, child.id().to_string())?;
+    write_private(&pid_file, &child.id().to_string())?;
     eprintln!("Started {name} (PID {}).", child.id());
     Ok(())
 }
@@ -841,8 +857,8 @@ fn random_password() -> anyhow::Result<String> {
         .collect())
 }
 
-/// Writes a file that only its owner can read (mode 0600).
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+/// Writes a file that only its owner can read (mode 0600, also when it was there before).
+fn write_private(path: &Path, data: &(impl AsRef<[u8]> + ?Sized)) -> anyhow::Result<()> {
     use std::io::Write as _;
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -851,6 +867,27 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
         .mode(0o600)
         .open(path)
         .with_context(|| format!("writing {}", path.display()))?;
-    f.write_all(text.as_bytes())?;
+    f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    f.write_all(data.as_ref())?;
+    Ok(())
+}
+
+/// Makes the demo's folder and its `logs/` private: 0700; when root, 0710 with the group of the
+/// `postgres` system user, which runs the databases kept inside and must pass through.
+fn make_private_folder(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = if sandbox::running_as_root() {
+        let (_, gid) = sandbox::system_user("postgres")?;
+        std::os::unix::fs::chown(dir, None, Some(gid))
+            .with_context(|| format!("chown {}", dir.display()))?;
+        0o710
+    } else {
+        0o700
+    };
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("chmod {}", dir.display()))?;
+    let logs = dir.join("logs");
+    std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("chmod {}", logs.display()))?;
     Ok(())
 }

@@ -234,6 +234,8 @@ async fn load_data(kind: DataKind, args: &DocumentArgs) -> anyhow::Result<serde_
     }
 }
 
+/// Through `db::connect`: a connection string without a password takes it from `PGPASSWORD` or
+/// the password file, as `psql` does.
 async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
     db::connect(url)
         .await

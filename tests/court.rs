@@ -9,7 +9,7 @@ use futures_util::StreamExt as _;
 #[test]
 fn migrate_twice_is_a_noop_and_init_gives_a_working_court() {
     let court = Court::new();
-    let second = court.xmjuris(&["migrate", "--court", &court.admin_url()]);
+    let second = court.xmjuris(&["migrate", "--court", &court.admin_conninfo()]);
     assert!(
         second.contains("Schema up to date"),
         "second migrate should do nothing, said: {second}"
@@ -53,26 +53,27 @@ fn migrate_twice_is_a_noop_and_init_gives_a_working_court() {
 #[test]
 fn court_init_refuses_a_bad_code_and_keeps_the_password_off_the_command_line() {
     let court = Court::new();
-    let out = common::xmjuris_cmd(&[
-        "court",
-        "init",
-        "--db",
-        &court.admin_url(),
-        "--code",
-        "12A45",
-        "--name",
-        "X",
-        "--region",
-        "R",
-        "--departement",
-        "D",
-        "--arrondissement",
-        "A",
-        "--greffier",
-        "kamdem",
-    ])
-    .output()
-    .expect("run");
+    let out = court
+        .xmjuris_cmd(&[
+            "court",
+            "init",
+            "--db",
+            &court.admin_conninfo(),
+            "--code",
+            "12A45",
+            "--name",
+            "X",
+            "--region",
+            "R",
+            "--departement",
+            "D",
+            "--arrondissement",
+            "A",
+            "--greffier",
+            "kamdem",
+        ])
+        .output()
+        .expect("run");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Code de juridiction invalide"), "{err}");

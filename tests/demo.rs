@@ -110,4 +110,36 @@ fn the_demo_runs_the_whole_chain_and_stops() {
         !dir.join("courts-pg/data/postmaster.pid").exists(),
         "the courts' PostgreSQL still runs"
     );
+    assert_private(&dir);
+}
+
+/// Nothing under the demo's folder is open to the group or others: files and folders are their
+/// owner's only (0600, 0700), the folder itself 0700 — or 0710 when root, for the `postgres`
+/// group that runs the databases inside (it may pass through, not list).
+fn assert_private(dir: &Path) {
+    let mut open = Vec::new();
+    let mut folders = vec![dir.to_owned()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).expect("read the demo's folder") {
+            let path = entry.expect("entry").path();
+            let meta = std::fs::symlink_metadata(&path).expect("metadata");
+            if meta.file_type().is_symlink() {
+                continue;
+            }
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                open.push(format!("{mode:o} {}", path.display()));
+            }
+            if meta.is_dir() {
+                folders.push(path);
+            }
+        }
+    }
+    assert!(open.is_empty(), "open to others: {open:#?}");
+    let top = std::fs::metadata(dir)
+        .expect("the demo's folder")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert!(top == 0o700 || top == 0o710, "the demo's folder is {top:o}");
 }

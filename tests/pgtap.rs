@@ -10,8 +10,9 @@ use std::process::Command;
 fn prove(flag: &str, dir: &str) {
     let cluster = sandbox::PgCluster::start().expect("start PostgreSQL");
     cluster.create_database("xm").expect("create the database");
-    let status = Command::new(env!("CARGO_BIN_EXE_xmjuris"))
-        .args(["migrate", flag, &cluster.admin_url("xm")])
+    let status = cluster
+        .client_env(&mut Command::new(env!("CARGO_BIN_EXE_xmjuris")))
+        .args(["migrate", flag, &cluster.admin_conninfo("xm")])
         .status()
         .expect("run xmjuris migrate");
     assert!(status.success(), "xmjuris migrate {flag} failed");
@@ -28,7 +29,8 @@ fn prove(flag: &str, dir: &str) {
     files.sort();
     assert!(!files.is_empty(), "no pgTAP test file in {}", dir.display());
 
-    let out = Command::new("pg_prove")
+    let out = cluster
+        .client_env(&mut Command::new("pg_prove"))
         .arg("--host")
         .arg(cluster.socket_dir())
         .args(["--port", &cluster.port().to_string()])

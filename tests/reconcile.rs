@@ -26,7 +26,7 @@ async fn reconcile_tells_in_transit_from_lost_and_unknown() {
         .create_database("cjn")
         .expect("create the CJN database");
     let cjn_admin_url = court.cluster.admin_url("cjn");
-    court.xmjuris(&["migrate", "--cjn", &cjn_admin_url]);
+    court.xmjuris(&["migrate", "--cjn", &court.cluster.admin_conninfo("cjn")]);
     let cjn = db::connect(&cjn_admin_url)
         .await
         .expect("connect to the CJN");

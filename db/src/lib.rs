@@ -7,6 +7,7 @@
 //! changed, so that a second `migrate` is a no-op.
 
 mod error;
+mod passfile;
 
 pub use error::{DbError, ErrorKind};
 
@@ -136,9 +137,17 @@ pub fn scram_verifier(password: &str) -> String {
 }
 
 /// Connects to PostgreSQL (no TLS: the court database is reached on the LAN or a local socket),
-/// driving the connection on a background task.
+/// driving the connection on a background task. A connection string without a password takes it
+/// where `psql` would: `PGPASSWORD`, then the password file `PGPASSFILE` or `~/.pgpass`.
 pub async fn connect(url: &str) -> Result<Client, DbError> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls)
+    let mut config: tokio_postgres::Config = url.parse().map_err(|e| DbError::connect(url, e))?;
+    if config.get_password().is_none()
+        && let Some(password) = passfile::password_for(&config)
+    {
+        config.password(password);
+    }
+    let (client, connection) = config
+        .connect(NoTls)
         .await
         .map_err(|e| DbError::connect(url, e))?;
     tokio::spawn(async move {

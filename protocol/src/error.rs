@@ -81,7 +81,8 @@ reasons! {
     Io = 200, "io";
     /// A PKI file or certificate is malformed or inconsistent.
     BadCertificate = 201, "bad_certificate";
-    /// No such enrollment code.
+    /// No such enrollment code, or a MAC that does not match it: the CJN answers every MAC
+    /// failure so, whatever the code's state, so that nobody without the secret learns it.
     CodeUnknown = 202, "code_unknown";
     /// The enrollment code was already used.
     CodeUsed = 203, "code_used";
@@ -89,7 +90,8 @@ reasons! {
     CodeExpired = 204, "code_expired";
     /// The enrollment code was issued for another court.
     CodeOtherCourt = 205, "code_other_court";
-    /// The enrollment request's MAC does not match the code.
+    /// The enrollment request's MAC does not match the code. No longer sent: such a request
+    /// is answered [`Reason::CodeUnknown`]; kept so that the number is never reused.
     CodeMacInvalid = 206, "code_mac_invalid";
     /// The CSR is malformed, badly signed, or names another court.
     CsrInvalid = 207, "csr_invalid";

@@ -4,9 +4,18 @@
 //! used only by [`CjnPki::init`] and can then be moved offline), an issuing CA
 //! (10 years, path length 0) that signs the courts' and the CJN's certificates
 //! and the CRL, and the CJN's own certificate (signing and key agreement).
-//! One-time enrollment codes are files under `codes/`; a code is used when
-//! `codes/<id>.used` exists, created exclusively and synced before the
-//! certificate is issued, so it stays used across restarts and instances.
+//! One-time enrollment codes are files under `codes/`. A request is checked in
+//! this order: the MAC first (constant time; an unknown code, a wrong secret and a
+//! MAC over another CSR all get the same refusal, [`Reason::CodeUnknown`], so that
+//! nobody without the secret learns whether a code exists, is used or has
+//! expired), then the court, the CSR, and the code's state. Only a request that
+//! passed every check claims the code: `codes/<id>.used`, created exclusively and
+//! synced, names the key of the CSR; the certificate is then issued and the signed
+//! answer kept in `codes/<id>.answer`. A refused request (a CSR naming another
+//! court, a bad key) leaves the code as it was. The same court asking again with
+//! the same key (its answer was lost, or the CJN stopped between claim and answer)
+//! gets the kept answer again, or the enrollment completed; any other key is
+//! refused ([`Reason::CodeUsed`]). The claim holds across restarts and instances.
 //!
 //! Court side ([`court_prepare_enrollment`], [`court_complete_enrollment`]): the
 //! key is generated locally (file mode 0600) and never leaves; the CSR travels
@@ -357,6 +366,69 @@ struct StoredCode {
     expires_at: OffsetDateTime,
 }
 
+/// The claim of a code (`codes/<id>.used`): the key it was claimed for.
+#[derive(Debug, Serialize, Deserialize)]
+struct CodeClaim {
+    /// SHA-256 of the claiming CSR's public key (DER SubjectPublicKeyInfo), hex.
+    key_sha256: String,
+    #[serde(with = "time::serde::rfc3339")]
+    claimed_at: OffsetDateTime,
+}
+
+/// Outcome of [`CjnPki::claim_code`].
+enum Claim {
+    /// Claimed by this request.
+    New,
+    /// Claimed earlier for the same key (an answer lost, or an interrupted enrollment).
+    Resumed,
+}
+
+/// The one refusal of an enrollment request whose MAC does not verify, whatever the state of
+/// the code it names (unknown, malformed, used, expired, another court's): the same reason and
+/// the same words, so that it tells nothing about the code.
+fn enrollment_refused() -> Error {
+    Error::new(
+        Reason::CodeUnknown,
+        "unknown enrollment code, or a MAC that does not match it",
+    )
+}
+
+/// Checks a court's CSR: well formed, signed by its key, a P-256 key, naming `court`; its key.
+fn check_csr(court: CourtCode, csr_der: &[u8]) -> Result<PKey<Public>> {
+    let csr = X509Req::from_der(csr_der).map_err(|e| Error::ssl(Reason::CsrInvalid, "CSR", &e))?;
+    let key = csr
+        .public_key()
+        .map_err(|e| Error::ssl(Reason::CsrInvalid, "CSR key", &e))?;
+    if !csr.verify(&key).unwrap_or(false) {
+        return Err(Error::new(Reason::CsrInvalid, "CSR signature"));
+    }
+    let is_p256 = key
+        .ec_key()
+        .ok()
+        .and_then(|k| k.group().curve_name())
+        .is_some_and(|n| n == Nid::X9_62_PRIME256V1);
+    if !is_p256 {
+        return Err(Error::new(Reason::CsrInvalid, "the key must be P-256"));
+    }
+    let cn = csr
+        .subject_name()
+        .entries_by_nid(Nid::COMMONNAME)
+        .next()
+        .and_then(|e| e.data().to_string().ok());
+    if cn.as_deref() != Some(court.to_string().as_str()) {
+        return Err(Error::new(Reason::CsrInvalid, "CSR names another court"));
+    }
+    Ok(key)
+}
+
+/// SHA-256 of a public key's DER SubjectPublicKeyInfo, hex.
+fn key_digest(key: &PKeyRef<Public>) -> Result<String> {
+    let der = key
+        .public_key_to_der()
+        .map_err(ssl(Reason::CsrInvalid, "CSR key"))?;
+    Ok(hex(&openssl::sha::sha256(&der)))
+}
+
 /// One revoked certificate.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RevokedEntry {
@@ -607,10 +679,12 @@ impl CjnPki {
         })
     }
 
-    /// Handles an enrollment request received on `court`'s enrollment topic:
-    /// checks the code (known, for this court, not expired, not used, MAC), the
-    /// CSR, marks the code used (durably, before issuing), issues the
-    /// certificate, and returns the signed answer to publish.
+    /// Handles an enrollment request received on `court`'s enrollment topic and returns the
+    /// signed answer to publish. The MAC is checked first (see the module docs: every MAC
+    /// failure gets the same refusal), then the court, the CSR and the code's state; the code
+    /// is claimed for the CSR's key only once all of that passed, then the certificate is
+    /// issued and the answer kept. The same court asking again with the same key gets that
+    /// answer again (or the enrollment an interruption left half done, completed).
     pub fn handle_enrollment(&self, topic_court: CourtCode, request: &[u8]) -> Result<Vec<u8>> {
         let messages = codec::decode(request)?;
         let [msg] = messages.as_slice() else {
@@ -626,111 +700,141 @@ impl CjnPki {
                 "not an enrollment request",
             ));
         };
-        self.check_and_claim_code(topic_court, req)?;
-        let cert = self.issue(topic_court, &req.csr_der)?;
-        info!(court = %topic_court, code_id = %req.code_id, "Court enrolled.");
-        self.signed_answer(topic_court, cert)
-    }
-
-    fn check_and_claim_code(&self, court: CourtCode, req: &EnrollmentRequest) -> Result<()> {
-        if req.code_id.len() != 8 || !req.code_id.bytes().all(|b| BASE32.contains(&b)) {
-            return Err(Error::new(Reason::CodeUnknown, "malformed code id"));
-        }
-        let codes = self.dir.join(files::CODES_DIR);
-        let path = codes.join(format!("{}.json", req.code_id));
-        let stored: StoredCode = match fs::read(&path) {
-            Ok(b) => serde_json::from_slice(&b)
-                .map_err(|e| Error::new(Reason::Io, format!("code file: {e}")))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::new(
-                    Reason::CodeUnknown,
-                    format!("no code {}", req.code_id),
-                ));
-            }
-            Err(e) => return Err(Error::io(path.display(), &e)),
-        };
-        if stored.court != court {
+        let stored = self.code_with_valid_mac(topic_court, req)?;
+        // From here on the requester holds the code's secret: it may learn the code's state.
+        if stored.court != topic_court {
             return Err(Error::new(
                 Reason::CodeOtherCourt,
                 format!("code {} is for another court", req.code_id),
             ));
         }
-        let used = codes.join(format!("{}.used", req.code_id));
+        let key = check_csr(topic_court, &req.csr_der)?;
+        let key_sha256 = key_digest(&key)?;
+        let codes = self.dir.join(files::CODES_DIR);
+        let answer_path = codes.join(format!("{}.answer", req.code_id));
+        match self.claim_code(&req.code_id, &stored, &key_sha256)? {
+            Claim::New => {}
+            Claim::Resumed => {
+                if let Ok(answer) = fs::read(&answer_path) {
+                    info!(court = %topic_court, code_id = %req.code_id, "Enrollment asked again with the same key: the answer is sent again.");
+                    return Ok(answer);
+                }
+                info!(court = %topic_court, code_id = %req.code_id, "Enrollment claimed but not answered: completed now.");
+            }
+        }
+        let cert = self.issue_for_key(topic_court, &key)?;
+        let answer = self.signed_answer(topic_court, cert)?;
+        write_atomic(&answer_path, &answer, 0o600)?;
+        info!(court = %topic_court, code_id = %req.code_id, "Court enrolled.");
+        Ok(answer)
+    }
+
+    /// The stored code named by the request, if the request's MAC verifies with it; else the
+    /// one refusal [`enrollment_refused`], whatever the code's state (unknown, malformed, used,
+    /// expired, another court's).
+    fn code_with_valid_mac(&self, court: CourtCode, req: &EnrollmentRequest) -> Result<StoredCode> {
+        let well_formed =
+            req.code_id.len() == 8 && req.code_id.bytes().all(|b| BASE32.contains(&b));
+        let stored: Option<StoredCode> = if well_formed {
+            let path = self
+                .dir
+                .join(files::CODES_DIR)
+                .join(format!("{}.json", req.code_id));
+            match fs::read(&path) {
+                Ok(b) => Some(
+                    serde_json::from_slice(&b)
+                        .map_err(|e| Error::new(Reason::Io, format!("code file: {e}")))?,
+                ),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(Error::io(path.display(), &e)),
+            }
+        } else {
+            None
+        };
+        // Without a stored code the MAC is still computed (with a key nobody has), so that an
+        // unknown code takes about as long to refuse as a wrong secret.
+        let key = match &stored {
+            Some(s) => {
+                unhex(&s.mac_key).ok_or_else(|| Error::new(Reason::Io, "code file: bad key"))?
+            }
+            None => vec![0u8; 32],
+        };
+        let expected = enrollment_mac(&key, court, &req.code_id, &req.csr_der)?;
+        let mac_ok = openssl::memcmp::eq(expected.as_bytes(), req.mac.as_bytes());
+        match stored {
+            Some(stored) if mac_ok => Ok(stored),
+            _ => Err(enrollment_refused()),
+        }
+    }
+
+    /// Claims the code for the key whose SHA-256 is `key_sha256`: [`Claim::New`] when this
+    /// request claimed it now, [`Claim::Resumed`] when it was claimed before for this very key;
+    /// [`Reason::CodeUsed`] when claimed for another key, [`Reason::CodeExpired`] when a new
+    /// claim comes too late. The claim file is created exclusively and synced with its folder.
+    fn claim_code(&self, code_id: &str, stored: &StoredCode, key_sha256: &str) -> Result<Claim> {
+        let codes = self.dir.join(files::CODES_DIR);
+        let used = codes.join(format!("{code_id}.used"));
+        let claimed_for = |used: &Path| -> Result<Claim> {
+            let text = fs::read(used).map_err(|e| Error::io(used.display(), &e))?;
+            // A claim of an older version (a bare timestamp) names no key: used.
+            match serde_json::from_slice::<CodeClaim>(&text) {
+                Ok(c) if openssl::memcmp::eq(c.key_sha256.as_bytes(), key_sha256.as_bytes()) => {
+                    Ok(Claim::Resumed)
+                }
+                _ => Err(Error::new(
+                    Reason::CodeUsed,
+                    format!("code {code_id} already used"),
+                )),
+            }
+        };
         if used.exists() {
-            return Err(Error::new(
-                Reason::CodeUsed,
-                format!("code {} already used", req.code_id),
-            ));
+            return claimed_for(&used);
         }
         if OffsetDateTime::now_utc() > stored.expires_at {
             return Err(Error::new(
                 Reason::CodeExpired,
-                format!("code {} expired", req.code_id),
+                format!("code {code_id} expired"),
             ));
         }
-        let key =
-            unhex(&stored.mac_key).ok_or_else(|| Error::new(Reason::Io, "code file: bad key"))?;
-        let expected = enrollment_mac(&key, court, &req.code_id, &req.csr_der)?;
-        if !openssl::memcmp::eq(expected.as_bytes(), req.mac.as_bytes()) {
-            return Err(Error::new(
-                Reason::CodeMacInvalid,
-                format!("wrong MAC for code {}", req.code_id),
-            ));
-        }
-        // Claim: exclusive creation, synced with its directory, before issuing.
-        let claim = (|| {
+        let claim = CodeClaim {
+            key_sha256: key_sha256.to_owned(),
+            claimed_at: OffsetDateTime::now_utc(),
+        };
+        let json = serde_json::to_vec(&claim).map_err(|e| Error::new(Reason::Io, e.to_string()))?;
+        let written = (|| {
+            use std::os::unix::fs::OpenOptionsExt as _;
             let mut f = fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
+                .mode(0o600)
                 .open(&used)?;
-            f.write_all(
-                OffsetDateTime::now_utc()
-                    .unix_timestamp()
-                    .to_string()
-                    .as_bytes(),
-            )?;
+            f.write_all(&json)?;
             f.sync_all()?;
             fs::File::open(&codes)?.sync_all()
         })();
-        match claim {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::new(
-                Reason::CodeUsed,
-                format!("code {} already used", req.code_id),
-            )),
-            Err(e) => Err(Error::io(used.display(), &e)),
+        match written {
+            Ok(()) => Ok(Claim::New),
+            // Another instance claimed it meanwhile: for this key, or not.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => claimed_for(&used),
+            Err(e) => {
+                // A claim file half written would lock the court out: remove it.
+                let _ = fs::remove_file(&used);
+                Err(Error::io(used.display(), &e))
+            }
         }
     }
 
     /// Issues a court certificate for a CSR (whose subject must name `court`).
     pub fn issue(&self, court: CourtCode, csr_der: &[u8]) -> Result<X509> {
-        let csr =
-            X509Req::from_der(csr_der).map_err(|e| Error::ssl(Reason::CsrInvalid, "CSR", &e))?;
-        let key = csr
-            .public_key()
-            .map_err(|e| Error::ssl(Reason::CsrInvalid, "CSR key", &e))?;
-        if !csr.verify(&key).unwrap_or(false) {
-            return Err(Error::new(Reason::CsrInvalid, "CSR signature"));
-        }
-        let is_p256 = key
-            .ec_key()
-            .ok()
-            .and_then(|k| k.group().curve_name())
-            .is_some_and(|n| n == Nid::X9_62_PRIME256V1);
-        if !is_p256 {
-            return Err(Error::new(Reason::CsrInvalid, "the key must be P-256"));
-        }
-        let cn = csr
-            .subject_name()
-            .entries_by_nid(Nid::COMMONNAME)
-            .next()
-            .and_then(|e| e.data().to_string().ok());
-        if cn.as_deref() != Some(court.to_string().as_str()) {
-            return Err(Error::new(Reason::CsrInvalid, "CSR names another court"));
-        }
+        let key = check_csr(court, csr_der)?;
+        self.issue_for_key(court, &key)
+    }
+
+    /// Issues and files (`issued/`) a court certificate for a key already checked.
+    fn issue_for_key(&self, court: CourtCode, key: &PKeyRef<Public>) -> Result<X509> {
         let cert = build_cert(
             &name(SUBJECT_OU_COURT, &court.to_string())?,
-            &key,
+            key,
             Some((&self.issuing, &self.issuing_key)),
             None,
             Profile::Leaf,
@@ -918,10 +1022,16 @@ fn load_or_generate_key(path: &Path) -> Result<PKey<Private>> {
 /// exists) and returns the enrollment request to publish on
 /// [`topics::enroll_request`](crate::topics::enroll_request).
 pub fn court_prepare_enrollment(dir: &Path, code: &str) -> Result<(CourtCode, Vec<u8>)> {
-    let (court, code_id, secret) = parse_code(code)?;
+    let (court, _, _) = parse_code(code)?;
     fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), &e))?;
     let key = load_or_generate_key(&dir.join(files::COURT_KEY))?;
-    let csr_der = csr_for(court, &key)?;
+    enrollment_request(code, csr_for(court, &key)?)
+}
+
+/// The enrollment request (to publish on [`topics::enroll_request`](crate::topics::enroll_request))
+/// for a CSR made elsewhere (a key kept in a device): the CSR with its MAC keyed by `code`.
+pub fn enrollment_request(code: &str, csr_der: Vec<u8>) -> Result<(CourtCode, Vec<u8>)> {
+    let (court, code_id, secret) = parse_code(code)?;
     let mac = enrollment_mac(&mac_key(&secret)?, court, &code_id, &csr_der)?;
     let msg = Message {
         header: Header::new(Party::Court(court), Party::Cjn, 0),

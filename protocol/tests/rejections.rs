@@ -271,15 +271,19 @@ fn enrollment_codes_are_one_time_bound_and_expiring() {
         pki::court_prepare_enrollment(&tmp.path().join("court-f"), &forged).unwrap();
     assert_eq!(
         reason(cjn.handle_enrollment(court, &req_forged)),
-        Reason::CodeMacInvalid
+        Reason::CodeUnknown
     );
 
-    // First use works; a replay is refused, also after a restart.
+    // First use works; the same request again gets the same answer (it was lost), also after a
+    // restart; another key with the right code is refused.
     let answer = cjn.handle_enrollment(court, &req).unwrap();
-    assert_eq!(reason(cjn.handle_enrollment(court, &req)), Reason::CodeUsed);
+    assert_eq!(cjn.handle_enrollment(court, &req).unwrap(), answer);
     let reopened = CjnPki::open(&tmp.path().join("cjn")).unwrap();
+    assert_eq!(reopened.handle_enrollment(court, &req).unwrap(), answer);
+    let (_, req_other_key) =
+        pki::court_prepare_enrollment(&tmp.path().join("court-k"), &code.code).unwrap();
     assert_eq!(
-        reason(reopened.handle_enrollment(court, &req)),
+        reason(reopened.handle_enrollment(court, &req_other_key)),
         Reason::CodeUsed
     );
 

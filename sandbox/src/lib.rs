@@ -6,6 +6,10 @@
 //!
 //! PostgreSQL refuses to run as root; when this process is root (as in CI), the cluster's files
 //! belong to the `postgres` system user and its programs run through `runuser`.
+//!
+//! Nobody but the cluster's owner (and root) gets in: its folder and socket are private to the
+//! server's OS user, and every connection needs a password (SCRAM), the superuser's generated
+//! with the cluster and kept in its folder (see [`PgCluster::passfile`]).
 
 pub mod broker;
 mod postgres;

@@ -24,12 +24,12 @@ impl Court {
             cluster,
             db: "court".into(),
         };
-        court.xmjuris(&["migrate", "--court", &court.admin_url()]);
+        court.xmjuris(&["migrate", "--court", &court.admin_conninfo()]);
         court.xmjuris(&[
             "court",
             "init",
             "--db",
-            &court.admin_url(),
+            &court.admin_conninfo(),
             "--code",
             COURT_CODE,
             "--name",
@@ -66,8 +66,15 @@ impl Court {
         court
     }
 
+    /// The superuser's connection string, with its password: for this process only.
     pub fn admin_url(&self) -> String {
         self.cluster.admin_url(&self.db)
+    }
+
+    /// The superuser's connection string without the password, for the `xmjuris` CLI's command
+    /// line: [`Court::xmjuris`] gives it the password in its environment.
+    pub fn admin_conninfo(&self) -> String {
+        self.cluster.admin_conninfo(&self.db)
     }
 
     /// Connection string of a staff member, over TCP with the password.
@@ -75,15 +82,23 @@ impl Court {
         self.cluster.user_url(login, PASSWORD, &self.db)
     }
 
-    /// Runs the `xmjuris` CLI, asserting success; returns its standard output.
+    /// Runs the `xmjuris` CLI (the superuser's password in its environment), asserting success;
+    /// returns its standard output.
     pub fn xmjuris(&self, args: &[&str]) -> String {
-        let out = xmjuris_cmd(args).output().expect("run xmjuris");
+        let out = self.xmjuris_cmd(args).output().expect("run xmjuris");
         assert!(
             out.status.success(),
             "xmjuris {args:?} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The `xmjuris` CLI with the superuser's password file in its environment (`PGPASSFILE`).
+    pub fn xmjuris_cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = xmjuris_cmd(args);
+        self.cluster.client_env(&mut cmd);
+        cmd
     }
 
     pub async fn connect(&self, login: &str) -> tokio_postgres::Client {
