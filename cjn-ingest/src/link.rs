@@ -25,7 +25,7 @@ use crate::config::Config;
 pub use daemon::Backoff;
 
 /// The shared subscription to every court's enrollment requests.
-pub const CJN_ENROLL_SHARED: &str = "$share/cjn/xmjuris/v1/+/enroll/request";
+pub use protocol::topics::CJN_ENROLL_SHARED;
 
 /// Bytes of MQTT framing allowed above the largest envelope looked at.
 const PACKET_SLACK_BYTES: usize = 16 * 1024;
