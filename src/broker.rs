@@ -95,14 +95,22 @@ async fn config(args: ConfigArgs) -> anyhow::Result<()> {
     let existing = bc::read_accounts(&out)?;
     let mut wanted: Vec<(String, Role, Option<String>)> = courts
         .iter()
-        .map(|c| (c.to_string(), Role::Court(*c), Some(bc::court_client_id(*c))))
+        .map(|c| {
+            (
+                c.to_string(),
+                Role::Court(*c),
+                Some(bc::court_client_id(*c)),
+            )
+        })
         .collect();
     for n in 1..=args.cjn_accounts {
         wanted.push((bc::cjn_account_name(n), Role::Cjn, None));
     }
     for name in &args.new_password {
         if !wanted.iter().any(|(w, _, _)| w == name) {
-            bail!("--new-password {name}: no such account (a registered court's code, or cjn-1 ... cjn-N)");
+            bail!(
+                "--new-password {name}: no such account (a registered court's code, or cjn-1 ... cjn-N)"
+            );
         }
     }
     let mut accounts = Vec::new();
@@ -175,7 +183,11 @@ async fn config(args: ConfigArgs) -> anyhow::Result<()> {
             Some(f) => LogDest::File(std::path::absolute(f)?),
             None => LogDest::Stderr,
         },
-        pid_file: args.pid_file.as_deref().map(std::path::absolute).transpose()?,
+        pid_file: args
+            .pid_file
+            .as_deref()
+            .map(std::path::absolute)
+            .transpose()?,
         run_as: args.user.clone(),
     };
     let changes = bc::write_config(&config, &out, 0o640)
@@ -236,12 +248,18 @@ async fn courts_from_db(url: &str) -> anyhow::Result<Vec<CourtCode>> {
     let rows = db
         .query("select code from cjn.broker_courts()", &[])
         .await
-        .map_err(|e| db::DbError::query("reading the registered courts (cjn.broker_courts(), as an operator)", e))?;
+        .map_err(|e| {
+            db::DbError::query(
+                "reading the registered courts (cjn.broker_courts(), as an operator)",
+                e,
+            )
+        })?;
     rows.iter()
         .map(|r| {
             let code: String = r.get(0);
-            code.parse()
-                .map_err(|_| anyhow::anyhow!("the registry holds a malformed court code « {code} »"))
+            code.parse().map_err(|_| {
+                anyhow::anyhow!("the registry holds a malformed court code « {code} »")
+            })
         })
         .collect()
 }
@@ -257,7 +275,11 @@ fn courts_from_file(path: &Path) -> anyhow::Result<Vec<CourtCode>> {
             continue;
         }
         let code: CourtCode = line.parse().map_err(|_| {
-            anyhow::anyhow!("{}:{}: « {line} » is not a court code (5 digits)", path.display(), n + 1)
+            anyhow::anyhow!(
+                "{}:{}: « {line} » is not a court code (5 digits)",
+                path.display(),
+                n + 1
+            )
         })?;
         codes.insert(code);
     }

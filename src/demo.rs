@@ -503,10 +503,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         }
     }
     let example = dir.join("extrait-exemple.pdf");
-    if failures.is_empty() && !example.exists() {
-        if let Err(e) = sample_extract(&courts, &mut state, &example).await {
-            failures.push(format!("{e:#}"));
-        }
+    if failures.is_empty()
+        && !example.exists()
+        && let Err(e) = sample_extract(&courts, &mut state, &example).await
+    {
+        failures.push(format!("{e:#}"));
     }
     if !failures.is_empty() {
         anyhow::bail!(

@@ -96,7 +96,10 @@ impl Setup {
             .expect("start mosquitto");
         let start = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(start.elapsed() < Duration::from_secs(10), "mosquitto not listening");
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "mosquitto not listening"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Mosquitto(child)
@@ -142,7 +145,10 @@ fn broker_config_from_a_file_runs_on_mosquitto_and_updates_what_changed() {
     assert!(pw.values().all(|p| p.len() == 22));
     assert!(text(&first.stderr).contains("accounts added: 10001, 10002, cjn-1"));
     for f in ["mosquitto.conf", "dynamic-security.json"] {
-        let mode = std::fs::metadata(s.out.join(f)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(s.out.join(f))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o640, "{f}: {mode:o}");
     }
     let json = std::fs::read_to_string(s.out.join("dynamic-security.json")).unwrap();
@@ -153,7 +159,11 @@ fn broker_config_from_a_file_runs_on_mosquitto_and_updates_what_changed() {
     // Again: nothing changes, no password is printed.
     let again = s.config(&[]);
     assert!(again.stdout.is_empty(), "{}", text(&again.stdout));
-    assert!(text(&again.stderr).contains("nothing changed"), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stderr).contains("nothing changed"),
+        "{}",
+        text(&again.stderr)
+    );
     assert_eq!(
         std::fs::read_to_string(s.out.join("dynamic-security.json")).unwrap(),
         json
@@ -162,9 +172,18 @@ fn broker_config_from_a_file_runs_on_mosquitto_and_updates_what_changed() {
     {
         let _broker = s.start();
         assert!(s.connects("10001", &pw["10001"], &court("10001")));
-        assert!(!s.connects("10001", &pw["10002"], &court("10001")), "wrong password");
-        assert!(!s.connects("10001", &pw["10001"], &court("10002")), "another's client id");
-        assert!(!s.connects("10001", &pw["10001"], "cjn-1"), "the CJN's client id");
+        assert!(
+            !s.connects("10001", &pw["10002"], &court("10001")),
+            "wrong password"
+        );
+        assert!(
+            !s.connects("10001", &pw["10001"], &court("10002")),
+            "another's client id"
+        );
+        assert!(
+            !s.connects("10001", &pw["10001"], "cjn-1"),
+            "the CJN's client id"
+        );
         let shared = Command::new("mosquitto_sub")
             .args(["-h", "127.0.0.1", "-p", &s.port.to_string(), "-V", "mqttv5"])
             .args(["-u", "10001", "-P", &pw["10001"], "-i", &court("10001")])
@@ -208,8 +227,14 @@ fn broker_config_from_a_file_runs_on_mosquitto_and_updates_what_changed() {
 
     let _broker = s.start();
     assert!(s.connects("10003", &new["10003"], &court("10003")));
-    assert!(!s.connects("10002", &pw["10002"], &court("10002")), "a removed court");
-    assert!(!s.connects("10001", &pw["10001"], &court("10001")), "the old password");
+    assert!(
+        !s.connects("10002", &pw["10002"], &court("10002")),
+        "a removed court"
+    );
+    assert!(
+        !s.connects("10001", &pw["10001"], &court("10001")),
+        "the old password"
+    );
     assert!(s.connects("10001", &renewed["10001"], &court("10001")));
 }
 

@@ -52,7 +52,10 @@ fn the_demo_runs_the_whole_chain_and_stops() {
         .find("cjn-ingest's session is ready on the broker")
         .expect("session created at set-up");
     let listener = stderr.find("Started listener-").expect("listeners started");
-    assert!(session < listener, "the session after a listener:\n{stderr}");
+    assert!(
+        session < listener,
+        "the session after a listener:\n{stderr}"
+    );
     assert!(
         stderr.contains("Court 10001: 3 of 3 signed fiche(s) archived at the CJN (messages: 3 receipted, 0 sent and awaiting a receipt, 0 not sent yet, 0 refused)"),
         "{stderr}"
