@@ -92,7 +92,10 @@ async fn config(args: ConfigArgs) -> anyhow::Result<()> {
     if args.cjn_accounts == 0 {
         bail!("--cjn-accounts: at least 1 (cjn-ingest needs an account)");
     }
-    let existing = bc::read_accounts(&out)?;
+    let existing: std::collections::HashMap<String, PasswordHash> = bc::read_accounts(&out)?
+        .into_iter()
+        .map(|a| (a.username, a.password))
+        .collect();
     let mut wanted: Vec<(String, Role, Option<String>)> = courts
         .iter()
         .map(|c| {
@@ -117,10 +120,9 @@ async fn config(args: ConfigArgs) -> anyhow::Result<()> {
     let mut handed = Vec::new();
     for (name, role, client_id) in wanted {
         let kept = existing
-            .iter()
-            .find(|a| a.username == name)
+            .get(&name)
             .filter(|_| !args.new_password.contains(&name))
-            .map(|a| a.password.clone());
+            .cloned();
         let password = match kept {
             Some(hash) => hash,
             None => {
