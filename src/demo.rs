@@ -7,8 +7,12 @@
 //!   with a one-time code) and its `xmjuris-listener`.
 //! - A Mosquitto broker with an account per court.
 //!
-//! The signed fiches travel to the CJN and come back archived; court 10002 then asks the CJN
-//! for the bulletin n°1 of a person judged at both courts, and the sealed extract is printed.
+//! The broker is started, then cjn-ingest's persistent session is created on it
+//! (`cjn-ingest subscribe`) before any listener starts, so that nothing a court sends can be
+//! missed. The signed fiches travel to the CJN and come back archived; court 10002 then asks
+//! the CJN for the bulletin n°1 of a person judged at both courts, and the sealed extract is
+//! printed. The demo waits for that result and checks it (every signed fiche archived, the
+//! bulletin showing both convictions): otherwise it says what is missing and fails.
 //! Passwords are generated (`credentials.txt`, mode 0600); everything lives in one folder and
 //! keeps running after this command; `xmjuris demo --stop` stops it, and running the demo again
 //! starts what is not running.
@@ -393,7 +397,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         ));
     }
     users.push(sandbox::BrokerUser::cjn(
-        "cjn",
+        CJN_BROKER_ACCOUNT,
         &state.secret("broker/cjn")?,
     ));
     let broker_dir = dir.join("broker");
@@ -427,8 +431,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         &format!(
             "# cjn-ingest of the demo (xmjuris demo); passwords generated.\n\
              [database]\nurl = \"host=127.0.0.1 port={pg} dbname=cjn user=ingest\"\npassword = \"{pw}\"\n\n\
-             [broker]\nhost = \"127.0.0.1\"\nport = {mqtt}\nclient_id = \"cjn-ingest-demo\"\n\
-             username = \"cjn\"\npassword = \"{bpw}\"\n\n\
+             [broker]\nhost = \"127.0.0.1\"\nport = {mqtt}\n\
+             username = \"{CJN_BROKER_ACCOUNT}\"\npassword = \"{bpw}\"\n\n\
              [pki]\ndir = \"{pki}\"\n",
             pg = cjn.port(),
             pw = state.secret("cjn/ingest")?,
@@ -437,6 +441,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             pki = pki_dir.display(),
         ),
     )?;
+    // cjn-ingest's session exists, subscribed, before any court's listener starts: what the
+    // courts send is kept for it by the broker even before the daemon first runs (a fresh
+    // shared subscription made later would not get it).
+    if !alive(&dir.join("cjn-ingest.pid")) {
+        create_ingest_session(&dir, &ingest_toml)?;
+    }
     spawn_daemon(&dir, "cjn-ingest", "cjn-ingest", &ingest_toml)?;
     for c in COURTS {
         let toml = dir.join(format!("listener-{}.toml", c.code));
@@ -464,24 +474,56 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         )?;
     }
 
-    // The signed fiches reach the CJN; court 10002 asks for a bulletin n°1.
+    // The signed fiches reach the CJN; court 10002 asks for a bulletin n°1. The demo checks its
+    // own result and says so when it is not reached.
     eprintln!("Waiting for the CJN's receipts...");
+    let mut failures = Vec::new();
     for c in COURTS {
+        let db_name = format!("court_{}", c.code);
+        let admin = db::connect(&courts.admin_url(&db_name)).await?;
         let greffier = db::connect(&courts.user_url(
             c.greffier.0,
             &state.secret(&format!("{}/{}", c.code, c.greffier.0))?,
-            &format!("court_{}", c.code),
+            &db_name,
         ))
         .await?;
-        let status = wait_transmitted(&greffier, Duration::from_secs(60)).await?;
+        let (archived, signed) = wait_archived(&admin, RESULT_WITHIN).await?;
+        let status: serde_json::Value = greffier
+            .query_one("select juris.transmission_status()", &[])
+            .await?
+            .get(0);
+        let n = |k: &str| status[k].as_i64().unwrap_or(0);
         eprintln!(
-            "Court {}: {} fiche message(s) archived at the CJN, {} waiting, {} refused.",
-            c.code, status["acknowledged"], status["pending"], status["rejected"]
+            "Court {}: {archived} of {signed} signed fiche(s) archived at the CJN (messages: {} receipted, \
+             {} sent and awaiting a receipt, {} not sent yet, {} refused).",
+            c.code,
+            n("acknowledged"),
+            n("sent"),
+            n("pending"),
+            n("rejected")
         );
+        if archived < signed {
+            failures.push(format!(
+                "court {}: {} of {signed} signed fiche(s) not archived after {} s",
+                c.code,
+                signed - archived,
+                RESULT_WITHIN.as_secs()
+            ));
+        }
     }
     let example = dir.join("extrait-exemple.pdf");
-    if !example.exists() {
-        sample_extract(&dir, &courts, &mut state, &example).await?;
+    if failures.is_empty()
+        && !example.exists()
+        && let Err(e) = sample_extract(&courts, &mut state, &example).await
+    {
+        failures.push(format!("{e:#}"));
+    }
+    if !failures.is_empty() {
+        anyhow::bail!(
+            "the demo did NOT reach its result: {}. Its processes are left running: see the logs in {}.",
+            failures.join("; "),
+            dir.join("logs").display()
+        );
     }
 
     println!("XMJuris demo is running.");
@@ -688,30 +730,70 @@ async fn sample_fiches(
     Ok(())
 }
 
-/// Waits until nothing of the outbox is pending (or `within` passed); the transmission status.
-async fn wait_transmitted(
-    greffier: &tokio_postgres::Client,
+/// How long the demo waits for its result (every signed fiche archived; the extract).
+const RESULT_WITHIN: Duration = Duration::from_secs(120);
+
+/// cjn-ingest's broker account in the demo (one instance).
+const CJN_BROKER_ACCOUNT: &str = "cjn-1";
+
+/// Waits until every signed fiche of the court is archived (the CJN's receipt stored), or
+/// `within` passed; (archived, signed).
+async fn wait_archived(
+    admin: &tokio_postgres::Client,
     within: Duration,
-) -> anyhow::Result<serde_json::Value> {
+) -> anyhow::Result<(i64, i64)> {
     let start = Instant::now();
     loop {
-        let status: serde_json::Value = greffier
-            .query_one("select juris.transmission_status()", &[])
-            .await?
-            .get(0);
-        let pending =
-            status["pending"].as_i64().unwrap_or(0) + status["sent"].as_i64().unwrap_or(0);
-        if pending == 0 || start.elapsed() > within {
-            return Ok(status);
+        let row = admin
+            .query_one(
+                "select count(*) filter (where status = 'archivee'), \
+                        count(*) filter (where status in ('signee', 'archivee')) \
+                   from court.fiche",
+                &[],
+            )
+            .await?;
+        let (archived, signed): (i64, i64) = (row.get(0), row.get(1));
+        if archived == signed || start.elapsed() > within {
+            return Ok((archived, signed));
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
 
+/// Runs `cjn-ingest subscribe`: its persistent session, subscribed, on the broker.
+fn create_ingest_session(dir: &Path, config: &Path) -> anyhow::Result<()> {
+    let exe = std::env::current_exe()?
+        .parent()
+        .map(|d| d.join("cjn-ingest"))
+        .filter(|p| p.exists())
+        .context("cjn-ingest is not built next to xmjuris (cargo build -p cjn-ingest)")?;
+    let log_path = dir.join("logs").join("cjn-ingest.log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)?;
+    let status = std::process::Command::new(exe)
+        .arg("--config")
+        .arg(config)
+        .arg("subscribe")
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .status()
+        .context("running cjn-ingest subscribe")?;
+    if !status.success() {
+        anyhow::bail!(
+            "cjn-ingest could not create its session on the broker ({status}); see {}",
+            log_path.display()
+        );
+    }
+    eprintln!("cjn-ingest's session is ready on the broker: the courts' messages wait for it.");
+    Ok(())
+}
+
 /// Court 10002's greffier asks the CJN for the bulletin n°1 of Kobila Mangué (judged at both
-/// courts) and prints the sealed answer.
+/// courts) and prints the sealed answer; an error unless it shows both convictions.
 async fn sample_extract(
-    dir: &Path,
     courts: &sandbox::PgCluster,
     state: &mut State,
     out: &Path,
@@ -729,29 +811,48 @@ async fn sample_extract(
         .get(0);
     eprintln!("Court 10002 asked the CJN for a bulletin n°1 (request {id})...");
     let start = Instant::now();
-    loop {
+    let answer = loop {
         let r: serde_json::Value = greffier
             .query_one("select juris.get_extract($1)", &[&id])
             .await?
             .get(0);
         if r["state"] == "answered" {
-            break;
+            break r;
         }
-        if r["state"] == "rejected" || start.elapsed() > Duration::from_secs(60) {
-            eprintln!(
-                "The extract is not there: {} (see {}).",
-                r["state_label"],
-                dir.join("logs").display()
+        if r["state"] == "rejected" {
+            anyhow::bail!(
+                "the CJN refused the request for a bulletin n°1: {} {}",
+                r["rejection_code"],
+                r["rejection_reason"]
             );
-            return Ok(());
+        }
+        if start.elapsed() > RESULT_WITHIN {
+            anyhow::bail!(
+                "no answer to the request for a bulletin n°1 after {} s ({})",
+                RESULT_WITHIN.as_secs(),
+                r["state_label"]
+            );
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let entries = answer["entries_count"].as_i64().unwrap_or(0);
+    if entries < 2 {
+        anyhow::bail!(
+            "the bulletin n°1 of Kobila Mangué, judged at both courts, came back with {} \
+             (expected the 2 convictions)",
+            if entries == 0 {
+                "« néant »".to_owned()
+            } else {
+                format!("{entries} conviction")
+            }
+        );
     }
     let data = crate::print::extract_document(&url, id).await?;
     let pdf = forms::Forms::builtin().render_pdf("bulletin-1", &data)?;
     write_private(out, &pdf)?;
     eprintln!(
-        "The CJN answered; the sealed extract is printed: {}.",
+        "The CJN answered: bulletin n°1 of Kobila Mangué, {entries} condamnations; the sealed \
+         extract is printed: {}.",
         out.display()
     );
     Ok(())

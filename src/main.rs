@@ -1,5 +1,6 @@
 //! `xmjuris`: the operator's command line (set up, migrate, courts, PKI, printing, demo).
 
+mod broker;
 mod court;
 mod demo;
 mod extract;
@@ -33,6 +34,9 @@ enum Command {
     /// A court's identity and staff.
     #[command(subcommand)]
     Court(court::CourtCommand),
+    /// The MQTT broker's configuration, generated from the registry of courts.
+    #[command(subcommand)]
+    Broker(broker::BrokerCommand),
     /// The public-key infrastructure: CA, enrollment, revocation.
     #[command(subcommand)]
     Pki(pki::PkiCommand),
@@ -81,6 +85,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Court(cmd) => court::run(cmd).await,
         Command::Pki(cmd) => pki::run(cmd).await,
+        Command::Broker(cmd) => broker::run(cmd).await,
         Command::Print(cmd) => print::run_print(cmd).await,
         Command::Forms(cmd) => print::run_forms(cmd).await,
         Command::VerifyExtract(args) => extract::run_verify(args),

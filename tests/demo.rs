@@ -1,6 +1,8 @@
 //! `xmjuris demo` starts the whole system on this machine (the CJN, two courts, the broker,
-//! cjn-ingest and the listeners): the sample fiches reach the CJN, court 10002's request for a
-//! bulletin n°1 is answered with a genuine sealed extract; `--stop` stops every process.
+//! cjn-ingest and the listeners): cjn-ingest's session is made before any listener starts, every
+//! signed sample fiche reaches the CJN at once (no waiting for a re-send), court 10002's request
+//! for a bulletin n°1 is answered with a genuine sealed extract showing both courts'
+//! convictions, and the demo reports and checks this itself; `--stop` stops every process.
 //! Needs the `cjn-ingest` and `xmjuris-listener` binaries (`cargo test --workspace` builds them).
 
 use std::os::unix::fs::PermissionsExt as _;
@@ -44,14 +46,29 @@ fn the_demo_runs_the_whole_chain_and_stops() {
         panic!("the demo failed:\n{stdout}\n{stderr}");
     }
     assert!(stdout.contains("XMJuris demo is running."), "{stdout}");
+    // cjn-ingest's session exists before any listener starts; the demo checks its own result:
+    // every signed sample fiche archived, the bulletin n°1 showing both convictions.
+    let session = stderr
+        .find("cjn-ingest's session is ready on the broker")
+        .expect("session created at set-up");
+    let listener = stderr.find("Started listener-").expect("listeners started");
     assert!(
-        stderr.contains("Court 10001: 3 fiche message(s) archived at the CJN, 0 waiting"),
+        session < listener,
+        "the session after a listener:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("Court 10001: 3 of 3 signed fiche(s) archived at the CJN (messages: 3 receipted, 0 sent and awaiting a receipt, 0 not sent yet, 0 refused)"),
         "{stderr}"
     );
     assert!(
-        stderr.contains("Court 10002: 2 fiche message(s) archived at the CJN, 0 waiting"),
+        stderr.contains("Court 10002: 2 of 2 signed fiche(s) archived at the CJN"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("bulletin n°1 of Kobila Mangué, 2 condamnations"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("did NOT reach its result"), "{stderr}");
     for name in [
         "credentials.txt",
         "state.json",

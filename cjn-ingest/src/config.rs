@@ -45,12 +45,14 @@ pub struct BrokerConfig {
     /// Port (1883, or 8883 with TLS).
     #[serde(default = "default_port")]
     pub port: u16,
-    /// MQTT client id: stable (the session is persistent) and different for each instance.
-    #[serde(default = "default_client_id")]
-    pub client_id: String,
-    /// Broker user name (an account that may read every court's topics).
+    /// Broker user name: one of the CJN's accounts (`cjn-1`, `cjn-2`...), one per instance.
     #[serde(default = "default_username")]
     pub username: String,
+    /// MQTT client id: stable (the session is persistent) and different for each instance; the
+    /// user name by default, the only one the generated broker configuration lets the account
+    /// use (see [`BrokerConfig::client_id`]).
+    #[serde(default)]
+    pub client_id: Option<String>,
     /// Broker password (better given as `XMJURIS__BROKER__PASSWORD`).
     #[serde(default)]
     pub password: Option<Secret>,
@@ -75,6 +77,13 @@ pub struct BrokerConfig {
     /// Longest reconnection delay.
     #[serde(default = "default_backoff_max")]
     pub backoff_max_secs: u64,
+}
+
+impl BrokerConfig {
+    /// The MQTT client id: `client_id`, or the user name.
+    pub fn client_id(&self) -> &str {
+        self.client_id.as_deref().unwrap_or(&self.username)
+    }
 }
 
 /// The CJN's PKI directory, as made by `xmjuris pki init`.
@@ -134,11 +143,8 @@ fn default_gap_check() -> u64 {
 fn default_port() -> u16 {
     1883
 }
-fn default_client_id() -> String {
-    "cjn-ingest-1".into()
-}
 fn default_username() -> String {
-    "cjn".into()
+    protocol::broker::cjn_account_name(1)
 }
 fn default_keep_alive() -> u64 {
     60
@@ -188,11 +194,13 @@ url = "host=127.0.0.1 port=5432 dbname=cjn user=ingest"
 [broker]
 host = "broker.example.invalid"
 port = 1883
-# Stable, and different for each instance: the MQTT session is persistent. Instances share the
-# courts' messages through the shared subscription $share/cjn/... whatever their ids.
-client_id = "cjn-ingest-1"
-# An account that may read xmjuris/v1/+/up and write xmjuris/v1/+/down.
-username = "cjn"
+# One of the CJN's broker accounts, a different one for each instance (cjn-1, cjn-2...), as
+# `xmjuris broker config --cjn-accounts N` makes them: only they may join the shared
+# subscription $share/cjn/..., through which the instances share the courts' messages.
+username = "cjn-1"
+# The MQTT client id: stable (the session is persistent). The broker binds each account to one
+# client id, its user name; leave this out.
+# client_id = "cjn-1"
 # password = "..."   # or XMJURIS__BROKER__PASSWORD
 keep_alive_secs = 60
 # The broker keeps the session, and queues the courts' messages, this long while we are away.
@@ -260,7 +268,10 @@ impl Config {
         if self.ingest.parsed_courts == 0 {
             return bad("[ingest] parsed_courts", "at least 1");
         }
-        if self.broker.client_id.trim().is_empty() {
+        if self.broker.username.trim().is_empty() {
+            return bad("[broker] username", "must not be empty");
+        }
+        if self.broker.client_id().trim().is_empty() {
             return bad("[broker] client_id", "must not be empty");
         }
         if self.broker.receive_maximum == 0 {
@@ -278,7 +289,8 @@ mod tests {
     #[test]
     fn default_parses_and_env_overrides() {
         let c = Config::from_toml(DEFAULT_TOML, []).unwrap();
-        assert_eq!(c.broker.client_id, "cjn-ingest-1");
+        assert_eq!(c.broker.username, "cjn-1");
+        assert_eq!(c.broker.client_id(), "cjn-1", "the user name by default");
         assert_eq!(c.ingest.max_sealed_bytes, 262_144);
         assert_eq!(c.ingest.parsed_courts, crate::trust::DEFAULT_PARSED_COURTS);
         let c = Config::from_toml(
@@ -295,7 +307,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.broker.port, 1884);
         assert!(c.broker.tls);
-        assert_eq!(c.broker.client_id, "2");
+        assert_eq!(c.broker.client_id(), "2");
         assert_eq!(c.ingest.workers, 3);
         assert_eq!(c.broker.password.as_ref().unwrap().expose(), "1234");
         assert!(!format!("{c:?}").contains("1234\""));

@@ -75,6 +75,9 @@ pub enum Error {
     /// The MQTT client can no longer reach its event loop.
     #[error("MQTT client: {0}")]
     Mqtt(Box<rumqttc::v5::ClientError>),
+    /// The broker refused the connection or a subscription, or could not be reached.
+    #[error("broker: {0}")]
+    Broker(String),
     /// Something that should not happen (a bug): logged, the message kept for an operator.
     #[error("internal: {0}")]
     Internal(String),
@@ -129,6 +132,15 @@ pub async fn run_notifying(
     subscribed: tokio::sync::oneshot::Sender<()>,
 ) -> Result<Report, Error> {
     serve(config, shutdown, false, Some(subscribed)).await
+}
+
+/// Creates this instance's persistent session on the broker, subscribed to every court's
+/// topics, then disconnects: from then on the broker keeps what the courts publish for it
+/// (for `session_expiry_secs`), even before the daemon first runs. Run at set-up, before any
+/// court's listener starts (`cjn-ingest subscribe`). Fails if the broker refuses the account
+/// or a subscription (an account that is not the CJN's, or a client id not its own).
+pub async fn create_session(config: &Config) -> Result<(), Error> {
+    link::create_session(config).await
 }
 
 /// Handles what the broker holds for us, and returns once no message came for

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::mqttbytes::v5::{Filter, Packet, Publish};
+use rumqttc::v5::mqttbytes::v5::{Filter, Packet, Publish, SubscribeReasonCode};
 use rumqttc::v5::{AsyncClient, Event, MqttOptions};
 use rumqttc::{TlsConfiguration, Transport};
 use tokio::sync::mpsc;
@@ -25,7 +25,7 @@ use crate::config::Config;
 pub use daemon::Backoff;
 
 /// The shared subscription to every court's enrollment requests.
-pub const CJN_ENROLL_SHARED: &str = "$share/cjn/xmjuris/v1/+/enroll/request";
+pub use protocol::topics::CJN_ENROLL_SHARED;
 
 /// Bytes of MQTT framing allowed above the largest envelope looked at.
 const PACKET_SLACK_BYTES: usize = 16 * 1024;
@@ -82,7 +82,7 @@ impl Link {
 /// MQTT v5 options: persistent session, manual acks, receive maximum, packet size.
 pub fn options(config: &Config) -> Result<MqttOptions, Error> {
     let b = &config.broker;
-    let mut o = MqttOptions::new(b.client_id.clone(), b.host.clone(), b.port);
+    let mut o = MqttOptions::new(b.client_id(), b.host.clone(), b.port);
     o.set_keep_alive(Duration::from_secs(b.keep_alive_secs.max(5)));
     o.set_clean_start(false);
     o.set_session_expiry_interval(Some(b.session_expiry_secs));
@@ -113,6 +113,48 @@ pub fn options(config: &Config) -> Result<MqttOptions, Error> {
     Ok(o)
 }
 
+/// The shared subscriptions of the CJN: every court's `up` topic and enrollment requests.
+fn filters() -> [Filter; 2] {
+    [protocol::topics::CJN_UP_SHARED, CJN_ENROLL_SHARED].map(|t| Filter::new(t, QoS::AtLeastOnce))
+}
+
+/// See [`crate::create_session`].
+pub async fn create_session(config: &Config) -> Result<(), Error> {
+    let (client, mut eventloop) = AsyncClient::new(options(config)?, 8);
+    let work = async {
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    client.subscribe_many(filters()).await?;
+                }
+                Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                    if let Some(refused) = ack
+                        .return_codes
+                        .iter()
+                        .find(|c| !matches!(c, SubscribeReasonCode::Success(_)))
+                    {
+                        return Err(Error::Broker(format!(
+                            "subscription refused ({refused:?}): is `{}` one of the CJN's accounts?",
+                            config.broker.username
+                        )));
+                    }
+                    client.disconnect().await?;
+                }
+                Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => {
+                    // Flushed: the broker keeps the session.
+                    let _ = tokio::time::timeout(Duration::from_secs(1), eventloop.poll()).await;
+                    return Ok(());
+                }
+                Ok(_) => {}
+                Err(e) => return Err(Error::Broker(e.to_string())),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), work)
+        .await
+        .map_err(|_| Error::Broker("no answer within 30 s".into()))?
+}
+
 /// Starts the link's task; it stops on `shutdown`.
 pub fn start(config: &Config, shutdown: CancellationToken) -> Result<Link, Error> {
     let (client, mut eventloop) = AsyncClient::new(options(config)?, 256);
@@ -124,6 +166,7 @@ pub fn start(config: &Config, shutdown: CancellationToken) -> Result<Link, Error
     );
     let sub = client.clone();
     let current = generation.clone();
+    let config_username = config.broker.username.clone();
     tokio::spawn(async move {
         let mut connected = false;
         loop {
@@ -141,9 +184,7 @@ pub fn start(config: &Config, shutdown: CancellationToken) -> Result<Link, Error
                         generation,
                         "Connected to the broker."
                     );
-                    let filters = [protocol::topics::CJN_UP_SHARED, CJN_ENROLL_SHARED]
-                        .map(|t| Filter::new(t, QoS::AtLeastOnce));
-                    if let Err(e) = sub.try_subscribe_many(filters) {
+                    if let Err(e) = sub.try_subscribe_many(filters()) {
                         tracing::warn!(error = %e, "Subscription request failed.");
                     }
                     let _ = tx.send(LinkEvent::Connected {
@@ -159,7 +200,20 @@ pub fn start(config: &Config, shutdown: CancellationToken) -> Result<Link, Error
                     });
                 }
                 Ok(Event::Incoming(Packet::SubAck(ack))) => {
-                    tracing::info!(codes = ?ack.return_codes, "Subscribed to the courts' topics.");
+                    if ack
+                        .return_codes
+                        .iter()
+                        .all(|c| matches!(c, SubscribeReasonCode::Success(_)))
+                    {
+                        tracing::info!(codes = ?ack.return_codes, "Subscribed to the courts' topics.");
+                    } else {
+                        // Nothing will arrive: say it loudly (an account that is not the CJN's).
+                        tracing::error!(
+                            codes = ?ack.return_codes,
+                            username = %config_username,
+                            "The broker refused a subscription to the courts' topics: is [broker] username one of the CJN's accounts?"
+                        );
+                    }
                     let _ = tx.send(LinkEvent::Subscribed);
                 }
                 Ok(Event::Incoming(Packet::Disconnect(d))) => {

@@ -33,6 +33,10 @@ struct Cli {
 enum Command {
     /// Print a commented default configuration.
     GenerateConfig,
+    /// Create this instance's persistent session on the broker, subscribed to every court's
+    /// topics, and exit. Run it at set-up, before any court's listener starts: the broker then
+    /// keeps what the courts send for this instance, even before it first runs.
+    Subscribe,
     /// Print the CJN's counts: courts, certificates, messages, quarantine, alarms, gaps.
     Status {
         /// Print the JSON of cjn.ingest_status().
@@ -54,6 +58,18 @@ fn main() -> ExitCode {
 async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     let config =
         Config::load(&cli.config).with_context(|| format!("loading {}", cli.config.display()))?;
+    if let Some(Command::Subscribe) = cli.command {
+        cjn_ingest::create_session(&config)
+            .await
+            .context("creating the session on the broker")?;
+        println!(
+            "Session `{}` ready on the broker {}:{}: the courts' messages wait for cjn-ingest.",
+            config.broker.client_id(),
+            config.broker.host,
+            config.broker.port
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(Command::Status { json }) = cli.command {
         let s = cjn_ingest::status(&config)
             .await

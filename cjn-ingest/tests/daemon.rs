@@ -101,11 +101,10 @@ async fn rejected(w: &World, code: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fiches_signed_at_a_court_reach_the_registry_and_the_court_archives_them() {
     let w = World::new(&[A], &[]).await;
-    let (stop, daemon) = spawn_ingest(w.ingest_config("cjn-e2e")).await;
+    let (stop, daemon) = spawn_ingest(w.ingest_config("cjn-1")).await;
     let (mqtt, mut inbox) = w
         .court_mqtt(
             A,
-            "a-enroll",
             &[
                 topics::REVOCATIONS.to_owned(),
                 topics::enroll_answer(court(A)),
@@ -273,15 +272,14 @@ async fn every_refusal_is_quarantined_and_answered_and_the_daemon_keeps_serving(
     // U's certificate is issued, but U is not registered: the CJN does not trust it.
     let (u_identity, _) = w.enroll_in_process(U);
     let cjn_cert = w.pki.identity().cert().clone();
-    let (stop, daemon) = spawn_ingest(w.ingest_config("cjn-refusals")).await;
+    let (stop, daemon) = spawn_ingest(w.ingest_config("cjn-1")).await;
     let _la = spawn_listener(w.listener_config(A)).drop_guard();
     let _lb = spawn_listener(w.listener_config(B)).drop_guard();
-    let (a_mqtt, _) = w.court_mqtt(A, "a-faulty", &[]).await;
-    let (b_mqtt, _) = w.court_mqtt(B, "b-faulty", &[]).await;
+    let (a_mqtt, _) = w.court_mqtt(A, &[]).await;
+    let (b_mqtt, _) = w.court_mqtt(B, &[]).await;
     let (u_mqtt, mut u_inbox) = w
         .court_mqtt(
             U,
-            "u-faulty",
             &[topics::down(court(U)), topics::enroll_answer(court(U))],
         )
         .await;
@@ -611,11 +609,11 @@ async fn audit_checkpoints_renewal_and_tls_to_the_broker() {
     let (cert, key) = self_signed_localhost();
     let w = World::new_tls(&[A], &cert, &key).await;
     w.enroll_in_process(A);
-    let toml = broker_tls_toml(&w.ingest_toml("cjn-tls"), &w.broker, &cert, w.tmp.path());
+    let toml = broker_tls_toml(&w.ingest_toml("cjn-1"), &w.broker, &cert, w.tmp.path());
     let config = cjn_ingest::Config::from_toml(&toml, []).unwrap();
     assert!(config.broker.tls);
     let (stop, daemon) = spawn_ingest(config).await;
-    let (mqtt, mut inbox) = w.court_mqtt(A, "a-court", &[topics::down(court(A))]).await;
+    let (mqtt, mut inbox) = w.court_mqtt(A, &[topics::down(court(A))]).await;
     let cjn = w.cjn().await;
 
     // Audit checkpoints: recorded and receipted; another hash at the same number is a fork.

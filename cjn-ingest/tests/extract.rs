@@ -94,7 +94,7 @@ async fn court_a_gets_the_sealed_bulletin_of_a_person_judged_at_courts_b_and_c()
     for c in [A, B, C] {
         w.enroll_in_process(c);
     }
-    let (stop, daemon) = spawn_ingest(w.ingest_config("cjn-extract")).await;
+    let (stop, daemon) = spawn_ingest(w.ingest_config("cjn-1")).await;
     let listeners: Vec<_> = [A, B, C]
         .iter()
         .map(|c| spawn_listener(w.listener_config(c)))

@@ -33,10 +33,8 @@ fn fiche(seq: u64, version: u32) -> protocol::Message {
 async fn one_refused_fiche_does_not_sink_its_envelope() {
     let w = World::new(&[A], &[]).await;
     let (identity, trust) = w.enroll_in_process(A);
-    let (stop, daemon) = spawn_ingest(w.ingest_config("cjn-fallback")).await;
-    let (mqtt, mut inbox) = w
-        .court_mqtt(A, "a-fallback", &[topics::down(court())])
-        .await;
+    let (stop, daemon) = spawn_ingest(w.ingest_config("cjn-1")).await;
+    let (mqtt, mut inbox) = w.court_mqtt(A, &[topics::down(court())]).await;
 
     // Version 0 passes the protocol but not the registry (fiche_version_positive).
     let messages = [fiche(1, 1), fiche(2, 0), fiche(3, 1)];

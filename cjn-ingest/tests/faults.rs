@@ -48,7 +48,7 @@ async fn kill9_at_random_moments_loses_and_doubles_nothing() {
         w.enroll_in_process(c);
     }
     let config = w.tmp.path().join("cjn-ingest.toml");
-    std::fs::write(&config, w.ingest_toml("cjn-faults")).unwrap();
+    std::fs::write(&config, w.ingest_toml("cjn-1")).unwrap();
     let log = w.tmp.path().join("cjn-ingest.log");
     let mut child = spawn_bin(&config, &log, &[]);
     wait_subscribed(&log, 1).await;
@@ -200,7 +200,7 @@ async fn a_cjn_database_outage_is_waited_out_without_losing_a_message() {
     let w = World::new(&COURTS[..1], &[]).await;
     let c = COURTS[0];
     w.enroll_in_process(c);
-    let (stop, daemon) = spawn_ingest(w.ingest_config("cjn-db-outage")).await;
+    let (stop, daemon) = spawn_ingest(w.ingest_config("cjn-1")).await;
     let _listener = spawn_listener(w.listener_config(c)).drop_guard();
     let ids = w.verified_fiches(c, 6).await;
     w.sign(c, &ids[..1]).await;
@@ -241,7 +241,8 @@ fn generate_config_prints_a_configuration_that_loads() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let config = cjn_ingest::Config::from_toml(&text, []).unwrap();
-    assert_eq!(config.broker.username, "cjn");
+    assert_eq!(config.broker.username, "cjn-1");
+    assert_eq!(config.broker.client_id(), "cjn-1");
     assert!(text.contains("XMJURIS__DATABASE__PASSWORD"));
 }
 
@@ -264,4 +265,75 @@ async fn wait_subscribed(log: &std::path::Path, n: usize) {
 fn tail(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+/// The session created at set-up (`cjn-ingest subscribe`, before any listener starts) keeps
+/// what a court sends before the daemon first runs: the court's first envelope is handled as
+/// soon as the daemon starts, not at the listener's next re-send (set here to an hour). A
+/// court's account cannot create that session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_made_at_set_up_keeps_what_courts_send_before_the_daemon_runs() {
+    let w = World::new(&[COURTS[0]], &[]).await;
+    let c = COURTS[0];
+    w.enroll_in_process(c);
+    let config = w.tmp.path().join("cjn-ingest.toml");
+    std::fs::write(&config, w.ingest_toml("cjn-1")).unwrap();
+
+    // A court's account is refused the CJN's subscriptions.
+    let court_config = w.tmp.path().join("as-a-court.toml");
+    std::fs::write(
+        &court_config,
+        w.ingest_toml("cjn-1")
+            .replace(
+                "username = \"cjn-1\"",
+                &format!("username = \"{c}\"\nclient_id = \"court-{c}\""),
+            )
+            .replace(CJN_BROKER_PASSWORD, &broker_password(c)),
+    )
+    .unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_cjn-ingest"))
+        .args(["--config", court_config.to_str().unwrap(), "subscribe"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success(),
+        "a court made the CJN's session: {said}"
+    );
+    assert!(said.contains("subscription refused"), "{said}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_cjn-ingest"))
+        .args(["--config", config.to_str().unwrap(), "subscribe"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Session `cjn-1` ready"));
+
+    // The court signs and its listener sends, once, while no cjn-ingest runs.
+    let ids = w.verified_fiches(c, 3).await;
+    w.sign(c, &ids).await;
+    let mut listener = w.listener_config(c);
+    listener.transmission.resend_after_secs = 3600;
+    let _listener = spawn_listener(listener).drop_guard();
+    let admin = w.court_admin(c).await;
+    eventually(30, "the listener sent the envelope", || async {
+        count(
+            &admin,
+            "select count(*) from court.outbox where sent_at is not null",
+        )
+        .await
+            == 3
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Now the daemon: the envelope was waiting for it.
+    let (stop, daemon) = spawn_ingest(w.ingest_config("cjn-1")).await;
+    w.wait_archived(c, &ids, 30).await;
+    stop.cancel();
+    daemon.await.unwrap().unwrap();
 }

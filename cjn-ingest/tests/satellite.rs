@@ -111,7 +111,7 @@ async fn extract_request_through_a_15_kbit_600_ms_link() {
     for c in [A, B, C] {
         w.enroll_in_process(c);
     }
-    let (stop, daemon) = spawn_ingest(w.ingest_config("cjn-satellite")).await;
+    let (stop, daemon) = spawn_ingest(w.ingest_config("cjn-1")).await;
     let direct: Vec<_> = [B, C]
         .iter()
         .map(|c| spawn_listener(w.listener_config(c)))

@@ -51,6 +51,7 @@ const CJN_FUNCTIONS: &[(&str, &str)] = &[
     function_file!("cjn/30_bulletins.sql"),
     function_file!("cjn/35_extract_seal.sql"),
     function_file!("cjn/40_reconcile.sql"),
+    function_file!("cjn/50_broker.sql"),
     function_file!("cjn/90_grants.sql"),
 ];
 

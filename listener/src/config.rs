@@ -61,7 +61,8 @@ pub struct BrokerConfig {
     /// Port (1883, or 8883 with TLS).
     #[serde(default = "default_port")]
     pub port: u16,
-    /// MQTT client id; `court-<code>` by default. Must stay the same: the session is persistent.
+    /// MQTT client id; `court-<code>` by default, the only one the generated broker configuration
+    /// accepts for the court's account. Must stay the same: the session is persistent.
     #[serde(default)]
     pub client_id: Option<String>,
     /// Broker user name; the court code by default.
@@ -217,7 +218,7 @@ url = "host=127.0.0.1 port=5432 dbname=court user=listener"
 [broker]
 host = "broker.example.invalid"
 port = 1883
-# client_id = "court-12345"   # stable: the MQTT session is persistent
+# client_id = "court-12345"   # the broker binds the court's account to this one
 # username = "12345"          # the court code by default
 # password = "..."            # or XMJURIS__BROKER__PASSWORD
 # Satellite links bill every byte: a long keep-alive.

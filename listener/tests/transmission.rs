@@ -199,9 +199,7 @@ async fn certificate_renewed_before_expiry_and_revocation_list_applied_from_the_
     w.enroll_in_process(A);
     let short = install_short_lived_certificate(&w, A, 10);
     // Someone watching the court's `up` topic (its own account may read it).
-    let (_watch, mut up) = w
-        .court_mqtt(A, "watcher", &[topics::up(A.parse().unwrap())])
-        .await;
+    let (_watch, mut up) = w.court_mqtt(A, &[topics::up(A.parse().unwrap())]).await;
     // The listener starts before the CJN: its first renewal request is lost (nobody
     // subscribed); without an answer it asks again after `renewal_retry_secs`.
     let mut config = w.listener_config(A);
@@ -378,7 +376,7 @@ async fn rejection_is_stored_for_the_greffier() {
 async fn broker_acl_keeps_a_court_to_its_topics() {
     use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
     let w = World::new().await;
-    let mut o = MqttOptions::new("acl-test", "127.0.0.1", w.broker.port());
+    let mut o = MqttOptions::new(format!("court-{COURT}"), "127.0.0.1", w.broker.port());
     o.set_credentials(COURT, COURT_BROKER_PASSWORD);
     let (client, mut eventloop) = AsyncClient::new(o, 8);
     client
@@ -389,12 +387,20 @@ async fn broker_acl_keeps_a_court_to_its_topics() {
         .subscribe(format!("xmjuris/v1/{COURT}/down"), QoS::AtLeastOnce)
         .await
         .unwrap();
-    let mut subacks = 0;
-    while subacks < 2 {
-        if let Event::Incoming(Packet::SubAck(_)) = eventloop.poll().await.unwrap() {
-            subacks += 1;
+    let mut granted = Vec::new();
+    while granted.len() < 2 {
+        if let Event::Incoming(Packet::SubAck(a)) = eventloop.poll().await.unwrap() {
+            granted.push(matches!(
+                a.return_codes[0],
+                rumqttc::SubscribeReasonCode::Success(_)
+            ));
         }
     }
+    assert_eq!(
+        granted,
+        [false, true],
+        "another court's topic refused, its own granted"
+    );
     // The CJN publishes on another court's topic, then on this court's.
     let (cjn, mut cjn_loop) = AsyncClient::new(w.cjn_options("acl-cjn"), 8);
     cjn.publish("xmjuris/v1/54321/down", QoS::AtLeastOnce, false, "foreign")
@@ -424,7 +430,7 @@ async fn broker_acl_keeps_a_court_to_its_topics() {
         "only its own topic"
     );
     // A wrong password is refused.
-    let mut o = MqttOptions::new("acl-test-2", "127.0.0.1", w.broker.port());
+    let mut o = MqttOptions::new(format!("court-{COURT}"), "127.0.0.1", w.broker.port());
     o.set_credentials(COURT, "wrong");
     let (_c, mut eventloop) = AsyncClient::new(o, 8);
     assert!(eventloop.poll().await.is_err());

@@ -121,6 +121,7 @@
 
 mod der;
 
+pub mod broker;
 pub mod codec;
 pub mod error;
 pub mod extract;

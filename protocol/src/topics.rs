@@ -1,6 +1,6 @@
-//! MQTT topics. A court publishes and subscribes only under `xmjuris/v1/<court>/`
-//! (the broker's ACL pattern `xmjuris/v1/%u/#`), except the revocation topic,
-//! which every court reads.
+//! MQTT topics. A court publishes and subscribes only on its own topics under
+//! `xmjuris/v1/<court>/`, and reads the revocation topic; the broker's accounts
+//! and ACLs are generated from these functions ([`crate::broker`]).
 
 use crate::ids::CourtCode;
 
@@ -12,6 +12,8 @@ pub const REVOCATIONS: &str = "xmjuris/v1/revocations";
 pub const CJN_UP_SHARED: &str = "$share/cjn/xmjuris/v1/+/up";
 /// Enrollment requests of all courts, for the CJN.
 pub const CJN_ENROLL_REQUESTS: &str = "xmjuris/v1/+/enroll/request";
+/// What cjn-ingest instances subscribe to for enrollment requests, sharing the load.
+pub const CJN_ENROLL_SHARED: &str = "$share/cjn/xmjuris/v1/+/enroll/request";
 
 /// Court → CJN: sealed messages.
 pub fn up(court: CourtCode) -> String {

@@ -1,42 +1,102 @@
-//! A real Mosquitto broker started for the caller on a free loopback port, with a generated
-//! configuration: a password file and an ACL by which a court's user (its court code) may use
-//! only `xmjuris/v1/<its code>/#`, and the CJN's user every XMJuris topic. Persistent sessions
-//! are kept on disk in the broker's folder, so a [`Broker::restart`] keeps them.
+//! A real Mosquitto broker started for the caller on a free loopback port, with the configuration
+//! XMJuris generates for production ([`protocol::broker`]): no anonymous access, every account
+//! bound to one client id, a court's account limited to its own topics (literal subscriptions,
+//! no wildcard, no `$share`), the CJN's accounts alone in the shared subscription `$share/cjn/...`,
+//! a maximum packet size. Persistent sessions are kept on disk in the broker's folder, so a
+//! [`Broker::restart`] keeps them.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use protocol::broker::{self as bc, Account, PasswordHash, Role};
+
 use crate::{Error, Result, io_err};
+
+/// What a broker account may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BrokerRole {
+    /// A court (its code): its own topics only.
+    Court(String),
+    /// The CJN: the shared subscription `$share/cjn/...`, every court's `down` topics.
+    Cjn,
+    /// Stands for many courts (a test harness, a bridge): every court's `up`, `down`.
+    Gateway,
+}
 
 /// A broker account.
 #[derive(Debug, Clone)]
 pub struct BrokerUser {
-    /// User name (a court's code, or `cjn`).
+    /// User name.
     pub name: String,
     /// Password.
     pub password: String,
-    /// True for the CJN: read and write on every `xmjuris/#` topic.
-    pub cjn: bool,
+    /// The only client id it may connect with.
+    pub client_id: String,
+    /// What it may do.
+    pub role: BrokerRole,
 }
 
 impl BrokerUser {
-    /// A court's account: its own topics only.
+    /// A court's account: user name = its code, client id `court-<code>` (the listener's
+    /// default); its own topics only.
     pub fn court(code: &str, password: &str) -> Self {
         BrokerUser {
             name: code.to_owned(),
             password: password.to_owned(),
-            cjn: false,
+            client_id: format!("court-{code}"),
+            role: BrokerRole::Court(code.to_owned()),
         }
     }
 
-    /// The CJN's account: every XMJuris topic.
+    /// Another account of a court (client id = `name`), with the same rights: to act as the
+    /// court, or watch its topics, beside its listener.
+    pub fn court_spare(code: &str, name: &str, password: &str) -> Self {
+        BrokerUser {
+            name: name.to_owned(),
+            password: password.to_owned(),
+            client_id: name.to_owned(),
+            role: BrokerRole::Court(code.to_owned()),
+        }
+    }
+
+    /// A CJN account (client id = `name`; one per cjn-ingest instance, e.g. `cjn-1`).
     pub fn cjn(name: &str, password: &str) -> Self {
         BrokerUser {
             name: name.to_owned(),
             password: password.to_owned(),
-            cjn: true,
+            client_id: name.to_owned(),
+            role: BrokerRole::Cjn,
         }
+    }
+
+    /// A gateway account standing for every court (client id = `name`).
+    pub fn gateway(name: &str, password: &str) -> Self {
+        BrokerUser {
+            name: name.to_owned(),
+            password: password.to_owned(),
+            client_id: name.to_owned(),
+            role: BrokerRole::Gateway,
+        }
+    }
+
+    fn account(&self) -> Result<Account> {
+        let role = match &self.role {
+            BrokerRole::Court(code) => Role::Court(
+                code.parse()
+                    .map_err(|_| Error::Config(format!("court code « {code} »")))?,
+            ),
+            BrokerRole::Cjn => Role::Cjn,
+            BrokerRole::Gateway => Role::Gateway,
+        };
+        let password =
+            PasswordHash::new(&self.password).map_err(|e| Error::Config(e.to_string()))?;
+        Ok(Account {
+            username: self.name.clone(),
+            client_id: self.client_id.clone(),
+            role,
+            password,
+        })
     }
 }
 
@@ -51,6 +111,9 @@ pub struct Broker {
     tls_port: Option<u16>,
     child: Option<Child>,
     keep_running: bool,
+    /// The accounts, hashed once (the plugin's file is written at start).
+    accounts: Vec<Account>,
+    limits: bc::Limits,
 }
 
 /// How [`Broker::start_with`] runs the broker.
@@ -118,13 +181,13 @@ impl Broker {
                 (tmp.path().to_owned(), Some(tmp))
             }
         };
-        write_passwords(&dir, users)?;
-        write_acl(&dir, users)?;
+        let accounts = users
+            .iter()
+            .map(BrokerUser::account)
+            .collect::<Result<Vec<_>>>()?;
         if let Some((cert, key)) = tls {
             for (name, data) in [("tls.crt", cert), ("tls.key", key)] {
-                let path = dir.join(name);
-                std::fs::write(&path, data)
-                    .map_err(io_err(format!("writing {}", path.display())))?;
+                write_private(&dir.join(name), data)?;
             }
         }
         let mut broker = Broker {
@@ -134,7 +197,11 @@ impl Broker {
             tls_port: None,
             child: None,
             keep_running: options.keep_running,
+            accounts,
+            limits: bc::Limits::default(),
         };
+        let dynsec = broker.config()?.dynsec_json().map_err(config_err)?;
+        write_private(&broker.dir.join(bc::DYNSEC_FILE), dynsec.as_bytes())?;
         if let Some(port) = options.port {
             broker.port = port;
             broker.spawn()?;
@@ -176,42 +243,55 @@ impl Broker {
         self.child.is_some()
     }
 
-    fn write_config(&self) -> Result<PathBuf> {
+    /// The largest MQTT packet it accepts (a larger PUBLISH disconnects its sender).
+    pub fn max_packet_bytes(&self) -> u32 {
+        self.limits.max_packet_bytes
+    }
+
+    /// The configuration, as `xmjuris broker config` would generate it, on this folder and
+    /// these ports.
+    fn config(&self) -> Result<bc::BrokerConfig> {
         let d = self.dir.as_path();
-        let user = if crate::running_as_root() {
-            "user root\n"
-        } else {
-            ""
-        };
-        let conf = format!(
-            "# Written by the XMJuris sandbox.\n\
-             {user}listener {port} 127.0.0.1\n\
-             allow_anonymous false\n\
-             password_file {pw}\n\
-             acl_file {acl}\n\
-             persistence true\n\
-             persistence_location {d}/\n\
-             autosave_interval 1\n\
-             max_queued_messages 100000\n\
-             max_inflight_messages 0\n\
-             log_dest file {d}/mosquitto.log\n\
-             log_type error\nlog_type warning\nlog_type notice\n\
-             pid_file {d}/mosquitto.pid\n",
-            port = self.port,
-            pw = d.join("passwd").display(),
-            acl = d.join("acl").display(),
-            d = d.display(),
-        );
-        let mut conf = conf;
+        let mut listeners = vec![bc::Listener {
+            address: Some("127.0.0.1".into()),
+            port: self.port,
+            tls: None,
+        }];
         if let Some(tls_port) = self.tls_port {
-            conf.push_str(&format!(
-                "listener {tls_port} 127.0.0.1\ncertfile {}\nkeyfile {}\n",
-                d.join("tls.crt").display(),
-                d.join("tls.key").display()
-            ));
+            listeners.push(bc::Listener {
+                address: Some("127.0.0.1".into()),
+                port: tls_port,
+                tls: Some(bc::TlsFiles {
+                    cert_file: d.join("tls.crt"),
+                    key_file: d.join("tls.key"),
+                }),
+            });
         }
-        let path = d.join("mosquitto.conf");
-        std::fs::write(&path, conf).map_err(io_err(format!("writing {}", path.display())))?;
+        Ok(bc::BrokerConfig {
+            accounts: self.accounts.clone(),
+            listeners,
+            limits: self.limits.clone(),
+            persistence_dir: d.to_owned(),
+            autosave_interval_secs: 1,
+            dynsec_plugin: bc::find_dynsec_plugin().ok_or_else(|| Error::Io {
+                what: "finding Mosquitto's dynamic-security plugin (Debian package `mosquitto`; \
+                       or set MOSQUITTO_DYNSEC_PLUGIN)"
+                    .into(),
+                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            })?,
+            log: bc::LogDest::File(d.join("mosquitto.log")),
+            pid_file: Some(d.join("mosquitto.pid")),
+            run_as: crate::running_as_root().then(|| "root".to_owned()),
+        })
+    }
+
+    fn write_config(&self) -> Result<PathBuf> {
+        let conf = self
+            .config()?
+            .mosquitto_conf(&self.dir.join(bc::DYNSEC_FILE))
+            .map_err(config_err)?;
+        let path = self.dir.join(bc::CONF_FILE);
+        write_private(&path, conf.as_bytes())?;
         Ok(path)
     }
 
@@ -303,39 +383,23 @@ impl Drop for Broker {
     }
 }
 
-fn write_passwords(dir: &Path, users: &[BrokerUser]) -> Result<()> {
-    let path = dir.join("passwd");
-    let text: String = users
-        .iter()
-        .map(|u| format!("{}:{}\n", u.name, u.password))
-        .collect();
-    std::fs::write(&path, text).map_err(io_err(format!("writing {}", path.display())))?;
-    // Hash the passwords in place.
-    let out = Command::new("mosquitto_passwd")
-        .arg("-U")
-        .arg(&path)
-        .output()
-        .map_err(io_err("running mosquitto_passwd"))?;
-    if !out.status.success() {
-        return Err(Error::Command {
-            program: "mosquitto_passwd".into(),
-            status: out.status.to_string(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        });
-    }
-    Ok(())
+fn config_err(e: bc::ConfigError) -> Error {
+    Error::Config(e.to_string())
 }
 
-fn write_acl(dir: &Path, users: &[BrokerUser]) -> Result<()> {
-    let mut text = String::from(
-        "# Written by the XMJuris sandbox.\n\
-         # Every court: its own topics only (user name = court code).\n\
-         pattern readwrite xmjuris/v1/%u/#\n\
-         pattern read xmjuris/v1/revocations\n",
-    );
-    for u in users.iter().filter(|u| u.cjn) {
-        text.push_str(&format!("user {}\ntopic readwrite xmjuris/#\n", u.name));
-    }
-    let path = dir.join("acl");
-    std::fs::write(&path, text).map_err(io_err(format!("writing {}", path.display())))
+/// Writes a file only its owner can read (mode 0600).
+fn write_private(path: &Path, data: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let what = || format!("writing {}", path.display());
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io_err(what()))?;
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .map_err(io_err(what()))?;
+    f.write_all(data).map_err(io_err(what()))
 }

@@ -15,7 +15,7 @@ pub mod broker;
 mod postgres;
 pub mod relay;
 
-pub use broker::{Broker, BrokerOptions, BrokerUser};
+pub use broker::{Broker, BrokerOptions, BrokerRole, BrokerUser};
 pub use postgres::{PgCluster, PgOptions};
 pub use relay::SlowRelay;
 
@@ -44,6 +44,8 @@ pub enum Error {
     NoUser(String),
     #[error("no free port on 127.0.0.1: {0}")]
     NoPort(std::io::Error),
+    #[error("broker configuration: {0}")]
+    Config(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -18,8 +18,9 @@
 //! Each sending court publishes envelopes sealed before the clock starts, as its listener would
 //! (realistic fiches from `protocol::samples`, distinct NIUs and people): in batches of
 //! `--batch-size` (what a listener sends when a backlog exists) and one fiche per envelope.
-//! The courts are spread over `--connections` MQTT connections of one gateway account (the
-//! broker's ACL is then not per court; the envelopes are still sealed and signed per court).
+//! The courts are spread over `--connections` MQTT connections of gateway accounts (the broker's
+//! role for a bridge: every court's `up` and `down`, so the ACL is not per court; the envelopes
+//! are still sealed and signed per court).
 //! A burst is timed from the first publish to the last answer received on the courts' `down`
 //! topics; every answer is then opened with the court's key and must be a receipt for exactly
 //! the envelope's messages, and `registry.fiche` must hold every fiche. Latency is also measured
@@ -46,7 +47,6 @@ use uuid::Uuid;
 
 const INGEST_PASSWORD: &str = "bench-ingest";
 const CJN_BROKER_PASSWORD: &str = "bench-cjn";
-const GATEWAY_USER: &str = "courts-gateway";
 const GATEWAY_PASSWORD: &str = "bench-gateway";
 
 const SURNAMES: &[&str] = &[
@@ -654,9 +654,18 @@ fn seal_envelopes(
 // ---------------------------------------------------------------------------------------------
 // MQTT
 
+/// The gateway account (and client id) of publishing connection `k`, or of the answers'
+/// subscriber.
+fn gateway_client(k: Option<usize>) -> String {
+    match k {
+        Some(k) => format!("bench-courts-{k}"),
+        None => "bench-answers".into(),
+    }
+}
+
 fn mqtt_options(id: &str, port: u16) -> MqttOptions {
     let mut o = MqttOptions::new(id, "127.0.0.1", port);
-    o.set_credentials(GATEWAY_USER, GATEWAY_PASSWORD);
+    o.set_credentials(id, GATEWAY_PASSWORD);
     o.set_keep_alive(Duration::from_secs(30));
     o.set_max_packet_size(2 << 20, 2 << 20);
     o
@@ -1113,10 +1122,19 @@ async fn phase(
 
     // The broker; cjn-ingest's PKI directory (the cached CA; no court certificate in issued/:
     // the registry holds them all).
-    let broker = sandbox::Broker::start(&[
-        sandbox::BrokerUser::cjn("cjn", CJN_BROKER_PASSWORD),
-        sandbox::BrokerUser::cjn(GATEWAY_USER, GATEWAY_PASSWORD),
-    ])?;
+    // One gateway account per connection: the broker binds each account to one client id.
+    let mut users = vec![sandbox::BrokerUser::cjn("cjn-1", CJN_BROKER_PASSWORD)];
+    for k in 0..opts.connections {
+        users.push(sandbox::BrokerUser::gateway(
+            &gateway_client(Some(k)),
+            GATEWAY_PASSWORD,
+        ));
+    }
+    users.push(sandbox::BrokerUser::gateway(
+        &gateway_client(None),
+        GATEWAY_PASSWORD,
+    ));
+    let broker = sandbox::Broker::start(&users)?;
     let pki_dir = tmp.path().join("cjn-pki");
     std::fs::create_dir_all(pki_dir.join(pki::files::ISSUED_DIR))?;
     std::fs::create_dir_all(pki_dir.join(pki::files::CODES_DIR))?;
@@ -1142,8 +1160,7 @@ password = "{INGEST_PASSWORD}"
 [broker]
 host = "127.0.0.1"
 port = {mqtt}
-client_id = "cjn-ingest-bench"
-username = "cjn"
+username = "cjn-1"
 password = "{CJN_BROKER_PASSWORD}"
 receive_maximum = {rm}
 
@@ -1219,7 +1236,7 @@ workers = {workers}
     }
     let (tx, rx) = mpsc::unbounded_channel();
     mqtt_connect(
-        mqtt_options("bench-answers", broker.port()),
+        mqtt_options(&gateway_client(None), broker.port()),
         Some("xmjuris/v1/+/down"),
         Some(tx),
     )
@@ -1228,7 +1245,7 @@ workers = {workers}
     for k in 0..opts.connections {
         publishers.push(
             mqtt_connect(
-                mqtt_options(&format!("bench-courts-{k}"), broker.port()),
+                mqtt_options(&gateway_client(Some(k)), broker.port()),
                 None,
                 None,
             )

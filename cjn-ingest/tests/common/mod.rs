@@ -25,6 +25,15 @@ pub fn broker_password(code: &str) -> String {
     format!("broker-{code}")
 }
 
+/// The CJN's broker accounts (client id = user name), one per cjn-ingest instance.
+pub const CJN_ACCOUNTS: &[&str] = &["cjn-1", "cjn-2"];
+
+/// A court's second broker account (same rights as its own), for a test that acts as the court
+/// beside its listener: the broker binds each account to one client id.
+pub fn spare_account(code: &str) -> String {
+    format!("{code}-spare")
+}
+
 pub struct World {
     pub tmp: tempfile::TempDir,
     pub cjn_cluster: PgCluster,
@@ -102,12 +111,18 @@ impl World {
                     .expect("create user");
             }
         }
-        let mut users: Vec<BrokerUser> = courts
-            .iter()
-            .chain(others)
-            .map(|c| BrokerUser::court(c, &broker_password(c)))
-            .collect();
-        users.push(BrokerUser::cjn("cjn", CJN_BROKER_PASSWORD));
+        let mut users: Vec<BrokerUser> = Vec::new();
+        for c in courts.iter().chain(others) {
+            users.push(BrokerUser::court(c, &broker_password(c)));
+            users.push(BrokerUser::court_spare(
+                c,
+                &spare_account(c),
+                &broker_password(c),
+            ));
+        }
+        for account in CJN_ACCOUNTS {
+            users.push(BrokerUser::cjn(account, CJN_BROKER_PASSWORD));
+        }
         let broker = match tls {
             Some((cert, key)) => Broker::start_with_tls(&users, cert, key),
             None => Broker::start(&users),
@@ -141,7 +156,12 @@ impl World {
         pki::court_complete_enrollment(&dir, c, &enrollment.ca_fingerprint, &answer).unwrap()
     }
 
-    pub fn ingest_toml(&self, client_id: &str) -> String {
+    /// cjn-ingest's configuration with one of [`CJN_ACCOUNTS`] (its client id too).
+    pub fn ingest_toml(&self, account: &str) -> String {
+        assert!(
+            CJN_ACCOUNTS.contains(&account),
+            "{account} is not one of the CJN's broker accounts"
+        );
         format!(
             r#"
 [database]
@@ -151,8 +171,7 @@ password = "{INGEST_PASSWORD}"
 [broker]
 host = "127.0.0.1"
 port = {mqtt}
-client_id = "{client_id}"
-username = "cjn"
+username = "{account}"
 password = "{CJN_BROKER_PASSWORD}"
 keep_alive_secs = 30
 session_expiry_secs = 3600
@@ -175,8 +194,8 @@ once_idle_secs = 2
         )
     }
 
-    pub fn ingest_config(&self, client_id: &str) -> cjn_ingest::Config {
-        cjn_ingest::Config::from_toml(&self.ingest_toml(client_id), []).unwrap()
+    pub fn ingest_config(&self, account: &str) -> cjn_ingest::Config {
+        cjn_ingest::Config::from_toml(&self.ingest_toml(account), []).unwrap()
     }
 
     pub fn listener_config(&self, code: &str) -> listener::Config {
@@ -301,16 +320,16 @@ once_timeout_secs = 60
         }
     }
 
-    /// A plain MQTT client with a court's account (to play a faulty court or watch its
-    /// topics); the messages it receives arrive on the channel.
+    /// A plain MQTT client with a court's second account (to play a faulty court or watch its
+    /// topics, beside its listener); the messages it receives arrive on the channel.
     pub async fn court_mqtt(
         &self,
         code: &str,
-        client_id: &str,
         subscribe: &[String],
     ) -> (AsyncClient, mpsc::UnboundedReceiver<Publish>) {
-        let mut o = MqttOptions::new(client_id, "127.0.0.1", self.broker.port());
-        o.set_credentials(code, broker_password(code));
+        let account = spare_account(code);
+        let mut o = MqttOptions::new(&account, "127.0.0.1", self.broker.port());
+        o.set_credentials(&account, broker_password(code));
         o.set_keep_alive(Duration::from_secs(30));
         o.set_max_packet_size(2 << 20, 2 << 20);
         mqtt_client(o, subscribe).await

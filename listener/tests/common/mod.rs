@@ -27,6 +27,9 @@ pub const LISTENER_PASSWORD: &str = "listener-secret";
 pub const COURT: &str = "12345";
 pub const COURT_BROKER_PASSWORD: &str = "court-broker-secret";
 pub const CJN_BROKER_PASSWORD: &str = "cjn-broker-secret";
+/// The test CJN's broker accounts ([`World::cjn_options`]; client id = user name): the broker
+/// binds each account to one client id.
+pub const CJN_CLIENTS: &[&str] = &["cjn-test", "forger", "acl-cjn", "crl-publisher"];
 
 pub struct World {
     pub tmp: tempfile::TempDir,
@@ -68,10 +71,10 @@ impl World {
             .expect("init court");
         let w = World {
             broker: {
-                let users = [
-                    BrokerUser::court(COURT, COURT_BROKER_PASSWORD),
-                    BrokerUser::cjn("cjn", CJN_BROKER_PASSWORD),
-                ];
+                let mut users = vec![BrokerUser::court(COURT, COURT_BROKER_PASSWORD)];
+                for id in CJN_CLIENTS {
+                    users.push(BrokerUser::cjn(id, CJN_BROKER_PASSWORD));
+                }
                 match tls {
                     Some((cert, key)) => Broker::start_with_tls(&users, cert, key),
                     None => Broker::start(&users),
@@ -229,9 +232,11 @@ once_timeout_secs = 60
         }
     }
 
+    /// A CJN account's MQTT options (`id` one of [`CJN_CLIENTS`]).
     pub fn cjn_options(&self, id: &str) -> MqttOptions {
+        assert!(CJN_CLIENTS.contains(&id), "{id} is not a CJN account");
         let mut o = MqttOptions::new(id, "127.0.0.1", self.broker.port());
-        o.set_credentials("cjn", CJN_BROKER_PASSWORD);
+        o.set_credentials(id, CJN_BROKER_PASSWORD);
         o.set_keep_alive(Duration::from_secs(30));
         o.set_max_packet_size(2 << 20, 2 << 20);
         o
@@ -264,7 +269,8 @@ impl Drop for CjnResponder {
     }
 }
 
-/// Starts the test CJN: opens every envelope on `xmjuris/v1/+/up`, stores each message id once,
+/// Starts the test CJN: opens every envelope on `xmjuris/v1/+/up` (in the CJN's shared
+/// subscription, as cjn-ingest: the broker allows the CJN no other), stores each message id once,
 /// and answers each envelope with one sealed envelope of receipts. Returns once subscribed.
 pub async fn cjn_responder(w: &World) -> CjnResponder {
     cjn_responder_with(w, false).await
@@ -279,7 +285,7 @@ pub async fn cjn_responder_with(w: &World, reject: bool) -> CjnResponder {
     options.set_clean_session(false);
     let (client, mut eventloop) = AsyncClient::new(options, 64);
     client
-        .subscribe("xmjuris/v1/+/up", QoS::AtLeastOnce)
+        .subscribe(topics::CJN_UP_SHARED, QoS::AtLeastOnce)
         .await
         .unwrap();
     let log = Arc::new(Mutex::new(CjnLog::default()));
@@ -296,7 +302,7 @@ pub async fn cjn_responder_with(w: &World, reject: bool) -> CjnResponder {
             let p = match eventloop.poll().await {
                 Ok(Event::Incoming(Packet::Publish(p))) => p,
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                    let _ = client.try_subscribe("xmjuris/v1/+/up", QoS::AtLeastOnce);
+                    let _ = client.try_subscribe(topics::CJN_UP_SHARED, QoS::AtLeastOnce);
                     continue;
                 }
                 Ok(_) => continue,
