@@ -35,10 +35,12 @@ const COURT_FUNCTIONS: &[(&str, &str)] = &[
     function_file!("court/10_fiche_rules.sql"),
     function_file!("court/20_users.sql"),
     function_file!("court/30_fiche.sql"),
+    function_file!("court/35_sentence_events.sql"),
     function_file!("court/40_search_audit.sql"),
     function_file!("court/45_extract.sql"),
     function_file!("court/50_transmission.sql"),
     function_file!("court/55_reconcile.sql"),
+    function_file!("court/60_statistics.sql"),
     function_file!("court/90_grants.sql"),
 ];
 

@@ -37,7 +37,8 @@ begin
     end if;
     return query
     select distinct on (f.niu) f.niu, f.version, f.state::text,
-           encode(sha256(convert_to((f.content - 'signed_by' - 'signed_by_name' - 'signed_at')::text, 'UTF8')), 'hex')
+           encode(sha256(convert_to(cjn._comparable_content(f.content - 'signed_by' - 'signed_by_name' - 'signed_at')::text,
+                                     'UTF8')), 'hex')
       from registry.fiche f
      where f.court_code = court_fiches.court_code
      order by f.niu, f.version desc;

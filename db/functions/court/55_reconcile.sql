@@ -22,7 +22,7 @@ grant execute on function juris.transmission_manifest() to greffier;
 
 -- Each signed fiche as the court holds it now, for `xmjuris reconcile`: NIU, version, state and
 -- the digest of its content (SHA-256 of the canonical jsonb of juris._fiche_content, the content
--- the CJN holds value for value). An archived fiche whose digest differs from the CJN's was
+-- the CJN holds value for value, less issue 15's fields at their default: juris._comparable_content). An archived fiche whose digest differs from the CJN's was
 -- changed at the court after its receipt, by a path that bypassed the triggers.
 create function juris.fiche_manifest()
     returns table (niu text, version integer, status text, content_digest text)
@@ -33,7 +33,7 @@ begin
     perform juris._require(3, 'Rapprocher les fiches avec le CJN');
     return query
     select f.niu, f.version, f.status::text,
-           encode(sha256(convert_to(juris._fiche_content(f)::text, 'UTF8')), 'hex')
+           encode(sha256(convert_to(juris._comparable_content(juris._fiche_content(f))::text, 'UTF8')), 'hex')
       from court.fiche f
      where f.niu is not null
      order by f.niu;
