@@ -216,7 +216,8 @@ create type cjn._fiche_row as (
     recidivism boolean, excluded_b2 boolean, excluded_b3 boolean, b3_ordered boolean, ban text, ban_months integer,
     ban_suspended boolean, ban_start date, ban_end date, ban_from_release boolean,
     amnesty_date date, law_reference text, revoked_by text, revoked_on date,
-    -- Events recorded by the court (registry.sentence_event), not cancelled, dated by `known`.
+    -- Events recorded by the court (registry.sentence_event), not cancelled: facts with their own
+    -- dates, applied from them whatever the date asked (like a death or an amnesty).
     fine_paid_on date, served_on date, revoked_event_on date, revoked_event_ref text, ban_lifted_on date,
     remitted_months integer, pardon_total_on date
 );
@@ -391,8 +392,7 @@ begin
                          coalesce(sum(e.remitted_months) filter (where e.event_kind = 'pardon'), 0)::integer as remitted_months,
                          min(e.event_date) filter (where e.event_kind = 'pardon' and e.total) as pardon_total_on
                     from registry.sentence_event e
-                   where e.niu = fi.niu and e.event_kind <> 'cancellation' and e.cancelled_by is null
-                     and e.event_date <= known) ev
+                   where e.niu = fi.niu and e.event_kind <> 'cancellation' and e.cancelled_by is null) ev
              where fi.person_id = any (person_ids) and fi.state <> 'superseded') x;
     n := coalesce(cardinality(fs), 0);
     if n = 0 then
