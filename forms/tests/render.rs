@@ -151,7 +151,10 @@ fn fiche_prints_a_ban_s_own_dates_and_a_minority_fixed_by_the_court() {
     d["condamnation"]["ban"] = "Interdiction de séjour à Garoua".into();
     d["condamnation"]["ban_start"] = "2018-07-01".into();
     d["condamnation"]["ban_end"] = "2021-07-01".into();
-    let text = pdf_text(&forms().render_pdf("fiche", &d).expect("render"), dir.path());
+    let text = pdf_text(
+        &forms().render_pdf("fiche", &d).expect("render"),
+        dir.path(),
+    );
     assert_contains(
         &text,
         &[
@@ -165,7 +168,10 @@ fn fiche_prints_a_ban_s_own_dates_and_a_minority_fixed_by_the_court() {
     d["condamnation"]["ban_end"] = serde_json::Value::Null;
     d["condamnation"]["ban_months"] = 24.into();
     d["condamnation"]["ban_from_release"] = true.into();
-    let text = pdf_text(&forms().render_pdf("fiche", &d).expect("render"), dir.path());
+    let text = pdf_text(
+        &forms().render_pdf("fiche", &d).expect("render"),
+        dir.path(),
+    );
     assert_contains(&text, &["24 mois à compter de la libération"]);
 }
 
