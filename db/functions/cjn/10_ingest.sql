@@ -70,8 +70,10 @@ $$;
 -- Applies a dated event of a sentence (fine paid, sentence served, suspension revoked, ban
 -- lifted, pardon, cancellation of an earlier event), signed by the court that pronounced it.
 -- Never raises: a message applied in order must not block the court's later ones (they wait
--- behind it), so an event the registry cannot take (a fiche of another court or unknown, a
--- cancellation of an unknown or cancelled event) raises an alarm for the operator instead,
+-- behind it), so an event the registry cannot take (a fiche of another court or unknown, a date
+-- before the conviction or after the event was recorded, a remission outside a pardon or a
+-- pardon without one, a cancellation of an unknown or cancelled event) raises an alarm for the
+-- operator instead (the court's database refuses them all at entry: only a tampered court sends them),
 -- and the message stays stored with its signed bytes.
 create function cjn._apply_sentence_event(message_id uuid, court_code text, payload jsonb) returns void
     language plpgsql
@@ -83,6 +85,17 @@ begin
                     where x.niu = payload ->> 'niu' and x.court_code = _apply_sentence_event.court_code) then
         problem := format('Événement %s pour une fiche (NIU %s) que le CJN ne tient pas de la juridiction %s : non appliqué.',
                           payload ->> 'event_id', payload ->> 'niu', court_code);
+    elsif (payload ->> 'event_date')::date < (select min(x.conviction_date) from registry.fiche x
+                                               where x.niu = payload ->> 'niu')
+          or (payload ->> 'event_date')::date > (payload ->> 'recorded_at')::timestamptz::date + 1 then
+        problem := format('Événement %s daté du %s, avant la condamnation ou après son enregistrement : non appliqué.',
+                          payload ->> 'event_id', payload ->> 'event_date');
+    elsif (payload ->> 'event_kind' = 'pardon') = ((payload ->> 'remitted_months') is null
+                                                    and not coalesce((payload ->> 'total')::boolean, false))
+          or (payload ->> 'event_kind' <> 'pardon'
+              and ((payload ->> 'remitted_months') is not null or coalesce((payload ->> 'total')::boolean, false))) then
+        problem := format('Événement %s : une remise de peine n''appartient qu''à une grâce, et une grâce en a une : non appliqué.',
+                          payload ->> 'event_id');
     elsif payload ->> 'event_kind' = 'cancellation' and not exists (
             select from registry.sentence_event x
              where x.event_id = (payload ->> 'cancels')::uuid and x.niu = payload ->> 'niu' and x.cancelled_by is null

@@ -157,7 +157,7 @@ insert into cases (case_no, preset, label, fiches, setup, as_of, b1, b2, b3, cha
     '2025-01-01', true, true, false, '{"2":"2037-06-01"}', '%libération enregistrée le 01/06/2022%', null);
 
 select plan((select count(*)::integer * 2 from cases) + (select count(*)::integer from cases where reason2 is not null)
-            + (select count(*)::integer from cases where reason3 is not null) + 20);
+            + (select count(*)::integer from cases where reason3 is not null) + 21);
 
 grant all on table __tcache__ to public;
 grant all on sequence __tcache___id_seq, __tresults___numb_seq to public;
@@ -328,8 +328,16 @@ select is(pg_temp.decided(c), pg_temp.expected(c), format('cas %s à nouveau ave
 select pg_temp.send(pg_temp.event_msg('E99', 0, '{"k":"A","kind":"fine_paid","date":"2020-01-01"}'));
 select pg_temp.send(jsonb_set(pg_temp.event_msg('E01', 7, '{"k":"A","kind":"cancellation","date":"2020-01-01"}'),
                               '{cancels}', to_jsonb(gen_random_uuid())));
+-- And what a court's database refuses at entry, if a tampered court sent it anyway: an event
+-- dated before the conviction, a pardon without a remission, a remission on a payment.
+select pg_temp.send(pg_temp.event_msg('E01', 8, '{"k":"A","kind":"sentence_served","date":"2019-01-01"}'));
+select pg_temp.send(pg_temp.event_msg('E01', 9, '{"k":"A","kind":"pardon","date":"2020-01-01"}'));
+select pg_temp.send(pg_temp.event_msg('E01', 10, '{"k":"A","kind":"fine_paid","date":"2020-01-01","months":3}'));
 select results_eq($$select kind from registry.alarm where court_code = '11112' order by alarm_id$$,
-    $$values ('invalid_event'), ('invalid_event')$$, 'each one is an alarm for the operator');
+    $$values ('invalid_event'), ('invalid_event'), ('invalid_event'), ('invalid_event'), ('invalid_event')$$,
+    'each one is an alarm for the operator, and is not applied');
+select is((select count(*) from registry.sentence_event where niu = pg_temp.niu('E01', 'A')), 0::bigint,
+    'none of them reached the registry''s events');
 select is((select applied_seq = last_seq from registry.court where code = '11112'), true,
     'and the court''s messages are all applied, none held behind them');
 
