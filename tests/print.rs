@@ -235,7 +235,9 @@ fn prints_a_signed_fiche_and_the_list_from_the_court_database() {
                 "offence_nature": "Détournement de fonds publics",
                 "offence_category": "ATT_BIENS_PUBLICS", "offence_class": "delit",
                 "warrants": "Aucun", "sentence_type": "emprisonnement",
-                "sentence_months": 24, "suspended_months": 12
+                "sentence_months": 24, "suspended_months": 12,
+                // Born in 2007, 10 at the offence: a minor, as the dates say (issue 15).
+                "minor": true
             }
         });
         let id: i64 = agent

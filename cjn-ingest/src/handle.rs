@@ -649,7 +649,7 @@ fn issued_certificate(shared: &Shared, answer: &[u8]) -> Result<X509, Error> {
 ///
 /// A savepoint around each `cjn.ingest` made it about five times dearer in database CPU
 /// (subtransactions: 2.2 ms instead of 0.4 ms a fiche, `bench --bin ingest`). So an envelope
-/// of fiche events only is first stored without them; if the database refuses one of its
+/// of fiche and sentence events only is first stored without them; if the database refuses one of its
 /// messages, that transaction is rolled back and the envelope stored again with a savepoint per
 /// message, so that only that message is refused (as before). Other envelopes (renewals, audit
 /// checkpoints, extracts: rare) always use savepoints.
@@ -665,7 +665,10 @@ async fn apply_envelope(
     let only_fiches = messages.iter().all(|m| {
         matches!(
             m.body,
-            Body::FicheSigned(_) | Body::FicheRectified(_) | Body::FicheWithdrawn(_)
+            Body::FicheSigned(_)
+                | Body::FicheRectified(_)
+                | Body::FicheWithdrawn(_)
+                | Body::SentenceEvent(_)
         )
     });
     if only_fiches {
@@ -712,6 +715,7 @@ async fn store_envelope(
             Body::FicheSigned(e) => fiche(&ctx, h, "fiche_signed", e).await?,
             Body::FicheRectified(e) => fiche(&ctx, h, "fiche_rectified", e).await?,
             Body::FicheWithdrawn(e) => fiche(&ctx, h, "fiche_withdrawn", e).await?,
+            Body::SentenceEvent(e) => crate::sentence_event::store(&ctx, h, e).await?,
             Body::AuditCheckpoint(c) => audit_checkpoint(&ctx, h, c).await?,
             Body::RenewalRequest(r) => renewal(&ctx, h, r).await?,
             Body::ExtractRequest(r) => crate::extract::request(&ctx, h, r).await?,
@@ -747,11 +751,25 @@ async fn fiche(
     kind: &'static str,
     event: &FicheEvent,
 ) -> Result<Vec<Message>, Error> {
-    // The payload as the court's outbox wrote it: the header's fields and the event's.
-    let mut payload = serde_json::to_value(event)
+    let payload = serde_json::to_value(event)
         .map_err(|e| Error::Internal(format!("fiche event as JSON: {e}")))?;
+    let answers = ingest_payload(ctx, h, kind, payload).await?;
+    debug!(court = %ctx.court, message_id = %h.message_id, seq = h.seq, niu = %event.niu, version = event.version, "Handled.");
+    Ok(answers)
+}
+
+/// Stores a message of the court's sequence (a fiche event or a sentence event) with
+/// `cjn.ingest`: the payload as the court's outbox wrote it (the header's fields added to the
+/// body's), then a receipt, or a rejection when the database refuses it or holds another
+/// message with this id or sequence number.
+pub(crate) async fn ingest_payload(
+    ctx: &Ctx<'_>,
+    h: &Header,
+    kind: &'static str,
+    mut payload: serde_json::Value,
+) -> Result<Vec<Message>, Error> {
     let Some(map) = payload.as_object_mut() else {
-        return Err(Error::Internal("fiche event is not a JSON object".into()));
+        return Err(Error::Internal(format!("{kind} is not a JSON object")));
     };
     map.insert("message_id".into(), h.message_id.to_string().into());
     map.insert("kind".into(), kind.into());
@@ -799,7 +817,6 @@ async fn fiche(
             }
             let receipt: Receipt = serde_json::from_value(v)
                 .map_err(|e| Error::Internal(format!("receipt of cjn.ingest: {e}")))?;
-            debug!(court = %ctx.court, message_id = %h.message_id, seq = h.seq, niu = %event.niu, version = event.version, "Stored.");
             Ok(vec![Message {
                 header: cjn_header(ctx.court),
                 body: Body::Receipt(receipt),

@@ -229,7 +229,7 @@ pub struct IngestArgs<'a> {
     pub court_code: &'a str,
     /// Court's sequence number.
     pub seq: i64,
-    /// `fiche_signed`, `fiche_rectified`, `fiche_withdrawn`.
+    /// `fiche_signed`, `fiche_rectified`, `fiche_withdrawn`, `sentence_event`.
     pub kind: &'a str,
     /// When the court created it.
     pub created_at: OffsetDateTime,

@@ -36,10 +36,12 @@ const COURT_FUNCTIONS: &[(&str, &str)] = &[
     function_file!("court/10_fiche_rules.sql"),
     function_file!("court/20_users.sql"),
     function_file!("court/30_fiche.sql"),
+    function_file!("court/35_sentence_events.sql"),
     function_file!("court/40_search_audit.sql"),
     function_file!("court/45_extract.sql"),
     function_file!("court/50_transmission.sql"),
     function_file!("court/55_reconcile.sql"),
+    function_file!("court/60_statistics.sql"),
     function_file!("court/90_grants.sql"),
 ];
 
@@ -52,6 +54,7 @@ const CJN_FUNCTIONS: &[(&str, &str)] = &[
     function_file!("cjn/35_extract_seal.sql"),
     function_file!("cjn/40_reconcile.sql"),
     function_file!("cjn/50_broker.sql"),
+    function_file!("cjn/50_statistics.sql"),
     function_file!("cjn/90_grants.sql"),
 ];
 
@@ -75,6 +78,14 @@ impl Schema {
         match self {
             Schema::Court => "juris",
             Schema::Cjn => "cjn",
+        }
+    }
+    /// Further schemas rebuilt with the API schema from its function files: the CJN's
+    /// statisticians' `stat` (views and functions over the registry, no table of its own).
+    fn rebuilt_schemas(self) -> &'static [&'static str] {
+        match self {
+            Schema::Court => &[],
+            Schema::Cjn => &["stat"],
         }
     }
     fn owner(self) -> &'static str {
@@ -266,7 +277,8 @@ async fn functions_digest(client: &Client, schema: Schema) -> Result<String, DbE
     Ok(row.get(0))
 }
 
-/// Drops and rebuilds the API schema from its files, in one transaction, if they changed.
+/// Drops and rebuilds the API schema (and the schemas rebuilt with it) from its files, in one
+/// transaction, if they changed.
 async fn apply_functions(client: &mut Client, schema: Schema) -> Result<bool, DbError> {
     let digest = functions_digest(client, schema).await?;
     let data = schema.data_schema();
@@ -284,10 +296,16 @@ async fn apply_functions(client: &mut Client, schema: Schema) -> Result<bool, Db
         .transaction()
         .await
         .map_err(|e| DbError::query("starting the functions' transaction", e))?;
+    let mut rebuild = String::new();
+    for name in std::iter::once(api).chain(schema.rebuilt_schemas().iter().copied()) {
+        rebuild.push_str(&format!(
+            "drop schema if exists {name} cascade;\n\
+             create schema {name} authorization {owner};\n\
+             revoke all on schema {name} from public;\n"
+        ));
+    }
     tx.batch_execute(&format!(
-        "drop schema if exists {api} cascade;\n\
-         create schema {api} authorization {owner};\n\
-         revoke all on schema {api} from public;\n\
+        "{rebuild}\
          set local role {owner};\n\
          set local check_function_bodies = on;"
     ))

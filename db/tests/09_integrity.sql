@@ -103,9 +103,10 @@ reset session authorization;
 select pg_temp.fiche_at(1) as f6 \gset
 set session authorization tg_agent;
 select results_eq(format('select action, allowed from juris.fiche_actions(%s) order by action', :f6),
-    $$values ('apply_rectification', false), ('erase', false), ('print', true), ('rectify', false),
-             ('return', false), ('return_rectification', false), ('save', false), ('sign', false),
-             ('submit', false), ('verify', false), ('verify_rectification', false), ('withdraw', false)$$,
+    $$values ('apply_rectification', false), ('erase', false), ('print', true), ('record_event', false),
+             ('rectify', false), ('return', false), ('return_rectification', false), ('save', false),
+             ('sign', false), ('submit', false), ('verify', false), ('verify_rectification', false),
+             ('withdraw', false)$$,
     'an agent may only print a submitted fiche');
 select is((select reason from juris.fiche_actions(:f6) where action = 'sign'), 'Signer : action réservée au greffier.',
     'and is told why he may not sign, in French');

@@ -227,6 +227,14 @@ pub struct Condamnation {
     pub ban_suspended: Option<bool>,
     /// NIU of the earlier conviction whose suspension this one revokes.
     pub revoked_suspension_niu: Option<String>,
+    /// The court decided minority itself (the flag is its decision, not the dates').
+    pub minor_decided: Option<bool>,
+    /// The bans start on this date (ISO `YYYY-MM-DD`) rather than on the conviction's.
+    pub ban_start: Option<String>,
+    /// The bans end on this date (ISO), instead of a duration.
+    pub ban_end: Option<String>,
+    /// The bans' duration runs from the release.
+    pub ban_from_release: Option<bool>,
 }
 
 /// Who entered, verified and signed the fiche.

@@ -140,6 +140,41 @@ fn fiche_shows_every_field_of_the_court_screen() {
     assert!(!text.contains("non signée"));
 }
 
+/// Issue 15: a ban's own dates and a minority fixed by the court are printed, never a ban with
+/// an end shown as « à titre définitif ».
+#[test]
+fn fiche_prints_a_ban_s_own_dates_and_a_minority_fixed_by_the_court() {
+    let dir = tempdir();
+    let mut d = data("fiche.json");
+    d["condamnation"]["minor"] = true.into();
+    d["condamnation"]["minor_decided"] = true.into();
+    d["condamnation"]["ban"] = "Interdiction de séjour à Garoua".into();
+    d["condamnation"]["ban_start"] = "2018-07-01".into();
+    d["condamnation"]["ban_end"] = "2021-07-01".into();
+    let text = pdf_text(
+        &forms().render_pdf("fiche", &d).expect("render"),
+        dir.path(),
+    );
+    assert_contains(
+        &text,
+        &[
+            "Interdiction de séjour à Garoua",
+            "01/07/2021 à compter du 01/07/2018",
+            "Oui (fixé par la juridiction)",
+        ],
+    );
+    assert!(!text.contains("à titre définitif"), "{text}");
+    d["condamnation"]["ban_start"] = serde_json::Value::Null;
+    d["condamnation"]["ban_end"] = serde_json::Value::Null;
+    d["condamnation"]["ban_months"] = 24.into();
+    d["condamnation"]["ban_from_release"] = true.into();
+    let text = pdf_text(
+        &forms().render_pdf("fiche", &d).expect("render"),
+        dir.path(),
+    );
+    assert_contains(&text, &["24 mois à compter de la libération"]);
+}
+
 #[test]
 fn draft_fiche_with_holes_prints_dashes_and_a_watermark() {
     let dir = tempdir();

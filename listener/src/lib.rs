@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use protocol::{
     Body, ExtractRequestPayload, Header, Identity, Message, Opened, OutboxPayload, Party, Reason,
-    RenewalRequest, TrustStore,
+    RenewalRequest, SentenceEventPayload, TrustStore,
 };
 use rumqttc::{Publish, QoS};
 use tokio::time::Instant;
@@ -370,12 +370,13 @@ impl Engine {
             {
                 continue;
             }
-            let parsed = if row.kind == "extract_request" {
-                ExtractRequestPayload::from_json(row.payload.as_bytes())
-                    .map(|p| (p.court_code, p.into_message()))
-            } else {
-                OutboxPayload::from_json(row.payload.as_bytes())
-                    .map(|p| (p.court_code, p.into_message()))
+            let parsed = match row.kind.as_str() {
+                "extract_request" => ExtractRequestPayload::from_json(row.payload.as_bytes())
+                    .map(|p| (p.court_code, p.into_message())),
+                "sentence_event" => SentenceEventPayload::from_json(row.payload.as_bytes())
+                    .map(|p| (p.court_code, p.into_message())),
+                _ => OutboxPayload::from_json(row.payload.as_bytes())
+                    .map(|p| (p.court_code, p.into_message())),
             };
             let message = match parsed {
                 Ok((court, m)) if court == self.config.court.code => m,

@@ -19,7 +19,7 @@ pub struct PendingRow {
     pub message_id: String,
     /// Per-court sequence number (fiche events and requests for extracts count apart).
     pub seq: i64,
-    /// `fiche_signed`, `fiche_rectified`, `fiche_withdrawn` or `extract_request`.
+    /// `fiche_signed`, `fiche_rectified`, `fiche_withdrawn`, `sentence_event` or `extract_request`.
     pub kind: String,
     /// The payload's JSON text.
     pub payload: String,

@@ -2,7 +2,10 @@
 //! from the court database through the real listener, the broker and the real cjn-ingest into
 //! the CJN's registry — fines, bans, suspensions, a revoked suspension, long names with
 //! accents, a fiche with every text at its limit in four-byte characters, one with every
-//! optional field empty, a rectification and a withdrawal with their motives at their limit.
+//! optional field empty, a rectification and a withdrawal with their motives at their limit,
+//! bans with their own dates and a minority decided by the court (issue 15).
+//! A dated event recorded at the court after signature (a release) reaches the CJN value for
+//! value and changes the bulletin the CJN computes; its cancellation changes it back.
 //! And what cannot be sent is never skipped silently: a payload the protocol refuses, or too
 //! large for the CJN, is a defect the greffier sees and the status counts, and the gap it opens
 //! at the CJN becomes an alarm there after the configured delay.
@@ -42,7 +45,8 @@ fn rich_fiche(revoked_niu: &str) -> Value {
             "fine_amount": 50000, "legal_recidivism": true, "minor": false,
             "excluded_b2": false, "excluded_b3": true, "b3_ordered": true,
             "ban": "Interdiction d'exercer une activité commerciale ; privation des droits civiques",
-            "ban_months": 60, "ban_suspended": true, "revoked_suspension_niu": revoked_niu
+            "ban_months": 60, "ban_suspended": true, "revoked_suspension_niu": revoked_niu,
+            "minor_decided": false, "ban_start": "2025-04-01", "ban_from_release": false
         }
     })
 }
@@ -71,7 +75,7 @@ fn worst_case_fiche(limits: &BTreeMap<String, usize>) -> Value {
             "offence_class": "crime", "sentence_type": "emprisonnement_amende", "sentence_months": 1200,
             "suspended_months": 1200, "fine_amount": 999_999_999_999u64, "ban_months": 1200,
             "legal_recidivism": true, "minor": true, "excluded_b2": true, "excluded_b3": true,
-            "b3_ordered": true, "ban_suspended": true
+            "b3_ordered": true, "ban_suspended": true, "minor_decided": true, "ban_from_release": true
         }
     });
     let section = |field: &str| match field {
@@ -139,12 +143,14 @@ async fn court_fiches(w: &real_cjn::World) -> BTreeMap<String, (i32, Value, Valu
 }
 
 /// The latest version of each fiche at the CJN: NIU → (version, content less the signature,
-/// the signature's fields).
+/// the signature's fields; its time as the court writes it: RFC 3339 as serialised on the way
+/// drops a trailing zero of the microseconds, the instant is the same).
 async fn cjn_fiches(cjn: &tokio_postgres::Client) -> BTreeMap<String, (i32, Value, Value)> {
     cjn.query(
         "select distinct on (niu) niu, version, content - 'signed_by' - 'signed_by_name' - 'signed_at', \
          jsonb_build_object('signed_by', content -> 'signed_by', 'signed_by_name', content -> 'signed_by_name', \
-                            'signed_at', content -> 'signed_at') \
+                            'signed_at', to_char((content ->> 'signed_at')::timestamptz at time zone 'UTC', \
+                                                 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')) \
          from registry.fiche order by niu, version desc",
         &[],
     )
@@ -173,9 +179,11 @@ async fn every_field_of_every_fiche_reaches_the_cjn_value_for_value() {
         .collect();
     assert!(limits.len() >= 16, "{limits:?}");
 
-    // An earlier conviction whose suspension the rich fiche revokes.
-    let first =
-        real_cjn::verify_fiche(&agent, &secretaire, &real_cjn::sample_fiche("Ngo Bassong")).await;
+    // An earlier conviction whose suspension the rich fiche revokes, with a ban ending on a date.
+    let mut first = real_cjn::sample_fiche("Ngo Bassong");
+    first["condamnation"]["ban"] = "Interdiction de séjour à Kribi".into();
+    first["condamnation"]["ban_end"] = "2020-01-01".into();
+    let first = real_cjn::verify_fiche(&agent, &secretaire, &first).await;
     let first_niu: String = greffier
         .query_one("select juris.sign_fiche($1)", &[&first])
         .await
@@ -255,6 +263,33 @@ async fn every_field_of_every_fiche_reaches_the_cjn_value_for_value() {
         );
         assert_eq!(s, signature, "signature of {niu}");
     }
+    // Issue 15's fields, as entered.
+    let issue15: Vec<(String, String, String, String)> = cjn
+        .query(
+            "select coalesce(content -> 'condamnation' ->> 'ban_start', '-'), coalesce(content -> 'condamnation' ->> 'ban_end', '-'), \
+             content -> 'condamnation' ->> 'ban_from_release', content -> 'condamnation' ->> 'minor_decided' \
+             from registry.fiche where state = 'active' order by niu",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    assert!(
+        issue15.contains(&(
+            "-".into(),
+            "2020-01-01".into(),
+            "false".into(),
+            "false".into()
+        )) && issue15.contains(&(
+            "2025-04-01".into(),
+            "-".into(),
+            "false".into(),
+            "false".into()
+        )) && issue15.contains(&("-".into(), "-".into(), "true".into(), "true".into())),
+        "{issue15:?}"
+    );
     // The fine and the judgment's figures in the registry's own columns too.
     let row = cjn
         .query_one(
@@ -497,4 +532,149 @@ async fn a_message_that_cannot_be_sent_is_a_defect_the_greffier_sees_and_an_alar
     listener.cancel();
     stop_cjn.cancel();
     daemon.await.unwrap().unwrap();
+}
+
+/// The bulletin n°2 decision of a fiche at the CJN on 2025-01-01: (appears, changes on, reason).
+async fn b2_on_2025(cjn: &tokio_postgres::Client, niu: &str) -> (bool, Option<String>, String) {
+    let r = cjn
+        .query_one(
+            "select appears, changes_on::text, reason from cjn.bulletin_decision($1, '2025-01-01') where bulletin = 2",
+            &[&niu],
+        )
+        .await
+        .unwrap();
+    (r.get(0), r.get(1), r.get(2))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_recorded_at_the_court_changes_the_bulletin_at_the_cjn() {
+    let w = real_cjn::World::new(&[A], &[]).await;
+    w.enroll_in_process(A);
+    let (stop_cjn, daemon) = real_cjn::spawn_ingest(w.ingest_config("cjn-1")).await;
+    let cjn = w.cjn().await;
+    let agent = login(&w, "a").await;
+    let secretaire = login(&w, "s").await;
+    let greffier = login(&w, "g").await;
+    let listener = real_cjn::spawn_listener(w.listener_config(A));
+
+    // Sentenced in 2019 to 8 months, released in 2022 (the issue's example).
+    let mut f = real_cjn::sample_fiche("Ateba");
+    f["condamnation"]["conviction_date"] = "2019-03-01".into();
+    f["condamnation"]["offence_date"] = "2019-01-05".into();
+    f["condamnation"]["sentence_months"] = 8.into();
+    f["condamnation"]["suspended_months"] = 0.into();
+    let id = real_cjn::verify_fiche(&agent, &secretaire, &f).await;
+    let niu: String = greffier
+        .query_one("select juris.sign_fiche($1)", &[&id])
+        .await
+        .unwrap()
+        .get(0);
+    w.wait_archived(A, &[id], 60).await;
+
+    // Without an event, the CJN assumes the term ended as pronounced (01/11/2019): rehabilitated
+    // by law 5 years later, in 2024, and says that it assumed so.
+    real_cjn::eventually(30, "the fiche at the CJN", || async {
+        count(&cjn, "select count(*) from registry.fiche").await == 1
+    })
+    .await;
+    let (appears, _, reason) = b2_on_2025(&cjn, &niu).await;
+    assert!(!appears, "{reason}");
+    assert!(
+        reason.contains("fin de peine supposée le 01/11/2019"),
+        "{reason}"
+    );
+
+    // The greffier records the release; the listener sends it; the CJN applies it.
+    let event_id: String = greffier
+        .query_one(
+            "select juris.record_sentence_event($1, $2)::text",
+            &[
+                &id,
+                &serde_json::json!({"kind": "sentence_served", "date": "2022-06-01",
+                                    "reference": "Billet de sortie n° 412/PCY/2022", "note": "Libération conditionnelle"}),
+            ],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    real_cjn::eventually(60, "the event receipted by the CJN", || async {
+        count(
+            &w.court_admin(A).await,
+            "select count(*) from court.outbox where kind = 'sentence_event' and state = 'acknowledged'",
+        )
+        .await
+            == 1
+    })
+    .await;
+    let (appears, changes_on, reason) = b2_on_2025(&cjn, &niu).await;
+    assert!(appears, "{reason}");
+    assert_eq!(changes_on.as_deref(), Some("2027-06-01"));
+    assert!(
+        reason.contains("libération enregistrée le 01/06/2022"),
+        "{reason}"
+    );
+
+    // Value for value: the event at the court and at the CJN.
+    let court_events = event_rows(&w.court_admin(A).await, "court.sentence_event").await;
+    let cjn_events = event_rows(&cjn, "registry.sentence_event").await;
+    assert_eq!(court_events.len(), 1);
+    assert_eq!(court_events, cjn_events);
+    assert_eq!(court_events[0][0], event_id);
+
+    // A cancellation (the release was recorded on the wrong fiche): back to the assumption.
+    greffier
+        .execute(
+            "select juris.record_sentence_event($1, $2)",
+            &[
+                &id,
+                &serde_json::json!({"kind": "cancellation", "cancels": event_id,
+                                    "reference": "Erreur de fiche"}),
+            ],
+        )
+        .await
+        .unwrap();
+    real_cjn::eventually(60, "the cancellation applied at the CJN", || async {
+        count(
+            &cjn,
+            "select count(*) from registry.sentence_event where cancelled_by is not null",
+        )
+        .await
+            == 1
+    })
+    .await;
+    let (appears, _, reason) = b2_on_2025(&cjn, &niu).await;
+    assert!(!appears, "{reason}");
+    assert!(reason.contains("fin de peine supposée"), "{reason}");
+    assert_eq!(count(&cjn, "select count(*) from registry.alarm").await, 0);
+    assert_eq!(
+        count(&cjn, "select count(*) from registry.quarantine").await,
+        0
+    );
+
+    listener.cancel();
+    stop_cjn.cancel();
+    daemon.await.unwrap().unwrap();
+}
+
+/// The events of a table (court.sentence_event or registry.sentence_event), field by field.
+async fn event_rows(c: &tokio_postgres::Client, table: &str) -> Vec<Vec<String>> {
+    let sql = format!(
+        "select event_id::text, niu, event_kind, event_date::text, coalesce(remitted_months, 0), total, \
+         reference, coalesce(note, ''), recorded_by, to_char(recorded_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), \
+         coalesce(cancels::text, '') from {table} order by recorded_at, event_id"
+    );
+    c.query(&sql, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (0..11)
+                .map(|i| match i {
+                    4 => r.get::<_, i32>(i).to_string(),
+                    5 => r.get::<_, bool>(i).to_string(),
+                    _ => r.get::<_, String>(i),
+                })
+                .collect()
+        })
+        .collect()
 }

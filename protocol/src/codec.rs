@@ -252,6 +252,11 @@ fn skeleton_message() -> Message {
                     ban_months: None,
                     ban_suspended: false,
                     revoked_suspension_niu: None,
+                    // Left out of the CBOR at these values: the skeleton keeps its bytes.
+                    minor_decided: false,
+                    ban_start: None,
+                    ban_end: None,
+                    ban_from_release: false,
                 },
                 signed_by: String::new(),
                 signed_by_name: String::new(),

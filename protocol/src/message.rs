@@ -28,6 +28,30 @@ pub const FORMAT_VERSION: u16 = 1;
 
 time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
 
+/// JSON for optional dates (`YYYY-MM-DD` or null). Not `iso_date::option`: inside an internally
+/// tagged enum ([`Body`]) serde hands a null over as a unit, which that visitor refuses.
+mod iso_date_opt {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::Date;
+
+    pub fn serialize<S: Serializer>(v: &Option<Date>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(d) => super::iso_date::serialize(d, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Date>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(d)? else {
+            return Ok(None);
+        };
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        Date::parse(&text, &format)
+            .map(Some)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 /// One message: who, when, which one; and what.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
 #[cbor(map)]
@@ -105,6 +129,10 @@ pub enum Body {
     /// Court → CJN, sealed with the current certificate: a CSR to renew it.
     #[n(11)]
     RenewalRequest(#[n(0)] RenewalRequest),
+    /// Court → CJN: a dated event of a signed conviction (fine paid, sentence served, ...),
+    /// signed by the greffier like a rectification.
+    #[n(12)]
+    SentenceEvent(#[n(0)] SentenceEvent),
 }
 
 impl Body {
@@ -123,6 +151,7 @@ impl Body {
             Body::RevocationList(_) => "revocation_list",
             Body::AuditCheckpoint(_) => "audit_checkpoint",
             Body::RenewalRequest(_) => "renewal_request",
+            Body::SentenceEvent(_) => "sentence_event",
         }
     }
 }
@@ -374,6 +403,109 @@ pub struct Condamnation {
     #[n(19)]
     #[serde(default)]
     pub revoked_suspension_niu: Option<Niu>,
+    /// The court decided minority itself (an approximate birth date, offences spanning the
+    /// birthday): `minor` is then its decision, not checked against the dates.
+    /// Fields from here on (issue 15) are left out of the CBOR while at their default (false,
+    /// none): the compression dictionary's skeleton keeps its bytes, and a fiche without them
+    /// encodes as before.
+    #[cbor(n(20), default, skip_if = "is_false")]
+    #[serde(default)]
+    pub minor_decided: bool,
+    /// The bans start on this date rather than on the conviction's.
+    #[cbor(n(21), with = "cbor_date_opt", has_nil)]
+    #[serde(default, with = "iso_date_opt")]
+    pub ban_start: Option<Date>,
+    /// The bans end on this date (instead of a duration).
+    #[cbor(n(22), with = "cbor_date_opt", has_nil)]
+    #[serde(default, with = "iso_date_opt")]
+    pub ban_end: Option<Date>,
+    /// The bans' duration runs from the release (the end of the prison term served).
+    #[cbor(n(23), default, skip_if = "is_false")]
+    #[serde(default)]
+    pub ban_from_release: bool,
+}
+
+/// `skip_if` predicate: a false flag is left out of the CBOR.
+fn is_false(v: &bool) -> bool {
+    !*v
+}
+
+/// What happened after a conviction, as the court recorded it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
+#[serde(rename_all = "snake_case")]
+#[cbor(index_only)]
+pub enum SentenceEventKind {
+    /// The fine was paid (Code pénal, art. 70 (4)).
+    #[n(0)]
+    FinePaid,
+    /// The custodial sentence was served: the release, early or not.
+    #[n(1)]
+    SentenceServed,
+    /// The suspension (sursis) was revoked.
+    #[n(2)]
+    SuspensionRevoked,
+    /// The ban was lifted (relèvement).
+    #[n(3)]
+    BanLifted,
+    /// A pardon (grâce) remitted months of imprisonment, or the whole sentence.
+    #[n(4)]
+    Pardon,
+    /// An earlier event, recorded by mistake, is cancelled.
+    #[n(5)]
+    Cancellation,
+}
+
+/// Court → CJN: a dated event of a signed conviction, recorded and signed by the greffier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[serde(deny_unknown_fields)]
+#[cbor(map)]
+pub struct SentenceEvent {
+    /// The event's own id (a cancellation names it).
+    #[cbor(n(0), with = "cbor_uuid")]
+    pub event_id: Uuid,
+    /// The fiche's NIU.
+    #[n(1)]
+    pub niu: Niu,
+    /// The fiche's version when the event was recorded.
+    #[n(2)]
+    pub version: u32,
+    /// What happened.
+    #[n(3)]
+    pub event_kind: SentenceEventKind,
+    /// When it happened (payment, release, decision, decree).
+    #[cbor(n(4), with = "cbor_date")]
+    #[serde(with = "iso_date")]
+    pub event_date: Date,
+    /// A pardon: the months of imprisonment remitted.
+    #[n(5)]
+    pub remitted_months: Option<u32>,
+    /// A pardon: the whole sentence remitted.
+    #[cbor(n(6), default, skip_if = "is_false")]
+    #[serde(default)]
+    pub total: bool,
+    /// A cancellation: the event cancelled.
+    #[cbor(n(7), with = "cbor_uuid_opt", has_nil)]
+    #[serde(default)]
+    pub cancels: Option<Uuid>,
+    /// The document it rests on (receipt, release order, decision, decree).
+    #[n(8)]
+    pub reference: String,
+    /// The greffier's note, if any.
+    #[n(9)]
+    pub note: Option<String>,
+    /// Login of the greffier who recorded and signed it.
+    #[n(10)]
+    pub recorded_by: String,
+    /// Full name of the greffier.
+    #[n(11)]
+    pub recorded_by_name: String,
+    /// When it was recorded.
+    #[cbor(n(12), with = "cbor_timestamp")]
+    #[serde(with = "time::serde::rfc3339")]
+    pub recorded_at: OffsetDateTime,
+    /// The court's audit chain head when this was written.
+    #[n(13)]
+    pub audit_head: AuditHead,
 }
 
 /// CJN → court: the message `message_id` is stored (now or before: same receipt).
@@ -703,6 +835,81 @@ pub struct ExtractRequestPayload {
     pub request: ExtractRequest,
 }
 
+/// A pending sentence event, exactly as the court database writes it in its outbox (kind
+/// `sentence_event`): the header's fields, then the [`SentenceEvent`]'s (strict, like
+/// [`OutboxPayload`]: an unknown field is refused, never dropped).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentenceEventPayload {
+    /// Message id.
+    pub message_id: Uuid,
+    /// The court.
+    pub court_code: CourtCode,
+    /// The court's sequence number (shared with the fiche events).
+    pub seq: u64,
+    /// When the row was written.
+    pub created_at: OffsetDateTime,
+    /// The event.
+    pub event: SentenceEvent,
+}
+
+/// The header's fields of a sentence event's outbox row.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SentenceEventHeader {
+    message_id: Uuid,
+    kind: String,
+    court_code: CourtCode,
+    seq: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+}
+
+impl SentenceEventPayload {
+    /// The header's fields, as the outbox row names them.
+    const HEADER: [&'static str; 5] = ["message_id", "kind", "court_code", "seq", "created_at"];
+
+    /// Parses a pending sentence event's JSON.
+    pub fn from_json(json: &[u8]) -> Result<Self, serde_json::Error> {
+        use serde::de::Error as _;
+        let mut all: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(json)?;
+        let mut header = serde_json::Map::new();
+        for key in Self::HEADER {
+            if let Some(v) = all.remove(key) {
+                header.insert(key.to_owned(), v);
+            }
+        }
+        let header: SentenceEventHeader = serde_json::from_value(header.into())?;
+        if header.kind != "sentence_event" {
+            return Err(serde_json::Error::custom(format!(
+                "kind `{}` is not a sentence event",
+                header.kind
+            )));
+        }
+        Ok(SentenceEventPayload {
+            message_id: header.message_id,
+            court_code: header.court_code,
+            seq: header.seq,
+            created_at: header.created_at,
+            event: serde_json::from_value(all.into())?,
+        })
+    }
+
+    /// The message to send to the CJN.
+    pub fn into_message(self) -> Message {
+        Message {
+            header: Header {
+                message_id: self.message_id,
+                sender: Party::Court(self.court_code),
+                recipient: Party::Cjn,
+                seq: self.seq,
+                created_at: self.created_at,
+                format: FORMAT_VERSION,
+            },
+            body: Body::SentenceEvent(self.event),
+        }
+    }
+}
+
 impl ExtractRequestPayload {
     /// Parses a pending request's JSON.
     pub fn from_json(json: &[u8]) -> Result<Self, serde_json::Error> {
@@ -823,6 +1030,84 @@ pub(crate) mod cbor_date {
         days.checked_add(UNIX_EPOCH_JULIAN_DAY)
             .and_then(|j| Date::from_julian_day(j).ok())
             .ok_or_else(|| minicbor::decode::Error::message("bad date"))
+    }
+}
+
+/// CBOR for optional UUIDs: 16 bytes, left out when none.
+pub(crate) mod cbor_uuid_opt {
+    use minicbor::{Decoder, Encoder};
+    use uuid::Uuid;
+
+    pub fn encode<Ctx, W: minicbor::encode::Write>(
+        v: &Option<Uuid>,
+        e: &mut Encoder<W>,
+        ctx: &mut Ctx,
+    ) -> Result<(), minicbor::encode::Error<W::Error>> {
+        match v {
+            Some(id) => super::cbor_uuid::encode(id, e, ctx),
+            None => {
+                e.null()?;
+                Ok(())
+            }
+        }
+    }
+
+    pub fn decode<Ctx>(
+        d: &mut Decoder<'_>,
+        ctx: &mut Ctx,
+    ) -> Result<Option<Uuid>, minicbor::decode::Error> {
+        if d.datatype()? == minicbor::data::Type::Null {
+            d.skip()?;
+            return Ok(None);
+        }
+        super::cbor_uuid::decode(d, ctx).map(Some)
+    }
+
+    pub fn is_nil(v: &Option<Uuid>) -> bool {
+        v.is_none()
+    }
+
+    pub fn nil() -> Option<Option<Uuid>> {
+        Some(None)
+    }
+}
+
+/// CBOR for optional dates: days since 1970-01-01, left out when none.
+pub(crate) mod cbor_date_opt {
+    use minicbor::{Decoder, Encoder};
+    use time::Date;
+
+    pub fn encode<Ctx, W: minicbor::encode::Write>(
+        v: &Option<Date>,
+        e: &mut Encoder<W>,
+        ctx: &mut Ctx,
+    ) -> Result<(), minicbor::encode::Error<W::Error>> {
+        match v {
+            Some(d) => super::cbor_date::encode(d, e, ctx),
+            None => {
+                e.null()?;
+                Ok(())
+            }
+        }
+    }
+
+    pub fn decode<Ctx>(
+        d: &mut Decoder<'_>,
+        ctx: &mut Ctx,
+    ) -> Result<Option<Date>, minicbor::decode::Error> {
+        if d.datatype()? == minicbor::data::Type::Null {
+            d.skip()?;
+            return Ok(None);
+        }
+        super::cbor_date::decode(d, ctx).map(Some)
+    }
+
+    pub fn is_nil(v: &Option<Date>) -> bool {
+        v.is_none()
+    }
+
+    pub fn nil() -> Option<Option<Date>> {
+        Some(None)
     }
 }
 

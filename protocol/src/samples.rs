@@ -76,3 +76,27 @@ pub const LONG_OUTBOX_JSON: &str = r#"{
     "signed_at": "2026-11-30T08:02:40.000001Z"
   }
 }"#;
+
+/// A sentence event (a release recorded after signature), as the court database writes it in
+/// the outbox (kind `sentence_event`).
+pub const SENTENCE_EVENT_OUTBOX_JSON: &str = r#"{
+  "message_id": "7c1d5a3e-2b9f-4e61-8d0a-5f3b2c1e9d47",
+  "kind": "sentence_event",
+  "court_code": "12345",
+  "seq": 18,
+  "created_at": "2026-12-01T09:12:44.000001Z",
+  "event_id": "1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9",
+  "niu": "12345202600001726",
+  "version": 1,
+  "event_kind": "sentence_served",
+  "event_date": "2022-06-01",
+  "remitted_months": null,
+  "total": false,
+  "cancels": null,
+  "reference": "Billet de sortie n° 412/PCY/2022 de la prison centrale de Yaoundé",
+  "note": "Libération conditionnelle",
+  "recorded_by": "greffier12345",
+  "recorded_by_name": "Kamdem Jean",
+  "recorded_at": "2026-12-01T09:12:43.654321Z",
+  "audit_head": {"seq": 124, "hash": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}
+}"#;

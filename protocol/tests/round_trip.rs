@@ -45,6 +45,91 @@ fn outbox_json_is_strict() {
     );
 }
 
+/// A sentence event (issue 15) reads from the outbox strictly, round-trips through CBOR and
+/// JSON value for value, and seals like any message.
+#[test]
+fn sentence_event_reads_strictly_and_round_trips() {
+    let p = protocol::SentenceEventPayload::from_json(
+        protocol::samples::SENTENCE_EVENT_OUTBOX_JSON.as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(p.seq, 18);
+    assert_eq!(
+        p.event.event_kind,
+        protocol::SentenceEventKind::SentenceServed
+    );
+    assert_eq!(p.event.note.as_deref(), Some("Libération conditionnelle"));
+    let m = p.into_message();
+    assert_eq!(m.body.kind(), "sentence_event");
+    let back = codec::decode(&codec::encode(std::slice::from_ref(&m)).unwrap()).unwrap();
+    assert_eq!(back, vec![m.clone()]);
+    let json = serde_json::to_string(&m).unwrap();
+    assert_eq!(serde_json::from_str::<protocol::Message>(&json).unwrap(), m);
+    // A pardon with a cancellation id and the total flag set also round-trip.
+    let mut v: serde_json::Value =
+        serde_json::from_str(protocol::samples::SENTENCE_EVENT_OUTBOX_JSON).unwrap();
+    v["event_kind"] = "cancellation".into();
+    v["cancels"] = "0b9a1c52-7d3e-4f4e-9a51-3c2f6d8e1a77".into();
+    v["total"] = true.into();
+    v["remitted_months"] = 3.into();
+    let m = protocol::SentenceEventPayload::from_json(v.to_string().as_bytes())
+        .unwrap()
+        .into_message();
+    let back = codec::decode(&codec::encode(std::slice::from_ref(&m)).unwrap()).unwrap();
+    assert_eq!(back, vec![m]);
+    // Strict: an unknown field, a wrong kind, a bad NIU are refused.
+    for (key, value) in [
+        ("colour", serde_json::Value::from("red")),
+        ("kind", "fiche_signed".into()),
+        ("niu", "12345202600001735".into()),
+        ("event_kind", "escape".into()),
+    ] {
+        let mut v: serde_json::Value =
+            serde_json::from_str(protocol::samples::SENTENCE_EVENT_OUTBOX_JSON).unwrap();
+        v[key] = value;
+        assert!(
+            protocol::SentenceEventPayload::from_json(v.to_string().as_bytes()).is_err(),
+            "{key} accepted"
+        );
+    }
+}
+
+/// Issue 15's fields of a fiche travel value for value, and a fiche without them encodes to
+/// the bytes it had before them (the fields are left out at their default).
+#[test]
+fn new_fiche_fields_round_trip_and_are_left_out_at_their_default() {
+    let m = common::long();
+    let before = codec::to_cbor(std::slice::from_ref(&m)).unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_str(protocol::samples::LONG_OUTBOX_JSON).unwrap();
+    v["fiche"]["condamnation"]["minor_decided"] = false.into();
+    v["fiche"]["condamnation"]["ban_start"] = serde_json::Value::Null;
+    v["fiche"]["condamnation"]["ban_end"] = serde_json::Value::Null;
+    v["fiche"]["condamnation"]["ban_from_release"] = false.into();
+    let same = serde_json::from_value::<protocol::OutboxPayload>(v.clone())
+        .unwrap()
+        .into_message();
+    assert_eq!(codec::to_cbor(std::slice::from_ref(&same)).unwrap(), before);
+    v["fiche"]["condamnation"]["minor_decided"] = true.into();
+    v["fiche"]["condamnation"]["ban_start"] = "2026-04-01".into();
+    v["fiche"]["condamnation"]["ban_end"] = "2031-04-01".into();
+    v["fiche"]["condamnation"]["ban_months"] = serde_json::Value::Null;
+    v["fiche"]["condamnation"]["ban_from_release"] = true.into();
+    let m = serde_json::from_value::<protocol::OutboxPayload>(v)
+        .unwrap()
+        .into_message();
+    let back = codec::decode(&codec::encode(std::slice::from_ref(&m)).unwrap()).unwrap();
+    assert_eq!(back, vec![m.clone()]);
+    let Body::FicheRectified(e) = &back[0].body else {
+        panic!("not a rectification")
+    };
+    assert!(e.fiche.condamnation.minor_decided && e.fiche.condamnation.ban_from_release);
+    assert_eq!(
+        serde_json::to_value(&e.fiche.condamnation).unwrap()["ban_end"],
+        "2031-04-01"
+    );
+}
+
 #[test]
 fn seal_open_both_ways_with_sizes() {
     let s = common::setup();

@@ -67,6 +67,68 @@ begin
 end
 $$;
 
+-- Applies a dated event of a sentence (fine paid, sentence served, suspension revoked, ban
+-- lifted, pardon, cancellation of an earlier event), signed by the court that pronounced it.
+-- Never raises: a message applied in order must not block the court's later ones (they wait
+-- behind it), so an event the registry cannot take (a fiche of another court or unknown, a date
+-- before the conviction or after the event was recorded, a remission outside a pardon or a
+-- pardon without one, a cancellation of an unknown or cancelled event) raises an alarm for the
+-- operator instead (the court's database refuses them all at entry: only a tampered court sends them),
+-- and the message stays stored with its signed bytes.
+create function cjn._apply_sentence_event(message_id uuid, court_code text, payload jsonb) returns void
+    language plpgsql
+as $$
+declare
+    problem text;
+begin
+    if not exists (select from registry.fiche x
+                    where x.niu = payload ->> 'niu' and x.court_code = _apply_sentence_event.court_code) then
+        problem := format('Événement %s pour une fiche (NIU %s) que le CJN ne tient pas de la juridiction %s : non appliqué.',
+                          payload ->> 'event_id', payload ->> 'niu', court_code);
+    elsif (payload ->> 'event_date')::date < (select min(x.conviction_date) from registry.fiche x
+                                               where x.niu = payload ->> 'niu')
+          or (payload ->> 'event_date')::date > (payload ->> 'recorded_at')::timestamptz::date + 1 then
+        problem := format('Événement %s daté du %s, avant la condamnation ou après son enregistrement : non appliqué.',
+                          payload ->> 'event_id', payload ->> 'event_date');
+    elsif (payload ->> 'event_kind' = 'pardon') = ((payload ->> 'remitted_months') is null
+                                                    and not coalesce((payload ->> 'total')::boolean, false))
+          or (payload ->> 'event_kind' <> 'pardon'
+              and ((payload ->> 'remitted_months') is not null or coalesce((payload ->> 'total')::boolean, false))) then
+        problem := format('Événement %s : une remise de peine n''appartient qu''à une grâce, et une grâce en a une : non appliqué.',
+                          payload ->> 'event_id');
+    elsif payload ->> 'event_kind' = 'cancellation' and not exists (
+            select from registry.sentence_event x
+             where x.event_id = (payload ->> 'cancels')::uuid and x.niu = payload ->> 'niu' and x.cancelled_by is null
+               and x.event_kind <> 'cancellation') then
+        problem := format('Annulation %s d''un événement (%s) inconnu, déjà annulé ou d''une autre fiche : non appliquée.',
+                          payload ->> 'event_id', payload ->> 'cancels');
+    end if;
+    if problem is null then
+        begin
+            insert into registry.sentence_event (event_id, niu, version, court_code, event_kind, event_date,
+                                                 remitted_months, total, cancels, reference, note, recorded_by,
+                                                 recorded_at, message_id)
+            values ((payload ->> 'event_id')::uuid, payload ->> 'niu', (payload ->> 'version')::integer,
+                    _apply_sentence_event.court_code, payload ->> 'event_kind', (payload ->> 'event_date')::date,
+                    (payload ->> 'remitted_months')::integer, coalesce((payload ->> 'total')::boolean, false),
+                    (payload ->> 'cancels')::uuid, payload ->> 'reference', payload ->> 'note',
+                    payload ->> 'recorded_by', (payload ->> 'recorded_at')::timestamptz,
+                    _apply_sentence_event.message_id);
+            if payload ->> 'event_kind' = 'cancellation' then
+                update registry.sentence_event x
+                   set cancelled_by = (payload ->> 'event_id')::uuid, cancelled_on = (payload ->> 'event_date')::date
+                 where x.event_id = (payload ->> 'cancels')::uuid;
+            end if;
+            return;
+        exception when others then
+            problem := format('Événement %s refusé par le registre (%s) : non appliqué.', payload ->> 'event_id', sqlerrm);
+        end;
+    end if;
+    insert into registry.alarm (kind, court_code, message_id, detail)
+    values ('invalid_event', court_code, message_id, problem);
+end
+$$;
+
 -- Applies one stored message to the registry (in sequence order; see ingest, which marks the
 -- message applied). Takes the message's fields, not its row: a row would carry the signed bytes,
 -- read back from TOAST and decompressed for nothing. Under cjn.ingest's search_path.
@@ -97,6 +159,8 @@ begin
         insert into registry.fiche_event (niu, version, kind, motive, message_id)
         values (fiche_niu, ver, case _apply.kind when 'fiche_signed' then 'signed' else 'rectified' end,
                 payload ->> 'motive', _apply.message_id);
+    elsif kind = 'sentence_event' then
+        perform cjn._apply_sentence_event(message_id, court_code, payload);
     else
         update registry.fiche x set state = 'withdrawn', withdrawn_at = _apply.created_at,
                withdrawal_motive = payload ->> 'motive'

@@ -20,10 +20,16 @@
 -- conviction of 2020-03-10 still appears on 2023-03-09 and no longer on 2023-03-10.
 
 -- The law's settings, as a JSON object {key: value} read once per computation.
+-- The law's settings, as a JSON object {key: value} read once per computation, with the
+-- rehabilitation tiers under "_tiers" ([{kind, max_months, years}], registry.rehab_tier).
 create function cjn._law() returns jsonb
     language sql stable
     set search_path = pg_catalog, pg_temp
-return (select jsonb_object_agg(s.setting_key, s.value) from registry.law_setting s);
+return (select jsonb_object_agg(s.setting_key, s.value) from registry.law_setting s)
+    || jsonb_build_object('_tiers', (select coalesce(jsonb_agg(jsonb_build_object('kind', t.kind, 'max_months', t.max_months,
+                                                                                  'years', t.years)
+                                                               order by t.kind, t.max_months), '[]')
+                                       from registry.rehab_tier t));
 
 -- A whole number of years or months from the settings.
 create function cjn._law_int(law jsonb, key text) returns integer
@@ -49,6 +55,11 @@ create function cjn._is_prison_term(sentence_type text) returns boolean
     language sql immutable
 return coalesce(sentence_type in ('emprisonnement', 'emprisonnement_amende'), false);
 
+-- Sentences with a fine.
+create function cjn._has_fine(sentence_type text) returns boolean
+    language sql immutable
+return coalesce(sentence_type in ('amende', 'emprisonnement_amende'), false);
+
 -- A wholly suspended prison term (sursis sur toute la peine).
 create function cjn._wholly_suspended(sentence_type text, sentence_months integer, suspended_months integer) returns boolean
     language sql immutable
@@ -56,35 +67,39 @@ return cjn._is_prison_term(sentence_type) and coalesce(sentence_months, 0) > 0
        and coalesce(suspended_months, 0) >= sentence_months;
 
 -- Rule "suspension lapsed" (n°2): a wholly suspended term is deemed non avenue
--- b2.suspension_lapse_years_<crime|delit> years after the conviction, unless a conviction
--- pronounced within that delay revoked the suspension. The date it lapses, or null.
+-- b2.suspension_lapse_years_<crime|delit> years after the conviction, unless it was revoked
+-- within that delay (by a conviction naming it, or by an event recorded by the court). The date
+-- it lapses, or null.
 create function cjn._suspension_lapse(law jsonb, offence_class text, conviction_date date) returns date
     language sql immutable
 return cjn._plus_years(conviction_date, cjn._law_int(law,
     case when offence_class = 'crime' then 'b2.suspension_lapse_years_crime' else 'b2.suspension_lapse_years_delit' end));
 
--- Rule "rehabilitation by law", its start (n°2): the date from which a conviction's delay runs.
--- b2.rehab_start = 'sentence_end': a prison term's delay runs from its expected end (conviction
--- date + unsuspended months; once the suspension is revoked, the revoking conviction's date + the
--- whole term); other sentences from the conviction date. 'conviction': always the conviction date.
-create function cjn._rehab_start(law jsonb, sentence_type text, conviction_date date, sentence_months integer,
-                                 suspended_months integer, revoked_on date) returns date
+-- The rehabilitation tier of `kind` for `months` (registry.rehab_tier): the smallest tier that
+-- fits. found = false: beyond the last tier (or no tier of that kind); years null: a tier
+-- without delay. Either way, no rehabilitation by law.
+create function cjn._tier(law jsonb, kind text, months integer, out found boolean, out years integer, out max_months integer)
     language sql immutable
-return case
-    when law ->> 'b2.rehab_start' = 'conviction' or not cjn._is_prison_term(sentence_type) then conviction_date
-    when revoked_on is not null then cjn._plus_months(revoked_on, coalesce(sentence_months, 0))
-    else cjn._plus_months(conviction_date, greatest(coalesce(sentence_months, 0) - coalesce(suspended_months, 0), 0))
-end;
+as $$
+    select t is not null, (t ->> 'years')::integer, (t ->> 'max_months')::integer
+      from (select null::jsonb) dummy
+      left join lateral (
+          select x.t from jsonb_array_elements(law -> '_tiers') x(t)
+           where x.t ->> 'kind' = kind
+             and (kind = 'fine' or (x.t ->> 'max_months')::integer >= coalesce(months, 0))
+           order by (x.t ->> 'max_months')::integer nulls first
+           limit 1) y(t) on true;
+$$;
 
 -- Rule "rehabilitation by law", its delay (n°2), for convictions that count together (a
--- conviction pronounced before the delay of the earlier ones ended joins them): 3 years for fines
--- only (b2.rehab_fine_years); 5 for a single prison term up to 12 months
--- (b2.rehab_single_short_*); 10 for a single term up to 120 months (b2.rehab_single_long_*);
--- 10 for several prison terms totalling up to 60 months (b2.rehab_several_*); 5 for other
--- sentences (b2.rehab_other_years); the longest applies when they are mixed; never for life
--- imprisonment, death, a longer single term or longer several terms. Multiplied by
--- b2.recidivism_factor when one of them was pronounced in legal recidivism. Returns the years
--- (null: never) and the rule in French.
+-- conviction pronounced before the delay of the earlier ones ended joins them), from the tiers
+-- (registry.rehab_tier): fines alone (kind fine); a single prison term (single_prison, by its
+-- pronounced months); several prison terms (several_prison, by their months added up); the
+-- longest applies when they are mixed. No rehabilitation by law for life imprisonment, death,
+-- a term beyond the last tier, a tier without delay, or any other sentence (travail d'intérêt
+-- général, autre: no tier has a source for them). Multiplied by b2.recidivism_factor when one
+-- of them was pronounced in legal recidivism. Returns the years (null: never) and the rule in
+-- French.
 create function cjn._rehab_delay(law jsonb, sentence_types text[], sentence_months integer[], recidivism boolean[],
                                  out years integer, out rule text)
     language plpgsql immutable
@@ -97,6 +112,8 @@ declare
     i integer;
     base integer := 0;
     factor integer := cjn._law_int(law, 'b2.recidivism_factor');
+    tier record;
+    kind text;
 begin
     for i in 1 .. coalesce(cardinality(sentence_types), 0) loop
         if sentence_types[i] in ('perpetuite', 'mort') then
@@ -105,29 +122,34 @@ begin
             prison_count := prison_count + 1;
             prison_total := prison_total + sentence_months[i];
         elsif sentence_types[i] = 'amende' then
-            base := greatest(base, cjn._law_int(law, 'b2.rehab_fine_years'));
-            rule := coalesce(rule, 'amende');
+            tier := cjn._tier(law, 'fine', null);
+            if not tier.found or tier.years is null then
+                never := coalesce(never, 'amende : aucun délai fixé');
+            else
+                base := greatest(base, tier.years);
+                rule := coalesce(rule, 'amende');
+            end if;
         else
-            base := greatest(base, cjn._law_int(law, 'b2.rehab_other_years'));
-            rule := 'autre peine que l''emprisonnement ou l''amende';
+            never := coalesce(never, format('%s : aucun délai de réhabilitation légale',
+                case sentence_types[i] when 'travaux_interet_general' then 'travail d''intérêt général'
+                                       else 'autre peine que l''emprisonnement ou l''amende' end));
         end if;
     end loop;
-    if never is null and prison_count = 1 then
-        if prison_total <= cjn._law_int(law, 'b2.rehab_single_short_max_months') then
-            base := greatest(base, cjn._law_int(law, 'b2.rehab_single_short_years'));
-        elsif prison_total <= cjn._law_int(law, 'b2.rehab_single_long_max_months') then
-            base := greatest(base, cjn._law_int(law, 'b2.rehab_single_long_years'));
+    if never is null and prison_count > 0 then
+        kind := case when prison_count = 1 then 'single_prison' else 'several_prison' end;
+        tier := cjn._tier(law, kind, prison_total);
+        if not tier.found then
+            never := case when prison_count = 1 then format('emprisonnement de %s mois, au-delà du dernier palier', prison_total)
+                          else format('%s condamnations à l''emprisonnement, %s mois au total, au-delà du dernier palier',
+                                      prison_count, prison_total) end;
+        elsif tier.years is null then
+            never := case when prison_count = 1 then format('emprisonnement de %s mois : aucun délai fixé', prison_total)
+                          else format('%s condamnations à l''emprisonnement, %s mois au total : aucun délai fixé',
+                                      prison_count, prison_total) end;
         else
-            never := format('emprisonnement de %s mois, plus de %s', prison_total, law ->> 'b2.rehab_single_long_max_months');
-        end if;
-        rule := format('condamnation unique à %s mois d''emprisonnement', prison_total);
-    elsif never is null and prison_count > 1 then
-        if prison_total <= cjn._law_int(law, 'b2.rehab_several_max_months') then
-            base := greatest(base, cjn._law_int(law, 'b2.rehab_several_years'));
-            rule := format('%s condamnations à l''emprisonnement, %s mois au total', prison_count, prison_total);
-        else
-            never := format('%s condamnations à l''emprisonnement, %s mois au total, plus de %s', prison_count,
-                            prison_total, law ->> 'b2.rehab_several_max_months');
+            base := greatest(base, tier.years);
+            rule := case when prison_count = 1 then format('condamnation unique à %s mois d''emprisonnement', prison_total)
+                         else format('%s condamnations à l''emprisonnement, %s mois au total', prison_count, prison_total) end;
         end if;
     end if;
     if never is not null then
@@ -137,7 +159,7 @@ begin
     end if;
     years := base;
     rule := format('%s : délai de %s ans', rule, base);
-    if true = any (recidivism) then
+    if true = any (recidivism) and factor <> 1 then
         years := base * factor;
         rule := format('%s, multiplié par %s pour récidive légale (%s ans)', rule, factor, years);
     end if;
@@ -165,6 +187,8 @@ create type cjn.fiche_facts as (
     b1_note text,
     -- n°2: the rule that excludes it for ever (b2.minor, b2.contravention, b2.excluded), or null.
     b2_excluded_rule text,
+    -- Minority as the rules hold it (from the dates, or decided by the court), and why.
+    minor_note text,
     lapse_on date,
     revoked_on date,
     revoked_by text,
@@ -178,18 +202,100 @@ create type cjn.fiche_facts as (
     custodial_from date,
     custodial_note text,
     ban text,
+    ban_from date,
     ban_until date,
+    ban_note text,
     ban_suspended boolean
 );
 
--- What the rules read of a fiche (its current version), in one row.
+-- What the rules read of a fiche (its current version) and of its events, in one row.
 create type cjn._fiche_row as (
     niu text, version integer, court_code text, person_id bigint, state text, withdrawn_at timestamptz,
-    withdrawal_motive text, birth_date date, conviction_date date, offence_class text, sentence_type text,
-    sentence_months integer, suspended_months integer, minor boolean, recidivism boolean, excluded_b2 boolean,
-    excluded_b3 boolean, b3_ordered boolean, ban text, ban_months integer, ban_suspended boolean,
-    amnesty_date date, law_reference text, revoked_by text, revoked_on date
+    withdrawal_motive text, birth_date date, offence_date date, conviction_date date, offence_class text,
+    sentence_type text, sentence_months integer, suspended_months integer, minor boolean, minor_decided boolean,
+    recidivism boolean, excluded_b2 boolean, excluded_b3 boolean, b3_ordered boolean, ban text, ban_months integer,
+    ban_suspended boolean, ban_start date, ban_end date, ban_from_release boolean,
+    amnesty_date date, law_reference text, revoked_by text, revoked_on date,
+    -- Events recorded by the court (registry.sentence_event), not cancelled: facts with their own
+    -- dates, applied from them whatever the date asked (like a death or an amnesty).
+    fine_paid_on date, served_on date, revoked_event_on date, revoked_event_ref text, ban_lifted_on date,
+    remitted_months integer, pardon_total_on date
 );
+
+-- When a conviction was executed, for the delay of rehabilitation (Code pénal, art. 70 (4) and
+-- (5)) and a ban counted from the release: the end of the custodial part (a total pardon's
+-- date; else the release recorded; else the expected end: conviction + unsuspended months, or
+-- after a revocation its date + the whole term, less the months a pardon remitted), the payment
+-- of the fine (a total pardon's date; else the payment recorded; else the conviction date,
+-- assumed), and the later of the two: the start of the delay, with what it rests on in French.
+-- b2.rehab_start = 'conviction' runs every delay from the conviction date.
+create function cjn._execution(law jsonb, f cjn._fiche_row, out prison_end date, out prison_note text,
+                               out rehab_start date, out start_note text)
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    fine_on date;
+    fine_note text;
+    term integer;
+begin
+    if cjn._is_prison_term(f.sentence_type) then
+        if f.pardon_total_on is not null then
+            prison_end := f.pardon_total_on;
+            prison_note := format('remise totale de la peine par grâce le %s', cjn._fr(f.pardon_total_on));
+        elsif f.served_on is not null then
+            prison_end := f.served_on;
+            prison_note := format('libération enregistrée le %s', cjn._fr(f.served_on));
+        else
+            term := case when f.revoked_on is not null then f.sentence_months
+                         else greatest(f.sentence_months - f.suspended_months, 0) end;
+            prison_end := cjn._plus_months(coalesce(f.revoked_on, f.conviction_date), greatest(term - f.remitted_months, 0));
+            prison_note := format('fin de peine supposée le %s (%s + %s mois%s ; aucune libération enregistrée)',
+                                  cjn._fr(prison_end),
+                                  case when f.revoked_on is not null then format('révocation du sursis le %s', cjn._fr(f.revoked_on))
+                                       else format('condamnation du %s', cjn._fr(f.conviction_date)) end,
+                                  term,
+                                  case when f.remitted_months > 0 then format(' - %s mois remis par grâce', f.remitted_months)
+                                       else '' end);
+        end if;
+    end if;
+    if cjn._has_fine(f.sentence_type) then
+        if f.pardon_total_on is not null then
+            fine_on := f.pardon_total_on;
+            fine_note := format('remise totale de la peine par grâce le %s', cjn._fr(f.pardon_total_on));
+        elsif f.fine_paid_on is not null then
+            fine_on := f.fine_paid_on;
+            fine_note := format('amende payée le %s', cjn._fr(f.fine_paid_on));
+        else
+            fine_on := f.conviction_date;
+            fine_note := format('paiement de l''amende non enregistré : date de la condamnation, %s, supposée',
+                                cjn._fr(f.conviction_date));
+        end if;
+    end if;
+    if law ->> 'b2.rehab_start' = 'conviction' then
+        rehab_start := f.conviction_date;
+        start_note := format('date de la condamnation, %s (b2.rehab_start = conviction)', cjn._fr(f.conviction_date));
+    elsif prison_end is not null and (fine_on is null or prison_end >= fine_on) then
+        rehab_start := prison_end;
+        start_note := prison_note;
+    elsif fine_on is not null then
+        rehab_start := fine_on;
+        start_note := fine_note;
+    else
+        rehab_start := f.conviction_date;
+        start_note := format('date de la condamnation, %s', cjn._fr(f.conviction_date));
+    end if;
+end
+$$;
+
+-- A conviction that makes the delay of rehabilitation run again (b2.rehab_reset): any crime or
+-- délit ('any_conviction'), or only a conviction to imprisonment ('prison_conviction': Code
+-- pénal, art. 70 (1)); the others are rehabilitated with the group without restarting it.
+create function cjn._resets_delay(law jsonb, sentence_type text, sentence_months integer) returns boolean
+    language sql immutable
+return law ->> 'b2.rehab_reset' is distinct from 'prison_conviction'
+    or sentence_type in ('perpetuite', 'mort')
+    or (cjn._is_prison_term(sentence_type) and coalesce(sentence_months, 0) > 0);
 
 create function cjn._fiche_facts(person_ids bigint[], known date) returns setof cjn.fiche_facts
     language plpgsql stable
@@ -198,9 +304,9 @@ create function cjn._fiche_facts(person_ids bigint[], known date) returns setof 
 as $$
 declare
     law jsonb := cjn._law();
+    majority integer := cjn._law_int(law, 'b2.majority_age_years');
     f cjn._fiche_row;
     fs cjn._fiche_row[];
-    facts cjn.fiche_facts[] := '{}';
     r cjn.fiche_facts;
     died date;
     counting integer[] := '{}';
@@ -210,11 +316,20 @@ declare
     grp integer[] := '{}';
     grp_end date;
     grp_note text;
-    grp_start date;
+    end_note text;
+    candidate date;
+    alone record;
     delay record;
+    ex record;
     erase_on date[];
     rehab_on date[];
     rehab_note text[];
+    start_on date[];
+    start_note text[];
+    prison_end date[];
+    prison_note text[];
+    age_years integer;
+    minor boolean;
     i integer;
     j integer;
     n integer;
@@ -226,9 +341,10 @@ begin
     -- The current version of each fiche, in conviction order, with what the rules read.
     select array_agg(row(x.*)::cjn._fiche_row order by x.conviction_date, x.niu) into fs
       from (select fi.niu, fi.version, fi.court_code, fi.person_id, fi.state::text, fi.withdrawn_at, fi.withdrawal_motive,
-                   fi.birth_date, fi.conviction_date, fi.offence_class, fi.sentence_type,
+                   fi.birth_date, fi.offence_date, fi.conviction_date, fi.offence_class, fi.sentence_type,
                    coalesce(fi.sentence_months, 0) as sentence_months, coalesce(fi.suspended_months, 0) as suspended_months,
                    fi.minor,
+                   coalesce((fi.content -> 'condamnation' ->> 'minor_decided')::boolean, false) as minor_decided,
                    coalesce((fi.content -> 'condamnation' ->> 'legal_recidivism')::boolean, false) as recidivism,
                    coalesce((fi.content -> 'condamnation' ->> 'excluded_b2')::boolean, false) as excluded_b2,
                    coalesce((fi.content -> 'condamnation' ->> 'excluded_b3')::boolean, false) as excluded_b3,
@@ -236,12 +352,23 @@ begin
                    nullif(btrim(fi.content -> 'condamnation' ->> 'ban'), '') as ban,
                    (fi.content -> 'condamnation' ->> 'ban_months')::integer as ban_months,
                    coalesce((fi.content -> 'condamnation' ->> 'ban_suspended')::boolean, false) as ban_suspended,
+                   (fi.content -> 'condamnation' ->> 'ban_start')::date as ban_start,
+                   (fi.content -> 'condamnation' ->> 'ban_end')::date as ban_end,
+                   coalesce((fi.content -> 'condamnation' ->> 'ban_from_release')::boolean, false) as ban_from_release,
                    a.amnesty_date, a.law_reference,
-                   rv.niu as revoked_by, rv.conviction_date as revoked_on
+                   -- A revocation: by a later conviction naming this fiche or by an event the court
+                   -- recorded, within the suspension's delay; the earlier of the two.
+                   case when rv.conviction_date is not null
+                             and (ev.revoked_event_on is null or rv.conviction_date <= ev.revoked_event_on)
+                        then rv.niu
+                        when ev.revoked_event_on is not null
+                        then format('décision du %s (%s)', cjn._fr(ev.revoked_event_on), ev.revoked_event_ref) end
+                       as revoked_by,
+                   least(rv.conviction_date, ev.revoked_event_on) as revoked_on,
+                   ev.fine_paid_on, ev.served_on, ev.revoked_event_on, ev.revoked_event_ref, ev.ban_lifted_on,
+                   ev.remitted_months, ev.pardon_total_on
               from registry.fiche fi
               left join registry.fiche_amnesty a on a.niu = fi.niu and a.cancelled_at is null
-              -- A revocation: a later conviction, known, naming this fiche, pronounced within the
-              -- suspension's delay (the first one if several).
               left join lateral (
                   select v.niu, v.conviction_date
                     from registry.fiche v
@@ -251,6 +378,21 @@ begin
                      and v.conviction_date < cjn._suspension_lapse(law, fi.offence_class, fi.conviction_date)
                    order by v.conviction_date, v.niu
                    limit 1) rv on cjn._wholly_suspended(fi.sentence_type, fi.sentence_months, fi.suspended_months)
+              cross join lateral (
+                  select min(e.event_date) filter (where e.event_kind = 'fine_paid') as fine_paid_on,
+                         min(e.event_date) filter (where e.event_kind = 'sentence_served') as served_on,
+                         min(e.event_date) filter (where e.event_kind = 'suspension_revoked'
+                                                     and cjn._wholly_suspended(fi.sentence_type, fi.sentence_months,
+                                                                               fi.suspended_months)
+                                                     and e.event_date < cjn._suspension_lapse(law, fi.offence_class,
+                                                                                              fi.conviction_date))
+                             as revoked_event_on,
+                         min(e.reference) filter (where e.event_kind = 'suspension_revoked') as revoked_event_ref,
+                         min(e.event_date) filter (where e.event_kind = 'ban_lifted') as ban_lifted_on,
+                         coalesce(sum(e.remitted_months) filter (where e.event_kind = 'pardon'), 0)::integer as remitted_months,
+                         min(e.event_date) filter (where e.event_kind = 'pardon' and e.total) as pardon_total_on
+                    from registry.sentence_event e
+                   where e.niu = fi.niu and e.event_kind <> 'cancellation' and e.cancelled_by is null) ev
              where fi.person_id = any (person_ids) and fi.state <> 'superseded') x;
     n := coalesce(cardinality(fs), 0);
     if n = 0 then
@@ -259,15 +401,24 @@ begin
     erase_on := array_fill(null::date, array[n]);
     rehab_on := array_fill(null::date, array[n]);
     rehab_note := array_fill(null::text, array[n]);
+    start_on := array_fill(null::date, array[n]);
+    start_note := array_fill(null::text, array[n]);
+    prison_end := array_fill(null::date, array[n]);
+    prison_note := array_fill(null::text, array[n]);
 
     -- The convictions that count for the chains: crimes and délits, not withdrawn, pronounced by
-    -- `known`, not amnestied by then.
+    -- `known`, not amnestied by then. And when each one was executed.
     for i in 1 .. n loop
         f := fs[i];
         if f.state = 'active' and f.offence_class in ('crime', 'delit') and f.conviction_date <= known
            and (f.amnesty_date is null or f.amnesty_date > known) then
             counting := counting || i;
         end if;
+        ex := cjn._execution(law, f);
+        start_on[i] := ex.rehab_start;
+        start_note[i] := ex.start_note;
+        prison_end[i] := ex.prison_end;
+        prison_note[i] := ex.prison_note;
     end loop;
 
     -- n°1, rule b1.erasure_years: a chain of convictions each pronounced within 40 years of the
@@ -285,7 +436,10 @@ begin
     end loop;
 
     -- n°2, rehabilitation by law: a conviction pronounced before the delay of the group ended
-    -- joins it, and the group's delay starts again from the latest start, for all.
+    -- joins it. The group's delay (its tier, from all its convictions) runs from the start of
+    -- each conviction that makes it run again (b2.rehab_reset); one that does not ends its own
+    -- delay, alone, from its own start; the group is rehabilitated when the last of them ends,
+    -- all together (Code pénal, art. 69 (2)); never if any is never.
     grp := '{}';
     foreach i in array counting || 0 loop
         if i = 0 or (cardinality(grp) > 0 and grp_end is not null and (fs[i]).conviction_date >= grp_end) then
@@ -301,14 +455,34 @@ begin
             array(select (fs[g.m]).sentence_type from unnest(grp) g(m)),
             array(select (fs[g.m]).sentence_months from unnest(grp) g(m)),
             array(select (fs[g.m]).recidivism from unnest(grp) g(m)));
-        select max(cjn._rehab_start(law, (fs[g.m]).sentence_type, (fs[g.m]).conviction_date, (fs[g.m]).sentence_months,
-                                    (fs[g.m]).suspended_months, (fs[g.m]).revoked_on))
-          into grp_start from unnest(grp) g(m);
-        grp_end := cjn._plus_years(grp_start, delay.years);
-        grp_note := case when delay.years is null then delay.rule
-                         else format('%s, courant depuis le %s', delay.rule, cjn._fr(grp_start)) end
-                    || case when cardinality(grp) > 1 then format(' ; %s condamnations comptées ensemble', cardinality(grp))
-                            else '' end;
+        grp_end := null;
+        end_note := null;
+        grp_note := delay.rule;
+        if delay.years is not null then
+            foreach j in array grp loop
+                if cjn._resets_delay(law, (fs[j]).sentence_type, (fs[j]).sentence_months) then
+                    candidate := cjn._plus_years(start_on[j], delay.years);
+                else
+                    alone := cjn._rehab_delay(law, array[(fs[j]).sentence_type], array[(fs[j]).sentence_months],
+                                              array[(fs[j]).recidivism]);
+                    candidate := cjn._plus_years(start_on[j], alone.years);
+                    if candidate is null then
+                        grp_end := null;
+                        grp_note := alone.rule;
+                        exit;
+                    end if;
+                end if;
+                if grp_end is null or candidate > grp_end then
+                    grp_end := candidate;
+                    end_note := start_note[j];
+                end if;
+            end loop;
+            if grp_end is not null then
+                grp_note := format('%s, courant depuis : %s', delay.rule, end_note);
+            end if;
+        end if;
+        grp_note := grp_note
+            || case when cardinality(grp) > 1 then format(' ; %s condamnations comptées ensemble', cardinality(grp)) else '' end;
     end loop;
 
     for i in 1 .. n loop
@@ -353,9 +527,27 @@ begin
             r.b1_note := format('%s ans sans nouvelle condamnation pour crime ou délit', law ->> 'b1.erasure_years');
         end if;
 
+        -- Minority (b2.majority_age_years): from the birth and offence dates, unless the court
+        -- decided it (minor_decided); the fiche's flag alone only when a date is missing.
+        if f.minor_decided then
+            minor := f.minor;
+            r.minor_note := case when f.minor then 'minorité fixée par la juridiction'
+                                 else 'majorité fixée par la juridiction' end;
+        elsif f.birth_date is not null and f.offence_date is not null and f.offence_date > f.birth_date then
+            age_years := extract(year from age(f.offence_date, f.birth_date))::integer;
+            minor := age_years < majority;
+            r.minor_note := format('%s ans au moment des faits d''après les dates de naissance et des faits', age_years)
+                || case when minor and not f.minor then ', bien que la fiche ne l''indique pas'
+                        when f.minor and not minor then format(' ; l''indication « mineur » de la fiche, contredite par les dates, n''est pas retenue (majorité à %s ans)', majority)
+                        else '' end;
+        else
+            minor := f.minor;
+            r.minor_note := case when f.minor then 'mineur selon la fiche (dates incomplètes)' end;
+        end if;
+
         -- n°2: exclusions for ever, then the dates it leaves.
         r.b2_excluded_rule := case
-            when f.minor then 'b2.minor'
+            when minor then 'b2.minor'
             when f.offence_class = 'contravention' then 'b2.contravention'
             when f.excluded_b2 then 'b2.excluded'
         end;
@@ -397,11 +589,30 @@ begin
                                                f.sentence_months, cjn._fr(f.revoked_on));
                 end if;
             end if;
+            -- A ban runs from its own start (ban_start), from the release (ban_from_release: the
+            -- release recorded, or the expected end of the term), or from the conviction; until
+            -- its end (ban_end), for its duration (ban_months), or for life; a lifting recorded by
+            -- the court ends it.
             if f.ban is not null then
                 r.ban := f.ban;
                 r.ban_suspended := f.ban_suspended;
-                r.ban_until := case when f.ban_months is null then 'infinity'::date
-                                    else cjn._plus_months(f.conviction_date, f.ban_months) end;
+                if f.ban_start is not null then
+                    r.ban_from := f.ban_start;
+                    r.ban_note := format('depuis le %s', cjn._fr(f.ban_start));
+                elsif f.ban_from_release and prison_end[i] is not null then
+                    r.ban_from := prison_end[i];
+                    r.ban_note := format('depuis la libération : %s', prison_note[i]);
+                else
+                    r.ban_from := f.conviction_date;
+                    r.ban_note := format('depuis la condamnation du %s', cjn._fr(f.conviction_date));
+                end if;
+                r.ban_until := case when f.ban_end is not null then f.ban_end
+                                    when f.ban_months is not null then cjn._plus_months(r.ban_from, f.ban_months)
+                                    else 'infinity'::date end;
+                if f.ban_lifted_on is not null and f.ban_lifted_on < r.ban_until then
+                    r.ban_until := f.ban_lifted_on;
+                    r.ban_note := format('%s ; levée par décision de la juridiction le %s', r.ban_note, cjn._fr(f.ban_lifted_on));
+                end if;
             end if;
         end if;
         return next r;
@@ -438,7 +649,7 @@ begin
             parts := parts || cjn._span(x.custodial_from, x.b2_until);
         end if;
         if x.ban is not null and not x.ban_suspended then
-            parts := parts || cjn._span(x.conviction_date, least(x.ban_until, x.b2_until));
+            parts := parts || cjn._span(greatest(x.ban_from, x.conviction_date), least(x.ban_until, x.b2_until));
         end if;
     end if;
     for p in select u from unnest(parts) u where not isempty(u) order by lower(u) loop
@@ -507,7 +718,7 @@ begin
         select * into b1 from cjn._decide(x, 1, at);
         rule := coalesce(x.b2_excluded_rule, b1.rule);
         reason := case x.b2_excluded_rule
-            when 'b2.minor' then 'Condamnation d''un mineur : exclue du bulletin n°2.'
+            when 'b2.minor' then format('Condamnation d''un mineur (%s) : exclue du bulletin n°2.', x.minor_note)
             when 'b2.contravention' then 'Contravention : exclue du bulletin n°2.'
             when 'b2.excluded' then 'Exclusion du bulletin n°2 ordonnée par la juridiction.'
             else format('Absente du bulletin n°1. %s', b1.reason)
@@ -523,8 +734,11 @@ begin
             rule := 'b2.recorded';
             reason := 'Inscrite au bulletin n°2'
                 || case when x.revoked_on is not null
-                        then format(' (sursis révoqué le %s par la condamnation %s)', cjn._fr(x.revoked_on), x.revoked_by)
+                        then format(' (sursis révoqué le %s par %s)', cjn._fr(x.revoked_on),
+                                    case when x.revoked_by ~ '^[0-9]{17}$' then 'la condamnation ' || x.revoked_by
+                                         else 'la ' || x.revoked_by end)
                         else '' end
+                || case when x.minor_note like '%n''est pas retenue%' then format(' (%s)', x.minor_note) else '' end
                 || case x.b2_rule
                        when 'b2.lapse' then format(' ; retrait le %s : sursis non avenu faute de révocation.',
                                                    cjn._fr(x.b2_until))
@@ -562,8 +776,8 @@ begin
     if x.custodial_from is not null and at >= x.custodial_from then
         basis := basis || (upper(left(x.custodial_note, 1)) || substr(x.custodial_note, 2));
     end if;
-    if x.ban is not null and not x.ban_suspended and at < x.ban_until then
-        basis := basis || format('Interdiction en cours (%s) %s', x.ban,
+    if x.ban is not null and not x.ban_suspended and at >= x.ban_from and at < x.ban_until then
+        basis := basis || format('Interdiction en cours (%s), %s, %s', x.ban, x.ban_note,
                                  case when isfinite(x.ban_until) then 'jusqu''au ' || cjn._fr(x.ban_until)
                                       else 'à titre définitif' end);
     end if;
@@ -576,7 +790,10 @@ begin
         reason := 'Ni emprisonnement ferme de plus de ' || (cjn._law() ->> 'b3.custodial_min_months')
             || ' mois, ni inscription ordonnée par la juridiction, ni interdiction en cours'
             || case when x.ban is not null and x.ban_suspended then format(' (interdiction « %s » avec sursis)', x.ban)
-                    when x.ban is not null then format(' (interdiction « %s » terminée le %s)', x.ban, cjn._fr(x.ban_until))
+                    when x.ban is not null and at < x.ban_from
+                    then format(' (interdiction « %s » à partir du %s, %s)', x.ban, cjn._fr(x.ban_from), x.ban_note)
+                    when x.ban is not null then format(' (interdiction « %s » terminée le %s, %s)', x.ban,
+                                                       cjn._fr(x.ban_until), x.ban_note)
                     else '' end
             || ' : absente du bulletin n°3.';
     end if;
@@ -1161,9 +1378,9 @@ begin
 end
 $$;
 
--- Changes a setting of the law (logged with its motive): the CJN operator adapting the rules
--- to the country's law.
-create function cjn.set_law_setting(setting_key text, value text, motive text) returns void
+-- Changes a setting of the law, naming its source (the article, the law, or the decision that
+-- fixes it), logged with its motive: the CJN operator adapting the rules to the country's law.
+create function cjn.set_law_setting(setting_key text, value text, motive text, source text) returns void
     language plpgsql security definer
     set search_path = pg_catalog, pg_temp
 as $$
@@ -1172,25 +1389,148 @@ declare
 begin
     select * into s from registry.law_setting x where x.setting_key = set_law_setting.setting_key for update;
     if not found then
-        raise exception 'Paramètre inconnu : « % ».', setting_key using errcode = 'XJ004';
+        raise exception 'Paramètre inconnu : « % ».', setting_key using errcode = 'XJ004', column = 'setting_key';
     end if;
     if coalesce(btrim(motive), '') = '' then
         raise exception 'Le motif du changement est obligatoire.' using errcode = 'XJ001', column = 'motive';
     end if;
+    if coalesce(btrim(source), '') = '' then
+        raise exception 'La source du paramètre (article de loi, texte ou décision) est obligatoire.'
+            using errcode = 'XJ001', column = 'source';
+    end if;
     begin
-        update registry.law_setting x set value = btrim(set_law_setting.value), updated_by = session_user, updated_at = now()
+        update registry.law_setting x set value = btrim(set_law_setting.value), source = btrim(set_law_setting.source),
+               updated_by = session_user, updated_at = now()
          where x.setting_key = set_law_setting.setting_key;
     exception when check_violation or not_null_violation then
         raise exception 'Valeur « % » invalide pour % (unité : %).', value, setting_key,
             case when s.unit = 'choice' then array_to_string(s.choices, ' ou ') else s.unit end
             using errcode = 'XJ001', column = 'value';
     end;
-    insert into registry.law_setting_change (setting_key, old_value, new_value, motive, changed_by)
-    values (setting_key, s.value, btrim(value), btrim(motive), session_user);
+    insert into registry.law_setting_change (setting_key, old_value, new_value, motive, changed_by, new_source)
+    values (setting_key, s.value, btrim(value), btrim(motive), session_user, btrim(source));
 end
 $$;
 
--- The settings of the law, with their rules, for operators and auditors.
+-- The same, the motive standing for the source (a law or decision named in the motive).
+create function cjn.set_law_setting(setting_key text, value text, motive text) returns void
+    language sql security definer
+    set search_path = pg_catalog, pg_temp
+begin atomic
+    select cjn.set_law_setting(setting_key, value, motive, motive);
+end;
+
+-- The tiers as JSON text, for the log of changes.
+create function cjn._tiers_text() returns text
+    language sql stable
+    set search_path = pg_catalog, pg_temp
+return (select coalesce(jsonb_agg(jsonb_build_object('kind', t.kind, 'max_months', t.max_months, 'years', t.years)
+                                  order by t.kind, t.max_months), '[]')::text
+          from registry.rehab_tier t);
+
+-- Replaces the tiers of rehabilitation by law (logged with its motive): `tiers` is a JSON array
+-- of {"kind": fine | single_prison | several_prison, "max_months": N (none for fine),
+-- "years": N (null: no delay, no rehabilitation by law), "source": the article}.
+create function cjn.set_rehab_tiers(tiers jsonb, motive text) returns void
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    before text := cjn._tiers_text();
+    t jsonb;
+begin
+    if coalesce(btrim(motive), '') = '' then
+        raise exception 'Le motif du changement est obligatoire.' using errcode = 'XJ001', column = 'motive';
+    end if;
+    if jsonb_typeof(tiers) is distinct from 'array' or jsonb_array_length(tiers) = 0 then
+        raise exception 'Paliers attendus sous forme de tableau JSON non vide.' using errcode = 'XJ001', column = 'tiers';
+    end if;
+    perform pg_catalog.pg_advisory_xact_lock(7036582015);
+    delete from registry.rehab_tier;
+    for t in select * from jsonb_array_elements(tiers) loop
+        if jsonb_typeof(t) <> 'object' or exists (select from jsonb_object_keys(t) k
+                                                   where k not in ('kind', 'max_months', 'years', 'source')) then
+            raise exception 'Palier mal formé : % (kind, max_months, years, source).', t using errcode = 'XJ001', column = 'tiers';
+        end if;
+        if coalesce(btrim(t ->> 'source'), '') = '' then
+            raise exception 'Chaque palier nomme sa source (article de loi) : %.', t using errcode = 'XJ001', column = 'source';
+        end if;
+        begin
+            insert into registry.rehab_tier (kind, max_months, years, source)
+            values (t ->> 'kind', (t ->> 'max_months')::integer, (t ->> 'years')::integer, btrim(t ->> 'source'));
+        exception when check_violation or not_null_violation or unique_violation or invalid_text_representation
+                       or numeric_value_out_of_range then
+            raise exception 'Palier invalide : % (kind : fine, single_prison ou several_prison ; max_months de 1 à 1200, absent pour une amende ; years de 1 à 100 ou null ; un seul palier par borne).',
+                t using errcode = 'XJ001', column = 'tiers';
+        end;
+    end loop;
+    insert into registry.law_setting_change (setting_key, old_value, new_value, motive, changed_by, new_source)
+    values ('b2.rehab_tiers', before, cjn._tiers_text(), btrim(motive), session_user,
+            (select string_agg(distinct r.source, ' ; ') from registry.rehab_tier r));
+end
+$$;
+
+-- Applies a named set of values and tiers (registry.law_preset): each setting that differs is
+-- changed with its source and logged like any change, the tiers too. 'xmjuris_issue6' gives
+-- the specification's figures (the defaults); 'cameroun_cp_2016' the Cameroonian Code pénal's
+-- (art. 70 and 80). Returns how many settings changed (the tiers counting for one).
+create function cjn.apply_law_preset(preset text, motive text) returns integer
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    v registry.law_preset_value;
+    changed integer := 0;
+    tiers jsonb;
+begin
+    if not exists (select from registry.law_preset p where p.preset_key = preset) then
+        raise exception 'Jeu de paramètres inconnu : « % » (voir cjn.law_presets).', preset
+            using errcode = 'XJ004', column = 'preset';
+    end if;
+    if coalesce(btrim(motive), '') = '' then
+        raise exception 'Le motif du changement est obligatoire.' using errcode = 'XJ001', column = 'motive';
+    end if;
+    for v in select * from registry.law_preset_value x where x.preset_key = preset order by x.setting_key loop
+        if exists (select from registry.law_setting s
+                    where s.setting_key = v.setting_key and (s.value, s.source) is distinct from (v.value, v.source)) then
+            perform cjn.set_law_setting(v.setting_key, v.value, format('%s (jeu « %s »)', btrim(motive), preset), v.source);
+            changed := changed + 1;
+        end if;
+    end loop;
+    select jsonb_agg(jsonb_build_object('kind', t.kind, 'max_months', t.max_months, 'years', t.years, 'source', t.source)
+                     order by t.kind, t.max_months)
+      into tiers from registry.law_preset_tier t where t.preset_key = preset;
+    if tiers is not null and tiers is distinct from (
+            select jsonb_agg(jsonb_build_object('kind', t.kind, 'max_months', t.max_months, 'years', t.years, 'source', t.source)
+                             order by t.kind, t.max_months)
+              from registry.rehab_tier t) then
+        perform cjn.set_rehab_tiers(tiers, format('%s (jeu « %s »)', btrim(motive), preset));
+        changed := changed + 1;
+    end if;
+    return changed;
+end
+$$;
+
+-- The settings of the law, with their rules and sources, for operators and auditors.
 create view cjn.law_settings as
-select s.setting_key, s.value, s.unit, s.choices, s.rule, s.updated_by, s.updated_at
+select s.setting_key, s.value, s.unit, s.choices, s.rule, s.source, s.updated_by, s.updated_at
   from registry.law_setting s;
+
+-- The tiers of rehabilitation by law in force, with their sources.
+create view cjn.rehab_tiers as
+select t.kind, t.max_months, t.years, t.source
+  from registry.rehab_tier t;
+
+-- The named sets of values (cjn.apply_law_preset), with what each sets.
+create view cjn.law_presets as
+select p.preset_key, p.label, p.description, 'setting' as item, v.setting_key as key, v.value, v.source
+  from registry.law_preset p join registry.law_preset_value v using (preset_key)
+union all
+select p.preset_key, p.label, p.description, 'tier', t.kind || coalesce(' ≤ ' || t.max_months || ' mois', ''),
+       coalesce(t.years::text || ' ans', 'aucun délai'), t.source
+  from registry.law_preset p join registry.law_preset_tier t using (preset_key);
+
+-- The history of changes of the law's settings and tiers.
+create view cjn.law_setting_changes as
+select c.setting_key, c.old_value, c.new_value, c.new_source, c.motive, c.changed_by, c.changed_at
+  from registry.law_setting_change c;

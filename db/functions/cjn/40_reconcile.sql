@@ -1,3 +1,13 @@
+-- A fiche's content as the court and the CJN compare it: the fields added by issue 15 are left out
+-- while they hold their default (false or null), so that a fiche stored before them has the same
+-- digest on both sides. The same function exists at the court (juris._comparable_content).
+create function cjn._comparable_content(content jsonb) returns jsonb
+    language sql immutable
+    set search_path = pg_catalog, pg_temp
+return jsonb_set(content, '{condamnation}', (content -> 'condamnation')
+    - array(select k from unnest(array['minor_decided', 'ban_start', 'ban_end', 'ban_from_release']) k
+             where coalesce(content -> 'condamnation' -> k, 'null'::jsonb) in ('null'::jsonb, 'false'::jsonb)));
+
 -- What the CJN holds of one court, for `xmjuris reconcile` (compared with the court's own
 -- manifest, juris.transmission_manifest at the court).
 
@@ -37,7 +47,8 @@ begin
     end if;
     return query
     select distinct on (f.niu) f.niu, f.version, f.state::text,
-           encode(sha256(convert_to((f.content - 'signed_by' - 'signed_by_name' - 'signed_at')::text, 'UTF8')), 'hex')
+           encode(sha256(convert_to(cjn._comparable_content(f.content - 'signed_by' - 'signed_by_name' - 'signed_at')::text,
+                                     'UTF8')), 'hex')
       from registry.fiche f
      where f.court_code = court_fiches.court_code
      order by f.niu, f.version desc;

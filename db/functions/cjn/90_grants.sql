@@ -14,6 +14,7 @@ grant execute on function
     cjn.decide_person_candidate(bigint, bigint, boolean)
 to cjn_operator;
 
+-- The first statistics view (issue 6), kept; the statistician's schema is `stat` (50_statistics.sql).
 grant select on cjn.stat_conviction to cjn_statistician, cjn_operator, cjn_auditor;
 grant select on cjn.court_health, cjn.person_candidates to cjn_operator, cjn_auditor;
 
@@ -36,7 +37,12 @@ grant execute on function
     cjn.record_death(bigint, date, text),
     cjn.record_amnesty(text, date, text),
     cjn.cancel_record_event(text, bigint, text),
-    cjn.set_law_setting(text, text, text)
+    cjn.set_law_setting(text, text, text),
+    cjn.set_law_setting(text, text, text, text),
+    cjn.set_rehab_tiers(jsonb, text),
+    cjn.apply_law_preset(text, text),
+    cjn.set_stat_min_people(integer),
+    cjn.set_offence_category(text, text, text, text, text)
 to cjn_operator;
 grant execute on function
     cjn.find_person(jsonb),
@@ -44,7 +50,7 @@ grant execute on function
     cjn.bulletin(bigint, integer, date),
     cjn.consultations_of(bigint)
 to cjn_auditor;
-grant select on cjn.law_settings to cjn_operator, cjn_auditor;
+grant select on cjn.law_settings, cjn.rehab_tiers, cjn.law_presets, cjn.law_setting_changes to cjn_operator, cjn_auditor;
 
 -- cjn-ingest's bookkeeping (15_daemon.sql): its trust store, revocations, audit checkpoints.
 grant execute on function

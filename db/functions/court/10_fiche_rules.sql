@@ -37,6 +37,10 @@ return case field
     when 'ban_months' then 'durée des interdictions (mois)'
     when 'ban_suspended' then 'interdictions avec sursis'
     when 'revoked_suspension_niu' then 'NIU de la condamnation dont le sursis est révoqué'
+    when 'minor_decided' then 'minorité fixée par la juridiction'
+    when 'ban_start' then 'début des interdictions'
+    when 'ban_end' then 'fin des interdictions'
+    when 'ban_from_release' then 'interdictions à compter de la libération'
     when 'return_comment' then 'commentaire de renvoi'
     when 'rectification_motive' then 'motif de la rectification'
     when 'withdrawal_motive' then 'motif du déclassement'
@@ -99,7 +103,55 @@ return jsonb_build_object(
         'legal_recidivism', f.legal_recidivism, 'minor', f.minor,
         'excluded_b2', f.excluded_b2, 'excluded_b3', f.excluded_b3,
         'b3_ordered', f.b3_ordered, 'ban', f.ban, 'ban_months', f.ban_months,
-        'ban_suspended', f.ban_suspended, 'revoked_suspension_niu', f.revoked_suspension_niu));
+        'ban_suspended', f.ban_suspended, 'revoked_suspension_niu', f.revoked_suspension_niu,
+        'minor_decided', f.minor_decided, 'ban_start', f.ban_start, 'ban_end', f.ban_end,
+        'ban_from_release', f.ban_from_release));
+
+-- The content of a fiche as the CJN and the court compare it (xmjuris reconcile): the fields
+-- added by issue 15 are left out while they hold their default (false or null), so that a fiche
+-- signed before them has the same digest on both sides (the CJN stored it without them).
+-- The same function exists at the CJN (cjn._comparable_content).
+create function juris._comparable_content(content jsonb) returns jsonb
+    language sql immutable
+    set search_path = pg_catalog, pg_temp
+return jsonb_set(content, '{condamnation}', (content -> 'condamnation')
+    - array(select k from unnest(array['minor_decided', 'ban_start', 'ban_end', 'ban_from_release']) k
+             where coalesce(content -> 'condamnation' -> k, 'null'::jsonb) in ('null'::jsonb, 'false'::jsonb)));
+
+-- Age in whole years on `at` of someone born on `born` (29 February birthdays on 1 March in
+-- common years, as PostgreSQL's age()).
+create function juris._age_years(born date, at date) returns integer
+    language sql immutable
+    set search_path = pg_catalog, pg_temp
+return extract(year from age(at, born))::integer;
+
+-- Minority from the dates: refuses a `minor` flag the birth and offence dates contradict,
+-- unless the court decided minority itself (minor_decided: an approximate birth date, offences
+-- spanning the birthday, an age fixed by examination).
+create function juris._check_minority(f court.fiche) returns void
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    majority integer := (select s.majority_age_years from court.setting s);
+    age_years integer;
+begin
+    if f.minor_decided or f.birth_date is null or f.offence_date is null or f.birth_date >= f.offence_date then
+        return;
+    end if;
+    age_years := juris._age_years(f.birth_date, f.offence_date);
+    if age_years < majority and not f.minor then
+        raise exception 'D''après les dates de naissance (%) et des faits (%), la personne avait % ans : elle était mineure (moins de % ans). Cochez « mineur au moment des faits », ou « minorité fixée par la juridiction » si le jugement en a décidé autrement.',
+            to_char(f.birth_date, 'DD/MM/YYYY'), to_char(f.offence_date, 'DD/MM/YYYY'), age_years, majority
+            using errcode = 'XJ001', column = 'minor';
+    end if;
+    if age_years >= majority and f.minor then
+        raise exception 'D''après les dates de naissance (%) et des faits (%), la personne avait % ans : elle était majeure (% ans ou plus). « Mineur au moment des faits » ne se coche alors que si la juridiction a fixé la minorité (« minorité fixée par la juridiction »).',
+            to_char(f.birth_date, 'DD/MM/YYYY'), to_char(f.offence_date, 'DD/MM/YYYY'), age_years, majority
+            using errcode = 'XJ001', column = 'minor';
+    end if;
+end
+$$;
 
 -- Validates a fiche before it is written, with one clear French message per rule. `before`: the
 -- row as it was (null for a new one); a text is checked against its limit only when it changes,
@@ -176,6 +228,40 @@ begin
        and f.sentence_type not in ('emprisonnement', 'emprisonnement_amende') then
         raise exception 'L''inscription au bulletin n°3 ne s''ordonne que pour une peine d''emprisonnement.'
             using errcode = 'XJ001', column = 'b3_ordered';
+    end if;
+    if f.ban is null and (f.ban_start is not null or f.ban_end is not null or f.ban_from_release) then
+        raise exception 'Un début, une fin ou un point de départ d''interdiction est indiqué sans la nature de l''interdiction.'
+            using errcode = 'XJ001', column = 'ban';
+    end if;
+    if f.ban_end is not null and f.ban_months is not null then
+        raise exception 'La fin des interdictions se donne par une date ou par une durée, pas les deux.'
+            using errcode = 'XJ001', column = 'ban_end';
+    end if;
+    if f.ban_start is not null and f.ban_from_release then
+        raise exception 'Les interdictions courent d''une date donnée ou de la libération, pas des deux.'
+            using errcode = 'XJ001', column = 'ban_start';
+    end if;
+    if f.ban_from_release and f.ban_months is null then
+        raise exception 'Des interdictions qui courent à compter de la libération doivent avoir une durée (mois).'
+            using errcode = 'XJ001', column = 'ban_months';
+    end if;
+    if f.ban_from_release and f.sentence_type is not null
+       and (f.sentence_type not in ('emprisonnement', 'emprisonnement_amende') or coalesce(f.sentence_months, 0) = 0) then
+        raise exception 'Des interdictions à compter de la libération supposent une peine d''emprisonnement.'
+            using errcode = 'XJ001', column = 'ban_from_release';
+    end if;
+    if f.ban_start < f.conviction_date then
+        raise exception 'Les interdictions ne peuvent pas commencer (%) avant la condamnation (%).',
+            to_char(f.ban_start, 'DD/MM/YYYY'), to_char(f.conviction_date, 'DD/MM/YYYY')
+            using errcode = 'XJ001', column = 'ban_start';
+    end if;
+    if f.ban_end <= coalesce(f.ban_start, f.conviction_date) then
+        raise exception 'La fin des interdictions (%) doit suivre leur début (%).',
+            to_char(f.ban_end, 'DD/MM/YYYY'), to_char(coalesce(f.ban_start, f.conviction_date), 'DD/MM/YYYY')
+            using errcode = 'XJ001', column = 'ban_end';
+    end if;
+    if f.status < 'signee' then
+        perform juris._check_minority(f);
     end if;
     if f.revoked_suspension_niu is not null and not juris.niu_valid(f.revoked_suspension_niu) then
         raise exception 'NIU de la condamnation dont le sursis est révoqué invalide : « % » (17 chiffres, clé MOD 97).',
@@ -255,6 +341,11 @@ begin
         raise exception 'Une fiche est créée en brouillon.' using errcode = 'XJ003';
     end if;
     perform juris._fiche_validate(new, case when tg_op = 'UPDATE' then old end);
+    -- A rectification is checked against the dates like an entry (a signed fiche is not checked
+    -- again when only its state changes: it was when it was entered).
+    if tg_op = 'UPDATE' and new.version > old.version then
+        perform juris._check_minority(new);
+    end if;
     new.name_norm := juris._norm(concat_ws(' ', new.surname, new.given_names));
     new.name_tokens := string_to_array(nullif(new.name_norm, ''), ' ');
     if new.name_tokens is null then

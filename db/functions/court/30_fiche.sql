@@ -171,7 +171,8 @@ begin
     perform juris._check_keys(c, array['conviction_date', 'offence_date', 'offence_nature', 'offence_category',
         'offence_category_label', 'offence_class', 'warrants', 'road_traffic', 'sentence_type', 'sentence_months',
         'suspended_months', 'fine_amount', 'legal_recidivism', 'minor', 'excluded_b2', 'excluded_b3',
-        'b3_ordered', 'ban', 'ban_months', 'ban_suspended', 'revoked_suspension_niu'],
+        'b3_ordered', 'ban', 'ban_months', 'ban_suspended', 'revoked_suspension_niu', 'minor_decided',
+        'ban_start', 'ban_end', 'ban_from_release'],
         'la condamnation');
     f.reference := juris._text(doc, 'reference');
     f.surname := juris._text(j, 'surname');
@@ -210,6 +211,10 @@ begin
     f.ban_months := juris._integer(c, 'ban_months');
     f.ban_suspended := juris._boolean(c, 'ban_suspended');
     f.revoked_suspension_niu := juris._text(c, 'revoked_suspension_niu');
+    f.minor_decided := juris._boolean(c, 'minor_decided');
+    f.ban_start := juris._date(c, 'ban_start');
+    f.ban_end := juris._date(c, 'ban_end');
+    f.ban_from_release := juris._boolean(c, 'ban_from_release');
     return f;
 end
 $$;
@@ -234,7 +239,8 @@ $$;
 -- allowed. The one statement of who may do what to whose fiche (ARCHITECTURE.md, "Who may do
 -- what"): each action function checks it, and juris.fiche_actions shows it to the GUI.
 -- Actions: save, submit, verify, return, sign, print, withdraw, rectify (propose a rectification),
--- verify_rectification, return_rectification, apply_rectification, erase.
+-- verify_rectification, return_rectification, apply_rectification, erase, record_event (a dated
+-- event after signature: 35_sentence_events.sql).
 create function juris._action_refusal(action text, f court.fiche, me court.app_user) returns text[]
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
@@ -247,17 +253,17 @@ declare
         when 'verify_rectification' then 'Vérifier la rectification'
         when 'return_rectification' then 'Renvoyer la rectification'
         when 'apply_rectification' then 'Appliquer la rectification'
-        when 'erase' then 'Effacer' end;
+        when 'erase' then 'Effacer' when 'record_event' then 'Enregistrer un événement' end;
     min_privilege integer := case action
         when 'verify' then 2 when 'return' then 2 when 'sign' then 3 when 'withdraw' then 3
         when 'verify_rectification' then 2 when 'return_rectification' then 2
-        when 'apply_rectification' then 3 else 1 end;
+        when 'apply_rectification' then 3 when 'record_event' then 3 else 1 end;
     allowed court.fiche_status[] := case action
         when 'save' then '{brouillon}' when 'submit' then '{brouillon}' when 'erase' then '{brouillon}'
         when 'verify' then '{soumise}' when 'return' then '{soumise,verifiee}' when 'sign' then '{verifiee}'
         when 'withdraw' then '{signee,archivee}' when 'rectify' then '{signee,archivee}'
         when 'verify_rectification' then '{signee,archivee}' when 'return_rectification' then '{signee,archivee}'
-        when 'apply_rectification' then '{signee,archivee}' end;
+        when 'apply_rectification' then '{signee,archivee}' when 'record_event' then '{signee,archivee}' end;
     proposal court.rectification;
 begin
     if what is null then
@@ -328,7 +334,7 @@ $$;
 
 -- What the session's user may do to a fiche now: one row per action (save, submit, verify,
 -- return, sign, print, withdraw, rectify, verify_rectification, return_rectification,
--- apply_rectification, erase), with the French reason when not. For the GUI,
+-- apply_rectification, erase, record_event), with the French reason when not. For the GUI,
 -- which enables its buttons from it; the action functions check the same rules.
 create function juris.fiche_actions(id bigint) returns table (action text, allowed boolean, reason text)
     language plpgsql stable security definer
@@ -347,7 +353,8 @@ begin
         raise exception 'Fiche introuvable : %.', id using errcode = 'XJ004';
     end if;
     foreach a in array array['save', 'submit', 'verify', 'return', 'sign', 'print', 'withdraw', 'rectify',
-                             'verify_rectification', 'return_rectification', 'apply_rectification', 'erase'] loop
+                             'verify_rectification', 'return_rectification', 'apply_rectification', 'erase',
+                             'record_event'] loop
         refusal := juris._action_refusal(a, f, me);
         if refusal is null and a = 'submit' then
             -- Completeness, as the write trigger will check it at submission.
@@ -388,7 +395,8 @@ begin atomic
         fine_amount = f.fine_amount, legal_recidivism = f.legal_recidivism, minor = f.minor,
         excluded_b2 = f.excluded_b2, excluded_b3 = f.excluded_b3, b3_ordered = f.b3_ordered,
         ban = f.ban, ban_months = f.ban_months, ban_suspended = f.ban_suspended,
-        revoked_suspension_niu = f.revoked_suspension_niu,
+        revoked_suspension_niu = f.revoked_suspension_niu, minor_decided = f.minor_decided,
+        ban_start = f.ban_start, ban_end = f.ban_end, ban_from_release = f.ban_from_release,
         status = case when rectified_by is null then t.status else 'signee' end,
         version = t.version + case when rectified_by is null then 0 else 1 end,
         rectification_motive = case when rectified_by is null then t.rectification_motive else motive end,
@@ -430,6 +438,7 @@ begin
         offence_category, offence_class, warrants, road_traffic, sentence_type, sentence_months,
         suspended_months, fine_amount, legal_recidivism, minor, excluded_b2, excluded_b3,
         b3_ordered, ban, ban_months, ban_suspended, revoked_suspension_niu,
+        minor_decided, ban_start, ban_end, ban_from_release,
         created_by, updated_by)
     values (
         juris._next('fiche', 0), f.reference, f.surname, f.given_names, f.birth_date, f.birth_place, f.sex,
@@ -437,7 +446,7 @@ begin
         f.offence_date, f.offence_nature, f.offence_category, f.offence_class, f.warrants, f.road_traffic,
         f.sentence_type, f.sentence_months, f.suspended_months, f.fine_amount, f.legal_recidivism, f.minor,
         f.excluded_b2, f.excluded_b3, f.b3_ordered, f.ban, f.ban_months, f.ban_suspended,
-        f.revoked_suspension_niu, me.login, me.login)
+        f.revoked_suspension_niu, f.minor_decided, f.ban_start, f.ban_end, f.ban_from_release, me.login, me.login)
     returning fiche_id into id;
     return id;
 end

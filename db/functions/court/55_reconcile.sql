@@ -21,8 +21,10 @@ revoke all on function juris.transmission_manifest() from public;
 grant execute on function juris.transmission_manifest() to greffier;
 
 -- Each signed fiche as the court holds it now, for `xmjuris reconcile`: NIU, version, state,
--- whether a message about it is still on its way to the CJN, and the digest of its content (SHA-256 of the canonical jsonb of juris._fiche_content, the content
--- the CJN holds value for value). An archived fiche whose digest differs from the CJN's was
+-- whether a message about it is still on its way to the CJN, and the digest of its content
+-- (SHA-256 of the canonical jsonb of juris._fiche_content, the content the CJN holds value for
+-- value, less issue 15's fields at their default: juris._comparable_content). An archived fiche
+-- whose digest differs from the CJN's was
 -- changed at the court after its receipt, by a path that bypassed the triggers.
 create function juris.fiche_manifest()
     returns table (niu text, version integer, status text, content_digest text, in_transit boolean)
@@ -33,7 +35,7 @@ begin
     perform juris._require(3, 'Rapprocher les fiches avec le CJN');
     return query
     select f.niu, f.version, f.status::text,
-           encode(sha256(convert_to(juris._fiche_content(f)::text, 'UTF8')), 'hex'),
+           encode(sha256(convert_to(juris._comparable_content(juris._fiche_content(f))::text, 'UTF8')), 'hex'),
            exists (select from court.outbox o where o.fiche_id = f.fiche_id and o.state = 'pending')
       from court.fiche f
      where f.niu is not null

@@ -25,7 +25,13 @@ grant execute on function
     juris.request_extract(jsonb, integer, text),
     juris.extract_requests(integer),
     juris.get_extract(bigint),
-    juris.cancel_extract_request(bigint)
+    juris.cancel_extract_request(bigint),
+    -- Dated events after signature (35_sentence_events.sql), read by all.
+    juris.sentence_events(bigint),
+    -- The court's own statistics (60_statistics.sql): counts and delays, no personal data.
+    juris.stat_fiches_by_month(date, date),
+    juris.stat_offences(date, date),
+    juris.stat_delays(date, date)
 to agent, secretaire, greffier;
 
 -- Secrétaires and the greffier.
@@ -41,6 +47,7 @@ grant execute on function
     juris.sign_fiche(bigint),
     juris.withdraw_fiche(bigint, text),
     juris.apply_rectification(bigint),
+    juris.record_sentence_event(bigint, jsonb),
     juris.create_user(text, text, text, integer),
     juris.set_privilege(text, integer),
     juris.list_users(),

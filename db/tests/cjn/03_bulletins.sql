@@ -1,5 +1,10 @@
--- Bulletins n°1, n°2 and n°3: a table of cases written from the rules (default settings), not
--- from the code. Each case is a fresh person with a few fiches (ingested as a court sends them),
+-- Bulletins n°1, n°2 and n°3: a table of cases written from the rules (default settings: the
+-- preset 'xmjuris_issue6', issue 6's specification), not from the code. Issue 15 changed two
+-- cases: n°7's person now has a birth date that makes them a minor (the CJN derives minority
+-- from the dates and no longer trusts a flag they contradict), and n°53 no longer has the
+-- 5-year delay for "other sentences" (a rule with no source, removed). The cases of issue 15
+-- (dated events, minority from the dates, bans with their own dates, the Cameroonian preset)
+-- are in 09_law_events.sql. Each case is a fresh person with a few fiches (ingested as a court sends them),
 -- a few events (withdrawal, rectification, death, amnesty), a date, and the expected presence of
 -- fiche A on each bulletin — and, where given, the date the decision changes (null: never).
 --
@@ -8,10 +13,10 @@
 --      40 years after the last of a chain of convictions for crime or délit each within 40 years
 --      of the previous, 3 years after a conviction for a contravention; withdrawn fiches never;
 --      a rectified fiche by its new version.
--- n°2: n°1 minus minors, contraventions, court-ordered exclusions; a wholly suspended term
+-- n°2: n°1 minus minors (under 18 at the offence, from the dates), contraventions, court-ordered exclusions; a wholly suspended term
 --      5 years after the conviction unless a conviction within those 5 years revoked it;
 --      rehabilitation by law: 3 years (fine), 5 (single term ≤ 12 months), 10 (single term
---      ≤ 120 months, or several terms ≤ 60 months in total), 5 (other sentences), never beyond,
+--      ≤ 120 months, or several terms ≤ 60 months in total), none for other sentences, never beyond,
 --      doubled for legal recidivism, counted from the end of the unsuspended part of the term
 --      (after a revocation: revoking conviction + whole term), fines and others from the
 --      conviction; a conviction (crime or délit) before the delay ends joins the earlier ones and
@@ -48,8 +53,9 @@ insert into cases (case_no, label, fiches, events, as_of, b1, b2, b3, changes) v
     '{"1":"2021-01-10","2":null}'),
 (6, 'contravention — le jour de l''effacement',
     '[{"k":"A","cd":"2018-01-10","cls":"contravention","type":"amende"}]', '{}', '2021-01-10', false, false, false, '{"1":null}'),
-(7, 'mineur : n°1 seulement, même pour 36 mois fermes',
-    '[{"k":"A","cd":"2019-05-05","m":36,"minor":true}]', '{}', '2020-01-01', true, false, false, '{"2":null,"3":null}'),
+(7, 'mineur (16 ans au moment des faits) : n°1 seulement, même pour 36 mois fermes',
+    '[{"k":"A","cd":"2019-05-05","m":36,"minor":true}]', '{"born":"2003-01-01"}', '2020-01-01', true, false, false,
+    '{"2":null,"3":null}'),
 (8, 'sursis total (délit, 24 mois) : non avenu 5 ans après — la veille',
     '[{"k":"A","cd":"2014-02-20","m":24,"s":24}]', '{}', '2019-02-19', true, true, false, '{"2":"2019-02-20"}'),
 (9, 'sursis total — le jour où il est non avenu',
@@ -161,9 +167,9 @@ insert into cases (case_no, label, fiches, events, as_of, b1, b2, b3, changes) v
     '{"1":"2040-01-01","2":"2040-01-01","3":"2040-01-01"}'),
 (52, 'crime, sursis total : non avenu 5 ans après',
     '[{"k":"A","cd":"2010-01-01","cls":"crime","m":24,"s":24}]', '{}', '2015-01-01', true, false, false, '{}'),
-(53, 'travail d''intérêt général : délai de 5 ans — la veille',
+(53, 'travail d''intérêt général : aucun palier de réhabilitation légale (la règle sans source des 5 ans est retirée, issue 15) — au n°2 jusqu''à l''effacement',
     '[{"k":"A","cd":"2010-01-01","type":"travaux_interet_general"}]', '{}', '2014-12-31', true, true, false,
-    '{"2":"2015-01-01"}'),
+    '{"2":"2050-01-01"}'),
 (54, 'récidive légale d''une condamnation du groupe : délai doublé pour toutes',
     '[{"k":"A","cd":"2010-01-01","m":6},{"k":"B","cd":"2012-01-01","type":"amende","rec":true}]', '{}', '2021-12-31',
     true, true, false, '{"2":"2022-01-01"}'),
