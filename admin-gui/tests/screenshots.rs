@@ -26,7 +26,15 @@ fn rendering_app(dir: &Path) -> App {
         .with_size(egui::vec2(1366.0, 768.0))
         .with_max_steps(32)
         .wgpu()
-        .build_eframe(move |cc| XmApp::new(cc, AppOptions { paths }))
+        .build_eframe(move |cc| {
+            XmApp::new(
+                cc,
+                AppOptions {
+                    paths,
+                    ..AppOptions::default()
+                },
+            )
+        })
 }
 
 fn shot(app: &mut App, lang: Lang, name: &str) {

@@ -39,6 +39,7 @@ const COURT_FUNCTIONS: &[(&str, &str)] = &[
     function_file!("court/45_extract.sql"),
     function_file!("court/50_transmission.sql"),
     function_file!("court/55_reconcile.sql"),
+    function_file!("court/60_app.sql"),
     function_file!("court/90_grants.sql"),
 ];
 

@@ -31,6 +31,7 @@ pub fn remember_server(dir: &Path, port: u16, lang: Lang) {
         },
         last_login: None,
         language: lang,
+        ..Default::default()
     };
     w.save(&AppPaths::in_dir(dir).workstation)
         .expect("write the workstation file");
@@ -42,7 +43,15 @@ pub fn app(dir: &Path) -> App {
     Harness::builder()
         .with_size(egui::vec2(1366.0, 768.0))
         .with_max_steps(32)
-        .build_eframe(move |cc| XmApp::new(cc, AppOptions { paths }))
+        .build_eframe(move |cc| {
+            XmApp::new(
+                cc,
+                AppOptions {
+                    paths,
+                    ..AppOptions::default()
+                },
+            )
+        })
 }
 
 /// Steps the app until `done` holds (the database answers on its own thread), or panics.
