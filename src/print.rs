@@ -220,7 +220,9 @@ async fn load_data(kind: DataKind, args: &DocumentArgs) -> anyhow::Result<serde_
         };
     }
     let Some(url) = &args.db else {
-        bail!("give the data: --data <FILE>, or --db <URL> with --fiche, --from/--to, --request or --message");
+        bail!(
+            "give the data: --data <FILE>, or --db <URL> with --fiche, --from/--to, --request or --message"
+        );
     };
     match kind {
         DataKind::Fiche => {
@@ -243,7 +245,9 @@ async fn load_data(kind: DataKind, args: &DocumentArgs) -> anyhow::Result<serde_
         }
         DataKind::Receipt => {
             let Some(seq) = args.message else {
-                bail!("which receipt? --message <seq> (juris.transmissions() lists them), or --data <FILE>");
+                bail!(
+                    "which receipt? --message <seq> (juris.transmissions() lists them), or --data <FILE>"
+                );
             };
             let client = connect(url).await?;
             Ok(forms::court::receipt(&client, seq).await?)

@@ -159,7 +159,16 @@ fn print_in_english_with_lang_or_the_courts_setting() {
     assert!(text.contains("CONVICTION RECORD"), "{text}");
     let text = run(args(Some("fr"), Some(&folder)));
     assert!(text.contains("FICHE DE CONDAMNATION"), "{text}");
-    let out = xmjuris(&["print", "fiche", "--data", &sample("fiche.json"), "--lang", "de", "-o", "x.pdf"]);
+    let out = xmjuris(&[
+        "print",
+        "fiche",
+        "--data",
+        &sample("fiche.json"),
+        "--lang",
+        "de",
+        "-o",
+        "x.pdf",
+    ]);
     assert!(!out.status.success());
 }
 

@@ -566,8 +566,12 @@ impl Worker {
             // Reconnecting: the reconnection reads it again.
             return;
         }
-        let result = self.read(move |c| Box::pin(async move { queries::watched(c, &what).await })).await;
-        if self.watch.as_ref().map(|(t, _)| *t) == Some(tag) && self.watch_last.as_ref() != Some(&result) {
+        let result = self
+            .read(move |c| Box::pin(async move { queries::watched(c, &what).await }))
+            .await;
+        if self.watch.as_ref().map(|(t, _)| *t) == Some(tag)
+            && self.watch_last.as_ref() != Some(&result)
+        {
             self.watch_last = Some(result.clone());
             self.emit(Event::Reply {
                 tag,

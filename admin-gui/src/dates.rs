@@ -110,12 +110,7 @@ pub fn format_date_time(t: time::OffsetDateTime) -> String {
         Ok(offset) => t.to_offset(offset),
         Err(_) => t,
     };
-    format!(
-        "{} {:02}:{:02}",
-        format(t.date()),
-        t.hour(),
-        t.minute()
-    )
+    format!("{} {:02}:{:02}", format(t.date()), t.hour(), t.minute())
 }
 
 /// ISO 8601 (`AAAA-MM-JJ`), as the database takes dates.

@@ -154,7 +154,9 @@ pub struct ExtractsPage {
 pub enum Watched {
     Transmissions(TransmissionQuery),
     /// The requests, and the one selected read whole.
-    Extracts { selected: Option<i64> },
+    Extracts {
+        selected: Option<i64>,
+    },
 }
 
 /// The fresh value of what is watched.
@@ -408,7 +410,9 @@ pub async fn document(c: &Client, source: &DocumentSource) -> Result<Value, Docu
                 }
             }
         }
-        DocumentSource::FicheList { from, to } => court::fiche_list(c, &iso(*from), &iso(*to)).await,
+        DocumentSource::FicheList { from, to } => {
+            court::fiche_list(c, &iso(*from), &iso(*to)).await
+        }
         DocumentSource::Extract(id) => court::extract(c, *id).await,
         DocumentSource::Receipt(seq) => court::receipt(c, *seq).await,
     };

@@ -15,9 +15,6 @@ use common::*;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
-/// The court's listener login (`juris.create_listener_login`).
-const LISTENER: &str = "tk_listener";
-
 /// The app with a given fallback poll (the notifications are what the tests exercise: the
 /// default poll of a minute is longer than any wait here).
 fn app_polling(dir: &Path, poll: Duration) -> App {
@@ -65,13 +62,6 @@ fn signed_fiche(court: &Court, surname: &str) -> i64 {
     court.psql_as(SECRETAIRE, &format!("select juris.verify_fiche({id})"));
     court.psql_as(GREFFIER, &format!("select juris.sign_fiche({id})"));
     id
-}
-
-fn listener_login(court: &Court) {
-    court.psql(&format!(
-        "select juris.create_listener_login('{LISTENER}', '{}')",
-        db::scram_verifier("listener-secret")
-    ));
 }
 
 fn message_of(court: &Court, fiche: i64) -> String {
@@ -177,7 +167,13 @@ fn transmission_states_change_on_screen_without_a_click() {
     wait_for(&mut app, "the receipt's preview", |app| {
         app.state().state.impression.rendered.is_some()
     });
-    let r = app.state().state.impression.rendered.clone().expect("rendered");
+    let r = app
+        .state()
+        .state
+        .impression
+        .rendered
+        .clone()
+        .expect("rendered");
     assert_eq!(r.template, "recu-cjn");
     assert!(r.pdf.starts_with(b"%PDF-"));
 }
@@ -230,49 +226,6 @@ fn an_agent_sees_the_backlog_but_not_the_greffiers_status() {
     assert!(shows(&app, "réservés au greffier"));
 }
 
-/// A genuine answer of the CJN to a request: bulletin n°3 with one conviction and why it is
-/// there, sealed with a real CJN key (the seal a printed extract carries), and its envelope.
-fn cjn_answer(request_id: &str, pki_dir: &Path) -> (serde_json::Value, Vec<u8>) {
-    use protocol::extract::{ExtractContent, seal_extract};
-    let pki = protocol::pki::CjnPki::init(pki_dir).expect("CJN PKI");
-    let p = protocol::OutboxPayload::from_json(protocol::samples::TYPICAL_OUTBOX_JSON.as_bytes())
-        .expect("sample");
-    let content = ExtractContent {
-        extract_number: "2026000000042".into(),
-        bulletin: protocol::Bulletin::B3,
-        issued_at: time::OffsetDateTime::now_utc(),
-        person: protocol::ExtractPerson {
-            surname: "Kobila".into(),
-            given_names: "Mangué".into(),
-            birth_date: time::macros::date!(1987 - 04 - 17),
-            birth_place: Some("Ekouk".into()),
-        },
-        entries: vec![protocol::ExtractEntry {
-            niu: p.niu,
-            version: p.version,
-            fiche: p.fiche,
-            court_name: Some("Tribunal de première instance de Garoua-Boulaï".into()),
-            rule: Some("b3.custodial_over".into()),
-            reason: Some("emprisonnement ferme de plus de 24 mois".into()),
-        }],
-    };
-    let sealed = seal_extract(pki.identity(), &content).expect("seal");
-    let answer = protocol::ExtractAnswer::new(
-        request_id.parse().expect("uuid"),
-        content,
-        vec![],
-        &sealed,
-    );
-    let json = serde_json::to_value(&answer).expect("json");
-    let envelope = protocol::seal::seal(
-        &serde_json::to_vec(&json).expect("bytes"),
-        pki.identity(),
-        pki.identity().cert(),
-    )
-    .expect("envelope");
-    (json, envelope)
-}
-
 #[test]
 fn an_agent_asks_for_a_bulletin_3_reads_why_each_conviction_is_on_it_and_prints_it() {
     let court = Court::start();
@@ -291,7 +244,10 @@ fn an_agent_asks_for_a_bulletin_3_reads_why_each_conviction_is_on_it_and_prints_
             .is_some_and(|p| !p.permissions.is_empty())
     });
     // An agent may ask for n°3 only: it is chosen for him, n°1 is not offered.
-    assert_eq!(app.state().state.extraits.form.bulletin.as_deref(), Some("3"));
+    assert_eq!(
+        app.state().state.extraits.form.bulletin.as_deref(),
+        Some("3")
+    );
     app.get_by_label("Bulletin").click_accesskit();
     settle(&mut app);
     assert!(!shows(&app, "Bulletin n°1"));
@@ -353,10 +309,26 @@ fn an_agent_asks_for_a_bulletin_3_reads_why_each_conviction_is_on_it_and_prints_
     wait_for(&mut app, "the bulletin's preview", |a| {
         a.state().state.impression.rendered.is_some()
     });
-    let r = app.state().state.impression.rendered.clone().expect("rendered");
+    let r = app
+        .state()
+        .state
+        .impression
+        .rendered
+        .clone()
+        .expect("rendered");
     assert_eq!(r.template, "bulletin-3");
+    assert!(!r.pages.is_empty());
+    // What is printed: the PDF's first page at 200 dpi (pdftoppm), its QR code read back.
+    let pdf_in = dir.path().join("preview.pdf");
+    std::fs::write(&pdf_in, r.pdf.as_slice()).expect("write");
+    let status = std::process::Command::new("pdftoppm")
+        .args(["-r", "200", "-png", "-f", "1", "-l", "1", "-singlefile"])
+        .arg(&pdf_in)
+        .arg(dir.path().join("page"))
+        .status()
+        .expect("pdftoppm (poppler-utils)");
+    assert!(status.success());
     let png = dir.path().join("page.png");
-    std::fs::write(&png, &r.pages[0].png).expect("write");
     let out = std::process::Command::new("zbarimg")
         .args(["--quiet", "--raw", "-Sdisable", "-Sqrcode.enable"])
         .arg(&png)
@@ -388,7 +360,9 @@ fn imprimer_on_a_fiche_opens_its_preview_in_the_interfaces_language() {
     wait_for(&mut app, "the login", |a| a.state().state.session.is_some());
     click(&mut app, "Search");
     click(&mut app, "Find");
-    wait_for(&mut app, "the search", |a| !a.state().state.chercher.rows.is_empty());
+    wait_for(&mut app, "the search", |a| {
+        !a.state().state.chercher.rows.is_empty()
+    });
     click(&mut app, "Open");
     wait_for(&mut app, "the fiche", |a| {
         a.state()
@@ -403,7 +377,13 @@ fn imprimer_on_a_fiche_opens_its_preview_in_the_interfaces_language() {
     wait_for(&mut app, "the preview", |a| {
         a.state().state.impression.rendered.is_some()
     });
-    let r = app.state().state.impression.rendered.clone().expect("rendered");
+    let r = app
+        .state()
+        .state
+        .impression
+        .rendered
+        .clone()
+        .expect("rendered");
     assert_eq!(r.template, "fiche-en");
     assert_eq!(app.state().state.screen, admin_gui::Screen::Impression);
     // French on demand, for this print.

@@ -57,7 +57,7 @@ select throws_ok($$select * from juris.transmissions('tout')$$, 'XJ001', null, '
 select results_eq('select bulletin::int, allowed from juris.extract_permissions()',
     $$values (1, false), (2, false), (3, true)$$, 'an agent may ask for bulletin n°3 only');
 select is(juris.fiche_id_by_number(:number_b), :b::bigint, 'a fiche is found by its number');
-select is(juris.fiche_id_by_number(999999), null, 'an unknown number finds nothing');
+select is(juris.fiche_id_by_number(999999), null::bigint, 'an unknown number finds nothing');
 
 -- The receipt, as printed.
 select throws_ok(format('select juris.receipt_document(%s)', (select seq from court.outbox where fiche_id = :d)),

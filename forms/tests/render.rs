@@ -478,7 +478,11 @@ fn wrong_data_and_unknown_documents_are_clear_errors() {
 #[test]
 fn check_compiles_every_document_and_reports_each_broken_one() {
     let outcomes = forms().check().expect("check");
-    assert_eq!(outcomes.len(), 12, "six documents, each in French and English");
+    assert_eq!(
+        outcomes.len(),
+        12,
+        "six documents, each in French and English"
+    );
     for outcome in &outcomes {
         assert!(
             outcome.result.is_ok(),
@@ -540,14 +544,24 @@ const FRENCH_LABELS: &[&str] = &[
 
 fn assert_english(text: &str, template: &str) {
     for word in FRENCH_LABELS {
-        assert!(!text.contains(word), "{template} prints the French `{word}`:\n{text}");
+        assert!(
+            !text.contains(word),
+            "{template} prints the French `{word}`:\n{text}"
+        );
     }
 }
 
 #[test]
 fn every_document_has_an_english_version_chosen_by_language() {
     let forms = forms();
-    for name in ["fiche", "liste-fiches", "bulletin-1", "bulletin-2", "bulletin-3", "recu-cjn"] {
+    for name in [
+        "fiche",
+        "liste-fiches",
+        "bulletin-1",
+        "bulletin-2",
+        "bulletin-3",
+        "recu-cjn",
+    ] {
         assert_eq!(forms.localized(name, Lang::Fr).expect("list"), name);
         let english = forms.localized(name, Lang::En).expect("list");
         assert_eq!(english, format!("{name}-en"));
@@ -558,14 +572,28 @@ fn every_document_has_an_english_version_chosen_by_language() {
             .find(|t| t.name == english)
             .expect("the English template");
         assert_eq!(info.lang, Lang::En, "{english}");
-        let french = forms.templates().expect("list").into_iter().find(|t| t.name == name);
+        let french = forms
+            .templates()
+            .expect("list")
+            .into_iter()
+            .find(|t| t.name == name);
         assert_eq!(french.map(|t| t.lang), Some(Lang::Fr));
-        assert_eq!(info.kind, forms::DataKind::from_template_name(name), "{english}");
+        assert_eq!(
+            info.kind,
+            forms::DataKind::from_template_name(name),
+            "{english}"
+        );
     }
     // A court's own document with no English version prints in its one language.
-    let dir = user_dir(&[("attestation.typ", "// data: fiche\n// Attestation.\n= Attestation\n")]);
+    let dir = user_dir(&[(
+        "attestation.typ",
+        "// data: fiche\n// Attestation.\n= Attestation\n",
+    )]);
     let user = Forms::with_user_dir(dir.path()).expect("folder");
-    assert_eq!(user.localized("attestation", Lang::En).expect("list"), "attestation");
+    assert_eq!(
+        user.localized("attestation", Lang::En).expect("list"),
+        "attestation"
+    );
 }
 
 #[test]
@@ -620,7 +648,10 @@ fn english_list_bulletins_and_receipt_print_in_english() {
             .expect("render"),
         dir.path(),
     );
-    assert_contains(&text, &["LIST OF RECORDS", "Number of records", "Certified true"]);
+    assert_contains(
+        &text,
+        &["LIST OF RECORDS", "Number of records", "Certified true"],
+    );
     assert_english(&text, "liste-fiches-en");
 
     for (template, file) in [
@@ -668,7 +699,12 @@ fn english_list_bulletins_and_receipt_print_in_english() {
     );
     assert_contains(
         &text,
-        &["ACKNOWLEDGEMENT OF RECEIPT", "08/04/2026 at 10:15", "9f2c4be1 7a0d53e8", "SHA-256"],
+        &[
+            "ACKNOWLEDGEMENT OF RECEIPT",
+            "08/04/2026 at 10:15",
+            "9f2c4be1 7a0d53e8",
+            "SHA-256",
+        ],
     );
     assert_english(&text, "recu-cjn-en");
 }
@@ -696,26 +732,44 @@ fn english_letterhead_translates_the_defaults_and_takes_the_courts_words() {
     let english = court.localized("fiche", court.language().unwrap_or_default());
     let english = english.expect("list");
     let text = pdf_text(
-        &court.render_pdf(&english, &data("fiche.json")).expect("render"),
+        &court
+            .render_pdf(&english, &data("fiche.json"))
+            .expect("render"),
         dir.path(),
     );
-    assert_contains(&text, &["REPUBLIC OF CAMEROON", "Peace – Work – Fatherland"]);
+    assert_contains(
+        &text,
+        &["REPUBLIC OF CAMEROON", "Peace – Work – Fatherland"],
+    );
     // The French documents keep the French header.
     let text = pdf_text(
-        &court.render_pdf("fiche", &data("fiche.json")).expect("render"),
+        &court
+            .render_pdf("fiche", &data("fiche.json"))
+            .expect("render"),
         dir.path(),
     );
     assert_contains(&text, &["RÉPUBLIQUE DU CAMEROUN"]);
     assert!(!text.contains("Peace"));
     // A court's own English fiche replaces the built-in English one only.
-    let folder = user_dir(&[("fiche-en.typ", "// data: fiche\n// Our record.\n= Our own record\n")]);
+    let folder = user_dir(&[(
+        "fiche-en.typ",
+        "// data: fiche\n// Our record.\n= Our own record\n",
+    )]);
     let court = Forms::with_user_dir(folder.path()).expect("folder");
     let text = pdf_text(
-        &court.render_pdf("fiche-en", &data("fiche.json")).expect("render"),
+        &court
+            .render_pdf("fiche-en", &data("fiche.json"))
+            .expect("render"),
         dir.path(),
     );
     assert!(text.contains("Our own record"), "{text}");
-    assert!(court.templates().expect("list").iter().any(|t| t.name == "fiche" && t.origin == Origin::BuiltIn));
+    assert!(
+        court
+            .templates()
+            .expect("list")
+            .iter()
+            .any(|t| t.name == "fiche" && t.origin == Origin::BuiltIn)
+    );
     assert!(matches!(
         Letterhead::from_toml("[en]\ncountri = \"x\"\n"),
         Err(message) if message.contains("countri")

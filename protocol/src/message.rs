@@ -491,7 +491,7 @@ pub struct ExtractEntry {
     #[serde(default)]
     pub court_name: Option<String>,
     /// Why the fiche is on this bulletin: the key of the rule of law that keeps it there, as
-    /// the CJN's settings name it (e.g. `b3.custodial_over`). For the court's staff; not
+    /// the CJN's settings name it (e.g. `b3.custodial`). For the court's staff; not
     /// printed and not covered by the extract's seal ([`crate::extract::content_digest`]): the
     /// whole answer is signed by the CJN in transit, and an extract sealed before these fields
     /// existed verifies as before. Absent from answers of older CJNs.

@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 use crate::backend::{Failure, Reply, Request};
 use crate::dates::{self, DateInput};
 use crate::i18n::Tr;
-use crate::queries::{DocumentSource, ExtractDetail, ExtractRow, ExtractsPage, WatchResult, Watched};
+use crate::queries::{
+    DocumentSource, ExtractDetail, ExtractRow, ExtractsPage, WatchResult, Watched,
+};
 use crate::screens::saisie::format_niu;
 use crate::screens::{Env, Goto};
 use crate::theme::{self, spacing};
@@ -161,8 +163,10 @@ impl ExtraitsScreen {
             .as_deref()
             .and_then(|b| b.parse::<i32>().ok())
         else {
-            self.errors
-                .insert("bulletin".into(), env.tr.t("extraits.choose_bulletin").to_owned());
+            self.errors.insert(
+                "bulletin".into(),
+                env.tr.t("extraits.choose_bulletin").to_owned(),
+            );
             return;
         };
         self.submit_tag = Some(env.backend.send(Request::RequestExtract {
@@ -192,7 +196,11 @@ impl ExtraitsScreen {
                     );
                     ui.add_space(spacing::SECTION_GAP - 8.0);
                     ui.vertical(|ui| {
-                        let list_h = if self.selected.is_some() { 230.0 } else { full - 2.0 };
+                        let list_h = if self.selected.is_some() {
+                            230.0
+                        } else {
+                            full - 2.0
+                        };
                         theme::card().show(ui, |ui| {
                             ui.set_width(ui.available_width());
                             ui.set_height(list_h - 2.0 * spacing::SECTION_INNER);
@@ -202,7 +210,9 @@ impl ExtraitsScreen {
                             ui.add_space(spacing::SECTION_GAP);
                             theme::card().show(ui, |ui| {
                                 ui.set_width(ui.available_width());
-                                ui.set_min_height(ui.available_height() - 2.0 * spacing::SECTION_INNER - 2.0);
+                                ui.set_min_height(
+                                    ui.available_height() - 2.0 * spacing::SECTION_INNER - 2.0,
+                                );
                                 self.answer(ui, env);
                             });
                         }
@@ -263,10 +273,9 @@ impl ExtraitsScreen {
                     ui.label("");
                     ui.add(
                         egui::Label::new(
-                            RichText::new(tr.f(
-                                "extraits.delivered_to",
-                                &[("whom", &p.delivered_to)],
-                            ))
+                            RichText::new(
+                                tr.f("extraits.delivered_to", &[("whom", &p.delivered_to)]),
+                            )
                             .color(theme::TEXT_MUTED)
                             .size(12.5),
                         )

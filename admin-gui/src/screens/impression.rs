@@ -144,7 +144,12 @@ impl ImpressionScreen {
 
     /// The document the fields describe, or the field in error.
     fn typed_source(&self, tr: &Tr) -> Result<DocumentSource, (Option<String>, String)> {
-        let need = |field: &str| (Some(field.to_owned()), tr.t("impression.required").to_owned());
+        let need = |field: &str| {
+            (
+                Some(field.to_owned()),
+                tr.t("impression.required").to_owned(),
+            )
+        };
         match self.kind {
             DocKind::Fiche => {
                 if self.fiche.trim().is_empty() {
@@ -219,7 +224,13 @@ impl ImpressionScreen {
     }
 
     /// Takes the printing thread's outcome.
-    pub fn on_outcome(&mut self, tag: u64, outcome: Outcome, ctx: &egui::Context, env: &mut Env<'_>) {
+    pub fn on_outcome(
+        &mut self,
+        tag: u64,
+        outcome: Outcome,
+        ctx: &egui::Context,
+        env: &mut Env<'_>,
+    ) {
         let tr = env.tr;
         match outcome {
             Outcome::Rendered(result) if self.render_tag == Some(tag) => {
@@ -395,30 +406,48 @@ impl ImpressionScreen {
                 match self.kind {
                     DocKind::Fiche => {
                         let l = widgets::label_cell(ui, tr.t("impression.fiche"), lw);
-                        let r = widgets::text_field(ui, l, &mut self.fiche, opts(field_err.as_deref()));
+                        let r =
+                            widgets::text_field(ui, l, &mut self.fiche, opts(field_err.as_deref()));
                         go |= entered(ui, &r);
                         ui.end_row();
                     }
                     DocKind::FicheList => {
                         let l = widgets::label_cell(ui, tr.t("impression.from"), lw);
-                        let r = widgets::date_field(ui, tr, l, &mut self.from, opts(field_err.as_deref()));
+                        let r = widgets::date_field(
+                            ui,
+                            tr,
+                            l,
+                            &mut self.from,
+                            opts(field_err.as_deref()),
+                        );
                         go |= entered(ui, &r);
                         ui.end_row();
                         let to_err = err("to");
                         let l = widgets::label_cell(ui, tr.t("impression.to"), lw);
-                        let r = widgets::date_field(ui, tr, l, &mut self.to, opts(to_err.as_deref()));
+                        let r =
+                            widgets::date_field(ui, tr, l, &mut self.to, opts(to_err.as_deref()));
                         go |= entered(ui, &r);
                         ui.end_row();
                     }
                     DocKind::Bulletin => {
                         let l = widgets::label_cell(ui, tr.t("impression.request"), lw);
-                        let r = widgets::number_field(ui, l, &mut self.request, opts(field_err.as_deref()));
+                        let r = widgets::number_field(
+                            ui,
+                            l,
+                            &mut self.request,
+                            opts(field_err.as_deref()),
+                        );
                         go |= entered(ui, &r);
                         ui.end_row();
                     }
                     DocKind::Receipt => {
                         let l = widgets::label_cell(ui, tr.t("impression.message"), lw);
-                        let r = widgets::number_field(ui, l, &mut self.message, opts(field_err.as_deref()));
+                        let r = widgets::number_field(
+                            ui,
+                            l,
+                            &mut self.message,
+                            opts(field_err.as_deref()),
+                        );
                         go |= entered(ui, &r);
                         ui.end_row();
                     }
@@ -523,8 +552,12 @@ impl ImpressionScreen {
                 ui.end_row();
             });
         ui.horizontal(|ui| {
-            if widgets::action_button(ui, ready && self.save_tag.is_none(), tr.t("impression.save"))
-                .clicked()
+            if widgets::action_button(
+                ui,
+                ready && self.save_tag.is_none(),
+                tr.t("impression.save"),
+            )
+            .clicked()
                 && let Some(r) = &self.rendered
             {
                 let path = PathBuf::from(self.save_path.trim());
@@ -541,9 +574,13 @@ impl ImpressionScreen {
                     path,
                 }));
             }
-            if widgets::action_button(ui, ready && self.print_tag.is_none(), tr.t("impression.print"))
-                .on_hover_text(tr.t("impression.print_hint"))
-                .clicked()
+            if widgets::action_button(
+                ui,
+                ready && self.print_tag.is_none(),
+                tr.t("impression.print"),
+            )
+            .on_hover_text(tr.t("impression.print_hint"))
+            .clicked()
                 && let Some(r) = &self.rendered
             {
                 self.error = None;
@@ -594,17 +631,27 @@ impl ImpressionScreen {
             }
         });
         let origin = match self.rendered.as_ref().map(|r| &r.origin) {
-            Some(forms::Origin::User(path)) => {
-                tr.f("impression.origin_court", &[("path", &path.display().to_string())])
-            }
+            Some(forms::Origin::User(path)) => tr.f(
+                "impression.origin_court",
+                &[("path", &path.display().to_string())],
+            ),
             Some(forms::Origin::BuiltIn) => tr.t("impression.origin_builtin").to_owned(),
             None if self.forms_dir.trim().is_empty() => tr.t("impression.no_folder").to_owned(),
             None => String::new(),
         };
         ui.add(egui::Label::new(RichText::new(origin).color(theme::TEXT_MUTED).size(12.5)).wrap());
-        if let Some(e) = self.rendered.as_ref().and_then(|r| r.court_template_error.as_ref()) {
+        if let Some(e) = self
+            .rendered
+            .as_ref()
+            .and_then(|r| r.court_template_error.as_ref())
+        {
             ui.add_space(4.0);
-            widgets::banner_with_detail(ui, BannerKind::Warning, tr.t("impression.court_template_failed"), Some(e));
+            widgets::banner_with_detail(
+                ui,
+                BannerKind::Warning,
+                tr.t("impression.court_template_failed"),
+                Some(e),
+            );
         }
         changed
     }
@@ -619,8 +666,12 @@ impl ImpressionScreen {
             let pages = self.textures.len();
             if pages > 1 {
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    if widgets::action_button(ui, self.page + 1 < pages, tr.t("impression.next_page"))
-                        .clicked()
+                    if widgets::action_button(
+                        ui,
+                        self.page + 1 < pages,
+                        tr.t("impression.next_page"),
+                    )
+                    .clicked()
                     {
                         self.page += 1;
                     }

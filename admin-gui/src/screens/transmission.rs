@@ -265,11 +265,9 @@ impl TransmissionScreen {
                         });
                         r.col(|ui| {
                             ui.label(match row.sent_at {
-                                Some(t) if row.attempts > 1 => format!(
-                                    "{} (×{})",
-                                    dates::format_date_time(t),
-                                    row.attempts
-                                ),
+                                Some(t) if row.attempts > 1 => {
+                                    format!("{} (×{})", dates::format_date_time(t), row.attempts)
+                                }
                                 Some(t) => dates::format_date_time(t),
                                 None => "—".into(),
                             });
@@ -392,12 +390,28 @@ fn status_tiles(ui: &mut Ui, tr: &Tr, s: &TransmissionStatus) {
     ui.horizontal_wrapped(|ui| {
         ui.spacing_mut().item_spacing.x = 10.0;
         let tiles: [(&str, i64, egui::Color32); 7] = [
-            ("transmission.count.pending", s.pending, theme::status_color(0)),
+            (
+                "transmission.count.pending",
+                s.pending,
+                theme::status_color(0),
+            ),
             ("transmission.count.sent", s.sent, theme::status_color(1)),
             ("transmission.count.blocked", s.defective, theme::WARNING),
-            ("transmission.count.refused", s.rejected, theme::status_color(5)),
-            ("transmission.count.archived", s.acknowledged, theme::status_color(4)),
-            ("transmission.count.quarantined", s.quarantined, theme::TEXT_MUTED),
+            (
+                "transmission.count.refused",
+                s.rejected,
+                theme::status_color(5),
+            ),
+            (
+                "transmission.count.archived",
+                s.acknowledged,
+                theme::status_color(4),
+            ),
+            (
+                "transmission.count.quarantined",
+                s.quarantined,
+                theme::TEXT_MUTED,
+            ),
             (
                 "transmission.count.extracts",
                 s.extract_requests_pending,
@@ -413,10 +427,7 @@ fn status_tiles(ui: &mut Ui, tr: &Tr, s: &TransmissionStatus) {
         let contact = match s.last_contact {
             Some(t) => tr.f(
                 "transmission.last_contact",
-                &[
-                    ("when", &dates::format_date_time(t)),
-                    ("ago", &ago(tr, t)),
-                ],
+                &[("when", &dates::format_date_time(t)), ("ago", &ago(tr, t))],
             ),
             None => tr.t("transmission.never_contacted").to_owned(),
         };
@@ -464,7 +475,10 @@ fn ago(tr: &Tr, t: time::OffsetDateTime) -> String {
     } else if minutes < 120 {
         tr.f("transmission.ago_minutes", &[("n", &minutes.to_string())])
     } else if minutes < 48 * 60 {
-        tr.f("transmission.ago_hours", &[("n", &(minutes / 60).to_string())])
+        tr.f(
+            "transmission.ago_hours",
+            &[("n", &(minutes / 60).to_string())],
+        )
     } else {
         tr.f(
             "transmission.ago_days",
