@@ -426,9 +426,9 @@ pub async fn document(c: &Client, source: &DocumentSource) -> Result<Value, Docu
             message,
             field,
         },
-        DocumentError::NotAnswered { .. } => DocumentFailure::Refused {
+        not_answered @ DocumentError::NotAnswered { .. } => DocumentFailure::Refused {
             kind: db::ErrorKind::WrongState,
-            message: e.to_string(),
+            message: not_answered.to_string(),
             field: None,
         },
         other => DocumentFailure::Other(other.to_string()),

@@ -10,9 +10,11 @@ select pg_temp.fiche_at(3) as b \gset
 select pg_temp.fiche_at(3) as c \gset
 select pg_temp.fiche_at(3) as d \gset
 select message_id as ma, seq as sa from court.outbox where fiche_id = :a \gset
+select seq as sc from court.outbox where fiche_id = :c \gset
+select seq as sd from court.outbox where fiche_id = :d \gset
 select message_id as mb from court.outbox where fiche_id = :b \gset
 select message_id as mc from court.outbox where fiche_id = :c \gset
-select number as number_b from court.fiche where fiche_id = :b \gset
+select number as number_b, niu as niu_b, version as version_b from court.fiche where fiche_id = :b \gset
 
 -- a: archived; b: refused; c: blocked (sent once, then found defective); d: waiting.
 set session authorization tg_listener;
@@ -29,7 +31,7 @@ select results_eq('select fiche_id, state from juris.transmissions()',
     format($$values (%s::bigint, 'waiting'), (%s, 'blocked'), (%s, 'refused'), (%s, 'archived')$$, :d, :c, :b, :a),
     'every staff member lists the court''s transmissions, newest first, with their state');
 select results_eq(format('select fiche_number, niu, surname, kind, version from juris.transmissions() where fiche_id = %s', :b),
-    format($$select number, niu, surname, 'fiche_signed'::text, version from court.fiche where fiche_id = %s$$, :b),
+    format($$values (%s::bigint, %L::text, 'Kobila'::text, 'fiche_signed'::text, %s::integer)$$, :number_b, :'niu_b', :version_b),
     'each message names its fiche: number, NIU, names, kind and version');
 select is((select state_label from juris.transmissions() where fiche_id = :a), 'archivé au CJN',
     'the state is told in French');
@@ -48,8 +50,7 @@ select results_eq($$select fiche_id from juris.transmissions('blocked')$$, forma
     'the blocked messages');
 select results_eq($$select fiche_id from juris.transmissions('archived')$$, format('values (%s::bigint)', :a),
     'the archived messages');
-select results_eq(format('select fiche_id from juris.transmissions(null, %s, 2)',
-                         (select seq from court.outbox where fiche_id = :c)),
+select results_eq(format('select fiche_id from juris.transmissions(null, %s, 2)', :sc),
     format('values (%s::bigint), (%s)', :b, :a), 'the next page starts below the last message shown');
 select throws_ok($$select * from juris.transmissions('tout')$$, 'XJ001', null, 'an unknown filter is refused');
 
@@ -60,7 +61,7 @@ select is(juris.fiche_id_by_number(:number_b), :b::bigint, 'a fiche is found by 
 select is(juris.fiche_id_by_number(999999), null::bigint, 'an unknown number finds nothing');
 
 -- The receipt, as printed.
-select throws_ok(format('select juris.receipt_document(%s)', (select seq from court.outbox where fiche_id = :d)),
+select throws_ok(format('select juris.receipt_document(%s)', :sd),
     'XJ003', null, 'a message without receipt has nothing to print');
 select is(juris.receipt_document(:sa) #>> '{receipt,received_at}', '2026-05-04T10:15:00Z',
     'the receipt says when the CJN stored the message');

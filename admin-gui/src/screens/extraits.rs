@@ -245,6 +245,7 @@ impl ExtraitsScreen {
         let lw = 140.0;
         let fw = 250.0;
         let mut go = false;
+        let busy = self.submitting();
         let errors = self.errors.clone();
         let err = |f: &str| errors.get(f).map(String::as_str);
         egui::Grid::new("extract_form")
@@ -261,7 +262,7 @@ impl ExtraitsScreen {
                     tr.t("extraits.choose"),
                     FieldOpts {
                         width: fw,
-                        editable: !self.submitting(),
+                        editable: !busy,
                         error: err("bulletin"),
                     },
                 );
@@ -307,7 +308,7 @@ impl ExtraitsScreen {
                     };
                     let opts = FieldOpts {
                         width: fw,
-                        editable: !self.submitting(),
+                        editable: !busy,
                         error: err(field),
                     };
                     let r = if is_date {
@@ -567,7 +568,7 @@ fn entries_table(ui: &mut Ui, tr: &Tr, answer: &protocol::ExtractAnswer) {
                             );
                         });
                         ui.label(dates::format(c.conviction_date));
-                        ui.add(egui::Label::new(&c.offence_nature).wrap());
+                        ui.add(egui::Label::new(c.offence_nature.as_str()).wrap());
                         ui.label(sentence(tr, c));
                         ui.vertical(|ui| {
                             ui.spacing_mut().item_spacing.y = 0.0;

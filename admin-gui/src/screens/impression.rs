@@ -353,7 +353,8 @@ impl ImpressionScreen {
         let tr = env.tr;
         let mut changed = false;
         widgets::section_title(ui, tr.t("impression.document"));
-        let err = |field: &str| match &self.error {
+        let error = self.error.clone();
+        let err = |field: &str| match &error {
             Some((Some(f), m)) if f == field => Some(m.clone()),
             _ => None,
         };
@@ -398,16 +399,11 @@ impl ImpressionScreen {
                     DocKind::Bulletin => err("request"),
                     DocKind::Receipt => err("message"),
                 };
-                let opts = |error| FieldOpts {
-                    width: fw,
-                    editable: true,
-                    error,
-                };
                 match self.kind {
                     DocKind::Fiche => {
                         let l = widgets::label_cell(ui, tr.t("impression.fiche"), lw);
                         let r =
-                            widgets::text_field(ui, l, &mut self.fiche, opts(field_err.as_deref()));
+                            widgets::text_field(ui, l, &mut self.fiche, FieldOpts { width: fw, editable: true, error: field_err.as_deref() });
                         go |= entered(ui, &r);
                         ui.end_row();
                     }
@@ -418,14 +414,14 @@ impl ImpressionScreen {
                             tr,
                             l,
                             &mut self.from,
-                            opts(field_err.as_deref()),
+                            FieldOpts { width: fw, editable: true, error: field_err.as_deref() },
                         );
                         go |= entered(ui, &r);
                         ui.end_row();
                         let to_err = err("to");
                         let l = widgets::label_cell(ui, tr.t("impression.to"), lw);
                         let r =
-                            widgets::date_field(ui, tr, l, &mut self.to, opts(to_err.as_deref()));
+                            widgets::date_field(ui, tr, l, &mut self.to, FieldOpts { width: fw, editable: true, error: to_err.as_deref() });
                         go |= entered(ui, &r);
                         ui.end_row();
                     }
@@ -435,7 +431,7 @@ impl ImpressionScreen {
                             ui,
                             l,
                             &mut self.request,
-                            opts(field_err.as_deref()),
+                            FieldOpts { width: fw, editable: true, error: field_err.as_deref() },
                         );
                         go |= entered(ui, &r);
                         ui.end_row();
@@ -446,7 +442,7 @@ impl ImpressionScreen {
                             ui,
                             l,
                             &mut self.message,
-                            opts(field_err.as_deref()),
+                            FieldOpts { width: fw, editable: true, error: field_err.as_deref() },
                         );
                         go |= entered(ui, &r);
                         ui.end_row();

@@ -261,7 +261,7 @@ impl TransmissionScreen {
                                 theme::transmission_color(&row.state),
                                 tr.t(&format!("transmission.state.{}", row.state)),
                             )
-                            .on_hover_text(&row.state_label);
+                            .on_hover_text(row.state_label.as_str());
                         });
                         r.col(|ui| {
                             ui.label(match row.sent_at {
