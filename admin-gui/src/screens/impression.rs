@@ -377,7 +377,7 @@ impl ImpressionScreen {
                     l,
                     &mut kind,
                     &kinds,
-                    tr.t(self.kind.key()),
+                    tr.t("extraits.choose"),
                     FieldOpts {
                         width: fw,
                         editable: true,
@@ -468,7 +468,7 @@ impl ImpressionScreen {
                     l,
                     &mut lang,
                     &langs,
-                    "Français",
+                    tr.t("extraits.choose"),
                     FieldOpts {
                         width: fw,
                         editable: true,
