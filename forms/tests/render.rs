@@ -614,12 +614,14 @@ fn english_fiche_shows_every_field_in_english() {
             "archived",
             "12345202600001735",
             "KOBILA Mangué",
-            "Date of birth 17/04/2007",
+            "Date of birth",
+            "17/04/2007",
             "Male",
             "Single",
-            "Father's name Bikoula Mendomo",
+            "Father’s name",
+            "Bikoula Mendomo",
             "Imprisonment for 2 years of which 1 year suspended and fine of 500 000 FCFA",
-            "Misdemeanour",
+            "Felony",
             "The Registrar",
             "Done at",
             "Page 1 of 1",
@@ -635,7 +637,7 @@ fn english_fiche_shows_every_field_in_english() {
             .expect("render"),
         dir.path(),
     );
-    assert_contains(&text, &["NOT SIGNED", "Unsigned record"]);
+    assert_contains(&text, &["Status draft", "Unsigned record"]);
 }
 
 #[test]
@@ -670,7 +672,7 @@ fn english_list_bulletins_and_receipt_print_in_english() {
                 "EXTRACT FROM THE CRIMINAL RECORD",
                 b["verification_code"].as_str().expect("code"),
                 "KOBILA",
-                "Born on 17/04/2007 at Ekouk",
+                "17/04/2007 at Ekouk",
                 "Number of convictions recorded",
                 "Done at Yaoundé, on 08/04/2026",
                 "For the National Criminal Record,",
@@ -700,7 +702,7 @@ fn english_list_bulletins_and_receipt_print_in_english() {
     assert_contains(
         &text,
         &[
-            "ACKNOWLEDGEMENT OF RECEIPT",
+            "Transmission from a court to the National Criminal Record",
             "08/04/2026 at 10:15",
             "9f2c4be1 7a0d53e8",
             "SHA-256",
