@@ -121,10 +121,10 @@ pub fn court_language(forms_dir: Option<&Path>) -> Option<Lang> {
         .and_then(|f| f.language())
 }
 
-fn forms_for<'a>(
+fn forms_for(
     dir: Option<PathBuf>,
-    cache: &'a mut Option<(Option<PathBuf>, Forms)>,
-) -> Result<&'a Forms, String> {
+    cache: &mut Option<(Option<PathBuf>, Forms)>,
+) -> Result<&Forms, String> {
     let fresh = !matches!(cache, Some((d, _)) if *d == dir);
     if fresh {
         let forms = match &dir {

@@ -163,7 +163,7 @@ pub enum Watched {
 #[derive(Debug, Clone, PartialEq)]
 pub enum WatchResult {
     Transmissions(TransmissionPage),
-    Extracts(ExtractsPage),
+    Extracts(Box<ExtractsPage>),
 }
 
 /// The data of a printed document, and where it comes from.
@@ -198,14 +198,14 @@ impl DocumentSource {
 pub async fn watched(c: &Client, what: &Watched) -> Result<WatchResult, tokio_postgres::Error> {
     Ok(match what {
         Watched::Transmissions(q) => WatchResult::Transmissions(transmissions(c, q).await?),
-        Watched::Extracts { selected } => WatchResult::Extracts(ExtractsPage {
+        Watched::Extracts { selected } => WatchResult::Extracts(Box::new(ExtractsPage {
             rows: extract_requests(c).await?,
             permissions: permissions(c).await?,
             detail: match selected {
                 Some(id) => Some(extract_detail(c, *id).await?),
                 None => None,
             },
-        }),
+        })),
     })
 }
 

@@ -113,7 +113,7 @@ impl ExtraitsScreen {
             Reply::Watch(result) if self.watch_tag == Some(tag) => match result {
                 Ok(WatchResult::Extracts(page)) => {
                     self.errors.remove("");
-                    self.page = Some(page);
+                    self.page = Some(*page);
                 }
                 Ok(_) => {}
                 Err(f) => {

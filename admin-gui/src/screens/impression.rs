@@ -402,8 +402,16 @@ impl ImpressionScreen {
                 match self.kind {
                     DocKind::Fiche => {
                         let l = widgets::label_cell(ui, tr.t("impression.fiche"), lw);
-                        let r =
-                            widgets::text_field(ui, l, &mut self.fiche, FieldOpts { width: fw, editable: true, error: field_err.as_deref() });
+                        let r = widgets::text_field(
+                            ui,
+                            l,
+                            &mut self.fiche,
+                            FieldOpts {
+                                width: fw,
+                                editable: true,
+                                error: field_err.as_deref(),
+                            },
+                        );
                         go |= entered(ui, &r);
                         ui.end_row();
                     }
@@ -414,14 +422,27 @@ impl ImpressionScreen {
                             tr,
                             l,
                             &mut self.from,
-                            FieldOpts { width: fw, editable: true, error: field_err.as_deref() },
+                            FieldOpts {
+                                width: fw,
+                                editable: true,
+                                error: field_err.as_deref(),
+                            },
                         );
                         go |= entered(ui, &r);
                         ui.end_row();
                         let to_err = err("to");
                         let l = widgets::label_cell(ui, tr.t("impression.to"), lw);
-                        let r =
-                            widgets::date_field(ui, tr, l, &mut self.to, FieldOpts { width: fw, editable: true, error: to_err.as_deref() });
+                        let r = widgets::date_field(
+                            ui,
+                            tr,
+                            l,
+                            &mut self.to,
+                            FieldOpts {
+                                width: fw,
+                                editable: true,
+                                error: to_err.as_deref(),
+                            },
+                        );
                         go |= entered(ui, &r);
                         ui.end_row();
                     }
@@ -431,7 +452,11 @@ impl ImpressionScreen {
                             ui,
                             l,
                             &mut self.request,
-                            FieldOpts { width: fw, editable: true, error: field_err.as_deref() },
+                            FieldOpts {
+                                width: fw,
+                                editable: true,
+                                error: field_err.as_deref(),
+                            },
                         );
                         go |= entered(ui, &r);
                         ui.end_row();
@@ -442,7 +467,11 @@ impl ImpressionScreen {
                             ui,
                             l,
                             &mut self.message,
-                            FieldOpts { width: fw, editable: true, error: field_err.as_deref() },
+                            FieldOpts {
+                                width: fw,
+                                editable: true,
+                                error: field_err.as_deref(),
+                            },
                         );
                         go |= entered(ui, &r);
                         ui.end_row();
