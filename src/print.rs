@@ -25,7 +25,8 @@ pub enum PrintCommand {
     /// or the CJN's answer itself); the template is `bulletin-<number>` unless
     /// `--template` says otherwise.
     Extract(DocumentArgs),
-    /// The CJN's receipt for a transmitted fiche, from its JSON file.
+    /// The CJN's receipt for a transmitted message, from the court database (`--message <seq>
+    /// --db <URL>`, once the receipt is stored) or its JSON file.
     #[command(name = "recu-cjn")]
     RecuCjn(DocumentArgs),
     /// Any other document, by its template's name: `xmjuris print <name> [options]`.
@@ -42,6 +43,9 @@ pub struct DocumentArgs {
     /// The request for an extract whose answer to print (`juris.extract_requests()` lists them).
     #[arg(long, value_name = "ID", requires = "db")]
     request: Option<i64>,
+    /// The message whose CJN receipt to print: its number (`seq` in `juris.transmissions()`).
+    #[arg(long, value_name = "SEQ", requires = "db")]
+    message: Option<i64>,
     /// First day of the period (YYYY-MM-DD), for a list of fiches.
     #[arg(long, value_name = "DATE", requires_all = ["to", "db"])]
     from: Option<String>,
@@ -52,7 +56,7 @@ pub struct DocumentArgs {
     #[arg(long, value_name = "URL", env = "XMJURIS_DB")]
     db: Option<String>,
     /// Read the document's data from this JSON file instead of the database.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["fiche", "from", "request"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["fiche", "from", "request", "message"])]
     data: Option<PathBuf>,
     /// Where to write the document: a `.pdf`, or a `.png` for page images.
     #[arg(short, long, value_name = "FILE")]
@@ -63,6 +67,10 @@ pub struct DocumentArgs {
     /// Your template folder: its templates replace the built-in ones of the same name.
     #[arg(long, value_name = "DIR", env = "XMJURIS_FORMS_DIR")]
     templates: Option<PathBuf>,
+    /// The document's language: `fr` or `en` (the `-en` template). By default the court's
+    /// (`language` in the folder's letterhead.toml), else French.
+    #[arg(long, value_name = "fr|en")]
+    lang: Option<forms::Lang>,
     /// Print with the built-in template even if the folder has one of the same name.
     #[arg(long)]
     builtin: bool,
@@ -147,6 +155,11 @@ pub async fn run_print(cmd: PrintCommand) -> anyhow::Result<()> {
             .context("the extract has no bulletin.number (1, 2 or 3)")?;
         name = format!("bulletin-{number}");
     }
+    // A template named with --template prints as it is; a document in the language asked for.
+    if args.template.is_none() {
+        let lang = args.lang.or(forms.language()).unwrap_or_default();
+        name = forms.localized(&name, lang)?;
+    }
 
     let compiled = match forms.compile(&name, &data) {
         Ok(compiled) => compiled,
@@ -207,7 +220,9 @@ async fn load_data(kind: DataKind, args: &DocumentArgs) -> anyhow::Result<serde_
         };
     }
     let Some(url) = &args.db else {
-        bail!("give the data: --data <FILE>, or --db <URL> with --fiche or --from/--to");
+        bail!(
+            "give the data: --data <FILE>, or --db <URL> with --fiche, --from/--to, --request or --message"
+        );
     };
     match kind {
         DataKind::Fiche => {
@@ -229,7 +244,13 @@ async fn load_data(kind: DataKind, args: &DocumentArgs) -> anyhow::Result<serde_
             extract_document(url, id).await
         }
         DataKind::Receipt => {
-            bail!("receipts come from the CJN: print them from their JSON file with --data")
+            let Some(seq) = args.message else {
+                bail!(
+                    "which receipt? --message <seq> (juris.transmissions() lists them), or --data <FILE>"
+                );
+            };
+            let client = connect(url).await?;
+            Ok(forms::court::receipt(&client, seq).await?)
         }
     }
 }

@@ -119,6 +119,8 @@ fn entry(json: &str, court_name: &str) -> ExtractEntry {
         version: p.version,
         fiche: p.fiche,
         court_name: Some(court_name.into()),
+        rule: None,
+        reason: None,
     }
 }
 

@@ -121,6 +121,58 @@ fn prints_documents_from_json_files() {
 }
 
 #[test]
+fn print_in_english_with_lang_or_the_courts_setting() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out_pdf = dir.path().join("fiche-en.pdf");
+    let args = |lang: Option<&str>, folder: Option<&Path>| {
+        let mut a = vec![
+            "print".to_owned(),
+            "fiche".to_owned(),
+            "--data".to_owned(),
+            sample("fiche.json"),
+            "-o".to_owned(),
+            path_str(&out_pdf).to_owned(),
+        ];
+        if let Some(l) = lang {
+            a.extend(["--lang".to_owned(), l.to_owned()]);
+        }
+        if let Some(f) = folder {
+            a.extend(["--templates".to_owned(), path_str(f).to_owned()]);
+        }
+        a
+    };
+    let run = |a: Vec<String>| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        ok(&a);
+        pdf_text(&out_pdf)
+    };
+    let text = run(args(Some("en"), None));
+    assert!(text.contains("CONVICTION RECORD"), "{text}");
+    assert!(!text.contains("Date de naissance"), "{text}");
+    let text = run(args(None, None));
+    assert!(text.contains("FICHE DE CONDAMNATION"), "{text}");
+    // A court that prints in English says so once, in its folder; --lang fr still wins.
+    let folder = dir.path().join("modeles");
+    std::fs::create_dir_all(&folder).expect("folder");
+    std::fs::write(folder.join("letterhead.toml"), "language = \"en\"\n").expect("write");
+    let text = run(args(None, Some(&folder)));
+    assert!(text.contains("CONVICTION RECORD"), "{text}");
+    let text = run(args(Some("fr"), Some(&folder)));
+    assert!(text.contains("FICHE DE CONDAMNATION"), "{text}");
+    let out = xmjuris(&[
+        "print",
+        "fiche",
+        "--data",
+        &sample("fiche.json"),
+        "--lang",
+        "de",
+        "-o",
+        "x.pdf",
+    ]);
+    assert!(!out.status.success());
+}
+
+#[test]
 fn user_folder_overrides_adds_and_reports_broken_templates() {
     let dir = tempfile::tempdir().expect("temp dir");
     let folder = dir.path().join("formulaires");
@@ -128,7 +180,7 @@ fn user_folder_overrides_adds_and_reports_broken_templates() {
     assert!(said.contains("files written"), "{said}");
     assert!(folder.join("fiche.typ").is_file() && folder.join("samples/fiche.json").is_file());
     let said = ok(&["forms", "check", path_str(&folder)]);
-    assert!(said.contains("6 templates compile."), "{said}");
+    assert!(said.contains("12 templates compile."), "{said}");
 
     // A new document, printed by its name.
     std::fs::write(

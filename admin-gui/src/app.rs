@@ -1,6 +1,8 @@
 //! The application: its state ([`AppState`]), the shell around the screens (top bar, left
 //! navigation, notifications), and the routing of the database's answers to the screens.
 
+use std::time::Duration;
+
 use egui::{RichText, Ui};
 
 use crate::backend::{Backend, ConnState, ConnectError, Event, Reply, Request, Session};
@@ -8,9 +10,13 @@ use crate::config::{AppPaths, Workstation};
 use crate::draft::DraftStore;
 use crate::i18n::Tr;
 use crate::notify::Toasts;
+use crate::printing::Printing;
 use crate::screens::chercher::ChercherScreen;
+use crate::screens::extraits::ExtraitsScreen;
+use crate::screens::impression::ImpressionScreen;
 use crate::screens::login::{LoginOutcome, LoginScreen};
 use crate::screens::saisie::SaisieScreen;
+use crate::screens::transmission::TransmissionScreen;
 use crate::screens::{Env, Goto, Screen, placeholder};
 use crate::theme::{self, spacing};
 
@@ -19,12 +25,16 @@ use crate::theme::{self, spacing};
 pub struct AppOptions {
     /// Where the workstation file and the drafts are.
     pub paths: AppPaths,
+    /// How often what a screen watches (Transmission, Extraits) is read again when no
+    /// notification came: the fallback of LISTEN/NOTIFY.
+    pub refresh_poll: Duration,
 }
 
 impl Default for AppOptions {
     fn default() -> Self {
         AppOptions {
             paths: AppPaths::for_user(),
+            refresh_poll: Duration::from_secs(60),
         }
     }
 }
@@ -41,16 +51,40 @@ pub struct AppState {
     pub login: LoginScreen,
     pub saisie: SaisieScreen,
     pub chercher: ChercherScreen,
+    pub transmission: TransmissionScreen,
+    pub extraits: ExtraitsScreen,
+    pub impression: ImpressionScreen,
+    /// The listening connection is up: watched screens refresh at once.
+    pub live: bool,
     pub toasts: Toasts,
     /// The court's offence categories (code, label).
     pub categories: Vec<(String, String)>,
     categories_tag: Option<u64>,
 }
 
+/// The screens that do something when they are opened or left.
+struct Screens<'a> {
+    chercher: &'a mut ChercherScreen,
+    transmission: &'a mut TransmissionScreen,
+    extraits: &'a mut ExtraitsScreen,
+}
+
+/// The [`Screens`] of an [`AppState`], borrowed apart from its other fields.
+macro_rules! screens {
+    ($s:expr) => {
+        Screens {
+            chercher: &mut $s.chercher,
+            transmission: &mut $s.transmission,
+            extraits: &mut $s.extraits,
+        }
+    };
+}
+
 /// The XMJuris desktop application: what `xmjuris-gui` runs and what the tests drive.
 pub struct XmApp {
     pub state: AppState,
     backend: Backend,
+    printing: Printing,
 }
 
 impl XmApp {
@@ -61,7 +95,8 @@ impl XmApp {
         let workstation = Workstation::load(&options.paths.workstation);
         let tr = Tr::new(workstation.language);
         XmApp {
-            backend: Backend::start(cc.egui_ctx.clone()),
+            backend: Backend::start(cc.egui_ctx.clone(), options.refresh_poll),
+            printing: Printing::start(cc.egui_ctx.clone()),
             state: AppState {
                 login: LoginScreen::new(&workstation),
                 paths: options.paths,
@@ -72,6 +107,10 @@ impl XmApp {
                 screen: Screen::Saisie,
                 saisie: SaisieScreen::default(),
                 chercher: ChercherScreen::default(),
+                transmission: TransmissionScreen::default(),
+                extraits: ExtraitsScreen::default(),
+                impression: ImpressionScreen::default(),
+                live: false,
                 toasts: Toasts::default(),
                 categories: Vec::new(),
                 categories_tag: None,
@@ -98,6 +137,7 @@ impl XmApp {
                 }
             }
             Event::SessionEnded(e) => self.end_session(Some(e)),
+            Event::Live(up) => self.state.live = up,
             Event::Reply { tag, reply } => self.route(tag, *reply),
         }
     }
@@ -128,6 +168,49 @@ impl XmApp {
             r @ (Reply::Search(_) | Reply::History(_) | Reply::Audit(_)) => {
                 self.state.chercher.on_reply(tag, r)
             }
+            r @ (Reply::Watch(_) | Reply::ExtractRequested(_) | Reply::Document(_)) => {
+                let (s, backend) = (&mut self.state, &mut self.backend);
+                let Some(session) = s.session.clone() else {
+                    return;
+                };
+                let mut goto = None;
+                let mut env = Env {
+                    backend,
+                    tr: &s.tr,
+                    toasts: &mut s.toasts,
+                    session: &session,
+                    categories: &s.categories,
+                    goto: &mut goto,
+                };
+                match r {
+                    r @ Reply::Watch(_) => {
+                        s.transmission.on_reply(tag, r.clone());
+                        s.extraits.on_reply(tag, r, &mut env);
+                    }
+                    r @ Reply::ExtractRequested(_) => s.extraits.on_reply(tag, r, &mut env),
+                    r => s.impression.on_reply(tag, r, &mut env, &mut self.printing),
+                }
+            }
+        }
+    }
+
+    /// What the printing thread finished.
+    fn printed(&mut self, ctx: &egui::Context) {
+        for (tag, outcome) in self.printing.poll() {
+            let (s, backend) = (&mut self.state, &mut self.backend);
+            let Some(session) = s.session.clone() else {
+                continue;
+            };
+            let mut goto = None;
+            let mut env = Env {
+                backend,
+                tr: &s.tr,
+                toasts: &mut s.toasts,
+                session: &session,
+                categories: &s.categories,
+                goto: &mut goto,
+            };
+            s.impression.on_outcome(tag, outcome, ctx, &mut env);
         }
     }
 
@@ -145,6 +228,11 @@ impl XmApp {
         s.session = Some(session);
         s.screen = Screen::Saisie;
         s.chercher = ChercherScreen::default();
+        s.transmission = TransmissionScreen::default();
+        s.extraits = ExtraitsScreen::default();
+        s.impression = ImpressionScreen::default();
+        s.impression
+            .start(&s.workstation.printing, s.workstation.language);
         s.categories_tag = Some(self.backend.send(Request::OffenceCategories));
         s.saisie.start(draft);
     }
@@ -157,11 +245,15 @@ impl XmApp {
         self.state.login.reset(reason);
         self.state.saisie = SaisieScreen::default();
         self.state.chercher = ChercherScreen::default();
+        self.state.transmission = TransmissionScreen::default();
+        self.state.extraits = ExtraitsScreen::default();
+        self.state.impression = ImpressionScreen::default();
+        self.state.live = false;
     }
 
     /// The shell: top bar, navigation, the current screen, notifications.
     fn shell(&mut self, ui: &mut Ui) {
-        let (s, backend) = (&mut self.state, &mut self.backend);
+        let (s, backend, printing) = (&mut self.state, &mut self.backend, &mut self.printing);
         let Some(session) = s.session.clone() else {
             return;
         };
@@ -187,15 +279,21 @@ impl XmApp {
             .show(ui, |ui| {
                 go = navigation(ui, &s.tr, s.screen, session.privilege);
             });
+        let mut goto = None;
         if let Some(screen) = go
             && screen != s.screen
         {
-            s.screen = screen;
-            if screen == Screen::Chercher {
-                s.chercher.opened();
-            }
+            let mut env = Env {
+                backend,
+                tr: &s.tr,
+                toasts: &mut s.toasts,
+                session: &session,
+                categories: &s.categories,
+                goto: &mut goto,
+            };
+            switch_screen(screens!(s), &mut s.screen, screen, &mut env);
         }
-        let mut goto = None;
+        let mut settings_changed = false;
         {
             let mut env = Env {
                 backend,
@@ -208,11 +306,20 @@ impl XmApp {
             match s.screen {
                 Screen::Saisie => s.saisie.show(ui, &mut env),
                 Screen::Chercher => s.chercher.show(ui, &mut env),
+                Screen::Transmission => s.transmission.show(ui, &mut env, s.live),
+                Screen::Extraits => s.extraits.show(ui, &mut env),
+                Screen::Impression => {
+                    settings_changed =
+                        s.impression
+                            .show(ui, &mut env, printing, &mut s.workstation.printing);
+                }
                 other => placeholder::show(ui, env.tr, other),
             }
         }
-        if let Some(Goto::OpenFiche(id)) = goto {
-            s.screen = Screen::Saisie;
+        if settings_changed && let Err(e) = s.workstation.save(&s.paths.workstation) {
+            tracing::warn!(error = %e, "Cannot write the workstation file.");
+        }
+        if let Some(target) = goto {
             let mut goto = None;
             let mut env = Env {
                 backend,
@@ -222,11 +329,39 @@ impl XmApp {
                 categories: &s.categories,
                 goto: &mut goto,
             };
-            s.saisie.request_open(id, &mut env);
+            match target {
+                Goto::OpenFiche(id) => {
+                    switch_screen(screens!(s), &mut s.screen, Screen::Saisie, &mut env);
+                    s.saisie.request_open(id, &mut env);
+                }
+                Goto::Print(source) => {
+                    switch_screen(screens!(s), &mut s.screen, Screen::Impression, &mut env);
+                    s.impression.preview(source, &mut env);
+                }
+            }
         }
         if logout {
             self.end_session(None);
         }
+    }
+}
+
+/// Moves to another screen: a watched screen stops being watched when left, and the new one
+/// says what it needs.
+fn switch_screen(s: Screens<'_>, current: &mut Screen, to: Screen, env: &mut Env<'_>) {
+    if *current == to {
+        return;
+    }
+    let watched = |screen| matches!(screen, Screen::Transmission | Screen::Extraits);
+    *current = to;
+    match to {
+        Screen::Chercher => s.chercher.opened(),
+        Screen::Transmission => s.transmission.opened(env),
+        Screen::Extraits => s.extraits.opened(env),
+        _ => {}
+    }
+    if !watched(to) {
+        env.backend.send(Request::Watch(None));
     }
 }
 
@@ -308,6 +443,7 @@ impl eframe::App for XmApp {
         if self.state.session.is_none() && self.state.tr.lang() != self.state.login.lang {
             self.state.tr = Tr::new(self.state.login.lang);
         }
+        self.printed(ctx);
         self.state.saisie.tick(ctx);
         if ctx.input(|i| i.viewport().close_requested()) {
             self.state.saisie.flush_draft();

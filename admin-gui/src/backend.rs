@@ -25,6 +25,8 @@ use tokio_postgres::{Client, Config, NoTls};
 
 use crate::config::{ServerSettings, TlsMode};
 use crate::fiche::{FicheForm, FicheMeta};
+use crate::live::{self, LiveEvent};
+use crate::queries::{self, DocumentFailure, DocumentSource, WatchResult, Watched};
 
 /// A password kept in memory for reconnecting, never printed.
 #[derive(Clone)]
@@ -319,6 +321,18 @@ pub enum Request {
         id: i64,
     },
     AuditVerify,
+    /// Keep this fresh (read again on every notification and on the slow poll, answered with
+    /// this request's tag whenever it changed), instead of what was watched before; `None`
+    /// stops watching.
+    Watch(Option<Watched>),
+    /// Ask the CJN for a bulletin (`juris.request_extract`).
+    RequestExtract {
+        person: Value,
+        bulletin: i32,
+        purpose: String,
+    },
+    /// The data of a printed document.
+    Document(DocumentSource),
 }
 
 /// What comes back.
@@ -334,6 +348,11 @@ pub enum Reply {
     Search(Result<Vec<SearchRow>, Failure>),
     History(Result<Vec<HistoryRow>, Failure>),
     Audit(Result<AuditCheck, Failure>),
+    /// What is watched, read again (first answer, then each change).
+    Watch(Result<WatchResult, Failure>),
+    /// The new request's id.
+    ExtractRequested(Result<i64, Failure>),
+    Document(Result<Value, Failure>),
 }
 
 /// The state of the session's connection.
@@ -355,6 +374,9 @@ pub enum Event {
     /// The session ended from the server's side and cannot come back by itself (the account
     /// was suspended, its password changed): back to the login screen with this reason.
     SessionEnded(ConnectError),
+    /// The listening connection is up (screens refresh by themselves) or lost (they refresh
+    /// on the slow poll until it is back).
+    Live(bool),
 }
 
 /// The UI's handle on the database thread.
@@ -365,8 +387,9 @@ pub struct Backend {
 }
 
 impl Backend {
-    /// Starts the database thread; `ctx` is woken whenever an event arrives.
-    pub fn start(ctx: egui::Context) -> Backend {
+    /// Starts the database thread; `ctx` is woken whenever an event arrives. What a screen
+    /// watches is also read again every `poll` (the fallback of the notifications).
+    pub fn start(ctx: egui::Context, poll: Duration) -> Backend {
         let (req_tx, req_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = std_mpsc::channel();
         let spawned = std::thread::Builder::new()
@@ -382,7 +405,7 @@ impl Backend {
                         return;
                     }
                 };
-                runtime.block_on(Worker::new(ctx, ev_tx).run(req_rx));
+                runtime.block_on(Worker::new(ctx, ev_tx, poll).run(req_rx));
             });
         if let Err(e) = spawned {
             tracing::error!(error = %e, "Cannot start the database thread.");
@@ -427,14 +450,31 @@ struct Worker {
     lost_rx: mpsc::UnboundedReceiver<u64>,
     retry_at: Option<tokio::time::Instant>,
     retry_delay: Duration,
+    /// The listening connection of the session ([`live`]).
+    live: Option<tokio::task::JoinHandle<()>>,
+    live_tx: mpsc::UnboundedSender<LiveEvent>,
+    live_rx: mpsc::UnboundedReceiver<LiveEvent>,
+    /// What a screen keeps fresh, the tag its answers carry, and the last value sent.
+    watch: Option<(u64, Watched)>,
+    watch_last: Option<Result<WatchResult, Failure>>,
+    /// When to read it again: soon after a notification (several fold into one read)...
+    refresh_at: Option<tokio::time::Instant>,
+    /// ...and at the latest after `poll`.
+    poll: Duration,
+    poll_at: Option<tokio::time::Instant>,
 }
+
+/// How long after a notification the watched data is read (the notifications of a burst of
+/// receipts fold into one read).
+const NOTIFY_DEBOUNCE: Duration = Duration::from_millis(150);
 
 const FIRST_RETRY: Duration = Duration::from_millis(500);
 const MAX_RETRY: Duration = Duration::from_secs(15);
 
 impl Worker {
-    fn new(ctx: egui::Context, events: std_mpsc::Sender<Event>) -> Worker {
+    fn new(ctx: egui::Context, events: std_mpsc::Sender<Event>, poll: Duration) -> Worker {
         let (lost_tx, lost_rx) = mpsc::unbounded_channel();
+        let (live_tx, live_rx) = mpsc::unbounded_channel();
         Worker {
             ctx,
             events,
@@ -445,6 +485,14 @@ impl Worker {
             lost_rx,
             retry_at: None,
             retry_delay: FIRST_RETRY,
+            live: None,
+            live_tx,
+            live_rx,
+            watch: None,
+            watch_last: None,
+            refresh_at: None,
+            poll,
+            poll_at: None,
         }
     }
 
@@ -459,7 +507,7 @@ impl Worker {
             tokio::select! {
                 request = requests.recv() => match request {
                     Some((tag, request)) => {
-                        let reply = self.handle(request).await;
+                        let reply = self.handle(tag, request).await;
                         self.emit(Event::Reply {
                             tag,
                             reply: Box::new(reply),
@@ -476,7 +524,68 @@ impl Worker {
                     self.retry_at = None;
                     self.reconnect().await;
                 }
+                Some(event) = self.live_rx.recv() => self.on_live(event),
+                () = sleep_until(self.refresh_at), if self.refresh_at.is_some() => {
+                    self.refresh().await;
+                }
+                () = sleep_until(self.poll_at), if self.poll_at.is_some() => {
+                    self.refresh().await;
+                }
             }
+        }
+        if let Some(live) = self.live.take() {
+            live.abort();
+        }
+    }
+
+    fn on_live(&mut self, event: LiveEvent) {
+        match event {
+            LiveEvent::Up => {
+                // Notifications sent while nobody listened are lost: read again.
+                self.emit(Event::Live(true));
+                self.schedule_refresh();
+            }
+            LiveEvent::Notified => self.schedule_refresh(),
+            LiveEvent::Down => self.emit(Event::Live(false)),
+        }
+    }
+
+    fn schedule_refresh(&mut self) {
+        if self.watch.is_some() && self.refresh_at.is_none() {
+            self.refresh_at = Some(tokio::time::Instant::now() + NOTIFY_DEBOUNCE);
+        }
+    }
+
+    /// Reads what is watched again and sends it to the UI only if it changed: an idle screen
+    /// is not repainted.
+    async fn refresh(&mut self) {
+        self.refresh_at = None;
+        let Some((tag, what)) = self.watch.clone() else {
+            self.poll_at = None;
+            return;
+        };
+        self.poll_at = Some(tokio::time::Instant::now() + self.poll);
+        if self.client.is_none() {
+            // Reconnecting: the reconnection reads it again.
+            return;
+        }
+        let result = self
+            .read(move |c| Box::pin(async move { queries::watched(c, &what).await }))
+            .await;
+        if self.watch.as_ref().map(|(t, _)| *t) == Some(tag)
+            && self.watch_last.as_ref() != Some(&result)
+        {
+            self.watch_last = Some(result.clone());
+            self.emit(Event::Reply {
+                tag,
+                reply: Box::new(Reply::Watch(result)),
+            });
+        }
+    }
+
+    fn stop_live(&mut self) {
+        if let Some(live) = self.live.take() {
+            live.abort();
         }
     }
 
@@ -512,6 +621,7 @@ impl Worker {
                 self.client = Some(client);
                 self.retry_delay = FIRST_RETRY;
                 self.emit(Event::Connection(ConnState::Connected));
+                self.schedule_refresh();
             }
             Err(e)
                 if matches!(
@@ -530,6 +640,7 @@ impl Worker {
                 // The server answered but refuses this login now: no point in retrying.
                 tracing::warn!(kind = ?e.kind, "The server refuses the session now.");
                 self.credentials = None;
+                self.stop_live();
                 self.emit(Event::SessionEnded(e));
             }
         }
@@ -544,7 +655,7 @@ impl Worker {
         self.client.as_ref().ok_or(Failure::Lost)
     }
 
-    async fn handle(&mut self, request: Request) -> Reply {
+    async fn handle(&mut self, tag: u64, request: Request) -> Reply {
         match request {
             Request::Connect {
                 server,
@@ -559,6 +670,13 @@ impl Worker {
                 match result {
                     Ok((client, session)) => {
                         self.client = Some(client);
+                        self.stop_live();
+                        self.live = Some(live::spawn(
+                            server.clone(),
+                            login.clone(),
+                            password.clone(),
+                            self.live_tx.clone(),
+                        ));
                         self.credentials = Some(Credentials {
                             server,
                             login,
@@ -574,6 +692,11 @@ impl Worker {
                 }
             }
             Request::Disconnect => {
+                self.stop_live();
+                self.watch = None;
+                self.watch_last = None;
+                self.refresh_at = None;
+                self.poll_at = None;
                 self.credentials = None;
                 self.retry_at = None;
                 self.generation += 1;
@@ -638,6 +761,64 @@ impl Worker {
                 Reply::History(self.read(move |c| Box::pin(history(c, id))).await)
             }
             Request::AuditVerify => Reply::Audit(self.read(|c| Box::pin(audit(c))).await),
+            Request::Watch(what) => {
+                self.refresh_at = None;
+                match what {
+                    None => {
+                        self.watch = None;
+                        self.watch_last = None;
+                        self.poll_at = None;
+                        Reply::Watch(Err(Failure::Other("no longer watched".into())))
+                    }
+                    Some(what) => {
+                        let w = what.clone();
+                        let result = self
+                            .read(move |c| Box::pin(async move { queries::watched(c, &w).await }))
+                            .await;
+                        self.watch = Some((tag, what));
+                        self.watch_last = Some(result.clone());
+                        self.poll_at = Some(tokio::time::Instant::now() + self.poll);
+                        Reply::Watch(result)
+                    }
+                }
+            }
+            Request::RequestExtract {
+                person,
+                bulletin,
+                purpose,
+            } => {
+                let r = self
+                    .read(move |c| {
+                        Box::pin(async move {
+                            queries::request_extract(c, &person, bulletin, &purpose).await
+                        })
+                    })
+                    .await;
+                Reply::ExtractRequested(r)
+            }
+            Request::Document(source) => {
+                let client = match self.client().await {
+                    Ok(c) => c,
+                    Err(f) => return Reply::Document(Err(f)),
+                };
+                match queries::document(client, &source).await {
+                    Ok(v) => Reply::Document(Ok(v)),
+                    Err(DocumentFailure::Db(e)) => Reply::Document(Err(self.failure(e))),
+                    Err(DocumentFailure::Refused {
+                        kind,
+                        message,
+                        field,
+                    }) => Reply::Document(Err(Failure::Refused {
+                        kind,
+                        message,
+                        field,
+                    })),
+                    Err(DocumentFailure::Other(detail)) => {
+                        tracing::warn!(error = %detail, "A document could not be read.");
+                        Reply::Document(Err(Failure::Other(detail)))
+                    }
+                }
+            }
         }
     }
 
@@ -723,19 +904,7 @@ async fn connect(
     generation: u64,
     lost: &mpsc::UnboundedSender<u64>,
 ) -> Result<(Client, Session), ConnectError> {
-    let mut config = Config::new();
-    config
-        .host(server.host.trim())
-        .port(server.port)
-        .dbname(server.database.trim())
-        .user(login.trim())
-        .password(password.expose())
-        .application_name("xmjuris-gui")
-        .connect_timeout(Duration::from_secs(5))
-        .keepalives(true)
-        .keepalives_idle(Duration::from_secs(20))
-        .keepalives_interval(Duration::from_secs(5))
-        .keepalives_retries(3);
+    let mut config = pg_config(server, login, password);
     let client = match server.tls {
         TlsMode::Disable => {
             config.ssl_mode(tokio_postgres::config::SslMode::Disable);
@@ -760,6 +929,24 @@ async fn connect(
     Ok((client, Session::from_whoami(&whoami)))
 }
 
+/// How the app connects to the court's server (both of its connections).
+pub(crate) fn pg_config(server: &ServerSettings, login: &str, password: &Secret) -> Config {
+    let mut config = Config::new();
+    config
+        .host(server.host.trim())
+        .port(server.port)
+        .dbname(server.database.trim())
+        .user(login.trim())
+        .password(password.expose())
+        .application_name("xmjuris-gui")
+        .connect_timeout(Duration::from_secs(5))
+        .keepalives(true)
+        .keepalives_idle(Duration::from_secs(20))
+        .keepalives_interval(Duration::from_secs(5))
+        .keepalives_retries(3);
+    config
+}
+
 fn watch<S, T>(
     connection: tokio_postgres::Connection<S, T>,
     generation: u64,
@@ -776,7 +963,7 @@ fn watch<S, T>(
     });
 }
 
-fn tls_connector(
+pub(crate) fn tls_connector(
     server: &ServerSettings,
 ) -> Result<postgres_openssl::MakeTlsConnector, ConnectError> {
     use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};

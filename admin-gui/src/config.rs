@@ -67,6 +67,22 @@ pub struct Workstation {
     /// The last login that connected from this workstation, offered again.
     pub last_login: Option<String>,
     pub language: Lang,
+    /// Printing on this workstation (Impression).
+    pub printing: PrintSettings,
+}
+
+/// How this workstation prints.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrintSettings {
+    /// The court's folder of templates (often a shared folder of the court's server): its
+    /// templates replace the built-in ones of the same name, its `letterhead.toml` sets the
+    /// header and the court's language of documents. None: the built-in templates.
+    pub forms_dir: Option<PathBuf>,
+    /// The printer (`lp -d`); none: the system's default printer.
+    pub printer: Option<String>,
+    /// Where PDF files were last saved.
+    pub save_dir: Option<PathBuf>,
 }
 
 impl Workstation {
@@ -172,6 +188,11 @@ mod tests {
             },
             last_login: Some("mbarga".into()),
             language: Lang::En,
+            printing: PrintSettings {
+                forms_dir: Some("/srv/xmjuris/formulaires".into()),
+                printer: Some("greffe".into()),
+                save_dir: None,
+            },
         };
         w.save(&path).expect("save");
         let text = std::fs::read_to_string(&path).expect("read");

@@ -104,6 +104,15 @@ pub fn format(d: time::Date) -> String {
     format!("{:02}/{:02}/{:04}", d.day(), u8::from(d.month()), d.year())
 }
 
+/// A moment in the workstation's time zone, `JJ/MM/AAAA HH:MM`.
+pub fn format_date_time(t: time::OffsetDateTime) -> String {
+    let t = match time::UtcOffset::current_local_offset() {
+        Ok(offset) => t.to_offset(offset),
+        Err(_) => t,
+    };
+    format!("{} {:02}:{:02}", format(t.date()), t.hour(), t.minute())
+}
+
 /// ISO 8601 (`AAAA-MM-JJ`), as the database takes dates.
 pub fn iso(d: time::Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())

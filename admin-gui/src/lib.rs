@@ -17,7 +17,9 @@
 //!   same keys; every input has a visible label tied to it.
 //!
 //! Map: [`app`] (state, shell, routing), [`screens`] (one module per screen, the [`Screen`]
-//! enum), [`backend`] (the database thread), [`fiche`] (the form and its JSON), [`dates`]
+//! enum), [`backend`] (the database thread), [`live`] (its listening connection),
+//! [`queries`] (what Transmission, Extraits and Impression read), [`printing`] (the printing
+//! thread), [`fiche`] (the form and its JSON), [`dates`]
 //! (JJ/MM/AAAA input), [`draft`], [`config`] (the workstation file), [`theme`], [`widgets`],
 //! [`notify`], [`i18n`].
 
@@ -28,7 +30,10 @@ pub mod dates;
 pub mod draft;
 pub mod fiche;
 pub mod i18n;
+pub mod live;
 pub mod notify;
+pub mod printing;
+pub mod queries;
 pub mod screens;
 pub mod theme;
 pub mod widgets;

@@ -52,6 +52,29 @@ pub fn status_color(status: i32) -> Color32 {
     }
 }
 
+/// The colour of a transmission's state (`juris.transmissions`), in the fiche statuses'
+/// colours where they mean the same: archived at the CJN as an archived fiche, refused in red.
+pub fn transmission_color(state: &str) -> Color32 {
+    match state {
+        "waiting" => status_color(0),
+        "sent" => status_color(1),
+        "archived" => status_color(4),
+        "refused" => status_color(5),
+        "blocked" => WARNING,
+        _ => TEXT_MUTED,
+    }
+}
+
+/// The colour of a request for an extract's state (`juris.extract_requests`).
+pub fn extract_color(state: &str) -> Color32 {
+    match state {
+        "pending" => status_color(1),
+        "answered" => status_color(4),
+        "rejected" => status_color(5),
+        _ => TEXT_MUTED,
+    }
+}
+
 /// Spacing, in points.
 pub mod spacing {
     /// Between two widgets.

@@ -263,6 +263,20 @@ pub fn status_chip(ui: &mut Ui, status: i32, label: &str) -> Response {
         .response
 }
 
+/// A coloured chip with a label (a state), the same shape as the status chip.
+pub fn chip(ui: &mut Ui, color: Color32, label: &str) -> Response {
+    egui::Frame::new()
+        .fill(color)
+        .corner_radius(egui::CornerRadius::same(10))
+        .inner_margin(egui::Margin::symmetric(10, 2))
+        .show(ui, |ui| {
+            ui.add(
+                egui::Label::new(RichText::new(label).color(Color32::WHITE).size(13.0)).truncate(),
+            );
+        })
+        .response
+}
+
 /// The one strong button of a screen (its primary action).
 pub fn primary_button(ui: &mut Ui, enabled: bool, text: &str) -> Response {
     let button = egui::Button::new(theme::bold(text, 14.5).color(Color32::WHITE))

@@ -26,7 +26,15 @@ fn rendering_app(dir: &Path) -> App {
         .with_size(egui::vec2(1366.0, 768.0))
         .with_max_steps(32)
         .wgpu()
-        .build_eframe(move |cc| XmApp::new(cc, AppOptions { paths }))
+        .build_eframe(move |cc| {
+            XmApp::new(
+                cc,
+                AppOptions {
+                    paths,
+                    ..AppOptions::default()
+                },
+            )
+        })
 }
 
 fn shot(app: &mut App, lang: Lang, name: &str) {
@@ -40,6 +48,13 @@ fn shot(app: &mut App, lang: Lang, name: &str) {
     let path = out_dir().join(format!("{code}-{name}.png"));
     image.save(&path).expect("write PNG");
     println!("{}", path.display());
+}
+
+fn tr(lang: Lang, fr: &'static str, en: &'static str) -> &'static str {
+    match lang {
+        Lang::Fr => fr,
+        Lang::En => en,
+    }
 }
 
 fn sample(court: &Court, surname: &str, given: &str) -> i64 {
@@ -72,6 +87,55 @@ fn render_the_screens() {
             court.psql_as(GREFFIER, &format!("select juris.sign_fiche({id})"));
         }
     }
+    // Transmissions in every state, and a request for an extract answered by the CJN.
+    listener_login(&court);
+    let signed: Vec<(String, i64)> = sql(
+        &court,
+        "select message_id || ' ' || fiche_id from court.outbox order by seq",
+    )
+    .lines()
+    .filter_map(|l| {
+        let (m, f) = l.split_once(' ')?;
+        Some((m.to_owned(), f.parse().ok()?))
+    })
+    .collect();
+    let extra = sample(&court, "Mbarga", "Thérèse");
+    court.psql_as(AGENT, &format!("select juris.submit_fiche({extra})"));
+    court.psql_as(SECRETAIRE, &format!("select juris.verify_fiche({extra})"));
+    court.psql_as(GREFFIER, &format!("select juris.sign_fiche({extra})"));
+    let ids: Vec<&str> = signed.iter().map(|(m, _)| m.as_str()).collect();
+    court.psql_as(
+        LISTENER,
+        &format!(
+            "select juris.record_broker_contact(); \
+             select juris.outbox_mark_sent(array['{}', '{}']::uuid[]); \
+             select juris.store_receipt('{}', '{{\"stored_at\": \"2026-05-04T10:15:00Z\"}}', '\\x3082'); \
+             select juris.store_rejection('{}', 'invalid_content', 'La date des faits est postérieure à la date de condamnation.', '\\x3082')",
+            ids[0], ids[1], ids[0], ids[1]
+        ),
+    );
+    court.psql_as(
+        GREFFIER,
+        "select juris.request_extract('{\"surname\": \"Kobila\", \"given_names\": \"Mangué\", \
+         \"birth_date\": \"1987-04-17\", \"birth_place\": \"Ekouk\"}', 3, 'Demande de l''intéressé, CNI n° 1234567')",
+    );
+    let message_id = sql(&court, "select message_id from court.extract_request");
+    let pki = tempfile::tempdir().expect("tempdir");
+    let (answer, envelope) = cjn_answer(&message_id, &pki.path().join("cjn"));
+    let hex: String = envelope.iter().map(|b| format!("{b:02x}")).collect();
+    court.psql_as(
+        LISTENER,
+        &format!(
+            "select juris.store_extract_answer('{message_id}', '{}'::jsonb, '\\x{hex}')",
+            answer.to_string().replace('\'', "''")
+        ),
+    );
+    court.psql_as(
+        GREFFIER,
+        "select juris.request_extract('{\"surname\": \"Essomba\", \"given_names\": \"Rose\", \
+         \"birth_date\": \"1975-12-24\"}', 2, 'Recrutement dans la fonction publique')",
+    );
+
     for lang in [Lang::Fr, Lang::En] {
         let dir = tempfile::tempdir().expect("tempdir");
         remember_server(dir.path(), court.port(), lang);
@@ -214,6 +278,50 @@ fn render_the_screens() {
             },
         );
         shot(&mut app, lang, "09-a-venir");
+
+        // Transmission, Extraits (the answer selected) and Impression (its preview).
+        click(&mut app, tr(lang, "Transmission", "Transmission"));
+        wait_for(&mut app, "the transmissions", |a| {
+            a.state()
+                .state
+                .transmission
+                .page
+                .as_ref()
+                .is_some_and(|p| p.status.is_some() && p.rows.len() >= 3)
+        });
+        let refused = app
+            .state()
+            .state
+            .transmission
+            .rows()
+            .iter()
+            .find(|r| r.state == "refused")
+            .map(|r| r.seq);
+        app.state_mut().state.transmission.selected = refused;
+        settle(&mut app);
+        shot(&mut app, lang, "11-transmission");
+        click(&mut app, tr(lang, "Extraits", "Extracts"));
+        wait_for(&mut app, "the requests", |a| {
+            a.state().state.extraits.rows().len() == 2
+        });
+        app.get_by_label("KOBILA Mangué").click();
+        settle(&mut app);
+        wait_for(&mut app, "the answer", |a| {
+            a.state()
+                .state
+                .extraits
+                .detail()
+                .is_some_and(|d| d.answer.is_some())
+        });
+        shot(&mut app, lang, "12-extraits");
+        click(
+            &mut app,
+            tr(lang, "Imprimer le bulletin", "Print the bulletin"),
+        );
+        wait_for(&mut app, "the preview", |a| {
+            a.state().state.impression.rendered.is_some()
+        });
+        shot(&mut app, lang, "13-impression");
         std::mem::forget(app);
 
         // An agent's new fiche, with a field refused by the database.

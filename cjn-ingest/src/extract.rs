@@ -43,6 +43,12 @@ struct SqlEntry {
     version: u32,
     court_name: Option<String>,
     fiche: Fiche,
+    /// Why the fiche is on the bulletin (`cjn._bulletin`); absent from consultations logged
+    /// before the CJN gave it, which a re-sent request gets again as they were.
+    #[serde(default)]
+    rule: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
@@ -147,6 +153,8 @@ pub(crate) async fn request(
                 version: e.version,
                 fiche: e.fiche,
                 court_name: e.court_name,
+                rule: e.rule,
+                reason: e.reason,
             })
             .collect(),
     };

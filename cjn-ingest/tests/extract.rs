@@ -221,6 +221,18 @@ async fn court_a_gets_the_sealed_bulletin_of_a_person_judged_at_courts_b_and_c()
             .unwrap()
             .starts_with(C)
     );
+    // Why each conviction is on the bulletin: the CJN's rule and its reason in French
+    // (cjn._bulletin), carried by the sealed answer.
+    for e in e1["answer"]["entries"].as_array().unwrap() {
+        assert_eq!(e["rule"], "b1.recorded", "{e}");
+        assert!(e["reason"].as_str().is_some_and(|r| !r.is_empty()), "{e}");
+    }
+    let why = &e3["answer"]["entries"][0];
+    assert_eq!(why["rule"], "b3.custodial", "{why}");
+    assert!(
+        why["reason"].as_str().is_some_and(|r| !r.is_empty()),
+        "{why}"
+    );
     let e0 = answered(&w, &format!("a{A}"), r0).await;
     assert_eq!(e0["state_label"], "reçu : néant", "{e0}");
     let ex = answered(&w, &format!("a{A}"), rx).await;
@@ -238,6 +250,10 @@ async fn court_a_gets_the_sealed_bulletin_of_a_person_judged_at_courts_b_and_c()
     let trust = trust_from_pem(verification_bundle(&w.pki).unwrap().as_bytes()).unwrap();
     let v3 = verify_extract(e3["answer"]["qr_text"].as_str().unwrap(), &trust).expect("genuine");
     assert_eq!(v3.extract_number, e3["extract_number"].as_str().unwrap());
+    // The answer as stored, reasons included, is the very content sealed.
+    let stored: protocol::ExtractAnswer = serde_json::from_value(e3["answer"].clone()).unwrap();
+    assert!(stored.entries[0].reason.is_some());
+    assert_eq!(v3.content_mismatches(&stored.content()).unwrap(), vec![]);
     assert_eq!(v3.entry_count, 1);
     assert_eq!(v3.person.surname, "Kobila");
     let v0 = verify_extract(e0["answer"]["qr_text"].as_str().unwrap(), &trust).expect("genuine");

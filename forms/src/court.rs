@@ -1,6 +1,6 @@
 //! The court's documents as the templates take them, read from the court database through the
 //! `juris` API only: what `xmjuris print` and the desktop application print, computed in one
-//! place. The database checks who may read what (a fiche for any staff member, a bulletin for
+//! place (fiche, list of fiches, bulletin, receipt). The database checks who may read what (a fiche for any staff member, a bulletin for
 //! those who may ask for it); a refusal comes back as [`db::DbError::Refused`] with its French
 //! message.
 
@@ -108,6 +108,17 @@ pub async fn fiche_list(
         .map_err(|e| db::DbError::query("reading the list of fiches", e))?;
     let document: Option<Value> = row.get(0);
     document.ok_or_else(|| DocumentError::Missing("list".into()))
+}
+
+/// The CJN's receipt of the court's message `seq` (its number in `juris.transmissions`), once
+/// stored: `juris.receipt_document`, refused before the receipt.
+pub async fn receipt(client: &tokio_postgres::Client, seq: i64) -> Result<Value, DocumentError> {
+    let row = client
+        .query_one("select juris.receipt_document($1)", &[&seq])
+        .await
+        .map_err(|e| db::DbError::query(&format!("reading the receipt of message {seq}"), e))?;
+    let document: Option<Value> = row.get(0);
+    document.ok_or_else(|| DocumentError::Missing(format!("receipt of message {seq}")))
 }
 
 /// The bulletin of a request this court made, once the CJN's answer is stored: the answer,

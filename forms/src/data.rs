@@ -103,12 +103,117 @@ pub struct Letterhead {
     pub registry_city: Option<String>,
     /// The currency written after fines ("FCFA").
     pub currency: String,
+    /// The language of the court's documents when a print does not choose one (`language =
+    /// "en"` in letterhead.toml); French when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<Lang>,
+    /// The header of English documents (`[en]` in letterhead.toml): each field given replaces
+    /// the one above; a field left out keeps its value, or its English wording when it is the
+    /// default one ("RÉPUBLIQUE" becomes "REPUBLIC").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub en: Option<LetterheadText>,
+}
+
+/// The header's words in another language; absent fields are kept from the main header.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LetterheadText {
+    pub country: Option<String>,
+    pub motto: Option<String>,
+    pub ministry: Option<String>,
+    pub registry: Option<String>,
+    pub registry_city: Option<String>,
+    pub currency: Option<String>,
 }
 
 impl Letterhead {
     /// Reads a letterhead from TOML text (the fields above; missing ones keep their default).
     pub fn from_toml(text: &str) -> Result<Self, String> {
         toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// The header printed on a document in `lang`: for English, the `[en]` words over the main
+    /// header, the default French words translated.
+    pub fn for_lang(&self, lang: Lang) -> Letterhead {
+        let mut out = Letterhead {
+            language: None,
+            en: None,
+            ..self.clone()
+        };
+        if lang == Lang::Fr {
+            return out;
+        }
+        let default = Letterhead::default();
+        if out.country == default.country {
+            out.country = "REPUBLIC".to_owned();
+        }
+        if out.ministry == default.ministry {
+            out.ministry = Some("Ministry of Justice".to_owned());
+        }
+        if out.registry == default.registry {
+            out.registry = "National Criminal Record".to_owned();
+        }
+        if let Some(en) = &self.en {
+            let take = |v: &Option<String>, into: &mut String| {
+                if let Some(v) = v {
+                    *into = v.clone();
+                }
+            };
+            take(&en.country, &mut out.country);
+            take(&en.registry, &mut out.registry);
+            take(&en.currency, &mut out.currency);
+            if en.motto.is_some() {
+                out.motto = en.motto.clone();
+            }
+            if en.ministry.is_some() {
+                out.ministry = en.ministry.clone();
+            }
+            if en.registry_city.is_some() {
+                out.registry_city = en.registry_city.clone();
+            }
+        }
+        out
+    }
+}
+
+/// The language of a printed document: French (the built-in documents), or English (the
+/// built-in `<name>-en` documents).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    Fr,
+    En,
+}
+
+impl Lang {
+    /// Both languages.
+    pub const ALL: [Lang; 2] = [Lang::Fr, Lang::En];
+
+    /// `fr` or `en`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Fr => "fr",
+            Lang::En => "en",
+        }
+    }
+}
+
+impl fmt::Display for Lang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl FromStr for Lang {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "fr" | "français" | "francais" | "french" => Ok(Lang::Fr),
+            "en" | "english" | "anglais" => Ok(Lang::En),
+            other => Err(format!("unknown language `{other}` (fr or en)")),
+        }
     }
 }
 
@@ -121,6 +226,8 @@ impl Default for Letterhead {
             registry: "Casier judiciaire national".to_owned(),
             registry_city: None,
             currency: String::new(),
+            language: None,
+            en: None,
         }
     }
 }

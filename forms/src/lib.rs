@@ -36,8 +36,8 @@ use typst_layout::PagedDocument;
 
 pub use data::{
     BulletinDocument, BulletinEntry, BulletinInfo, Condamnation, Court, DataKind, FicheDocument,
-    FicheInfo, FicheListDocument, FicheListRow, Justiciable, Letterhead, Period, Person,
-    ReceiptDocument, ReceiptInfo, Staff,
+    FicheInfo, FicheListDocument, FicheListRow, Justiciable, Lang, Letterhead, LetterheadText,
+    Period, Person, ReceiptDocument, ReceiptInfo, Staff,
 };
 pub use error::{Diagnostic, FormsError};
 pub use qr::qr_svg;
@@ -128,6 +128,27 @@ impl Forms {
         self.user_dir.as_deref()
     }
 
+    /// The language the court chose for its documents (`language` in its letterhead file), if
+    /// any: what a print uses when it does not choose.
+    pub fn language(&self) -> Option<Lang> {
+        self.letterhead.language
+    }
+
+    /// The template that prints document `name` in `lang`: `<name>-en` for English when there
+    /// is one (the court's or the built-in), else `name` itself (a court's own document that
+    /// exists in one language only prints in that one).
+    pub fn localized(&self, name: &str, lang: Lang) -> Result<String, FormsError> {
+        if lang == Lang::Fr {
+            return Ok(name.to_owned());
+        }
+        let english = format!("{name}-{}", lang.code());
+        Ok(if self.templates()?.iter().any(|t| t.name == english) {
+            english
+        } else {
+            name.to_owned()
+        })
+    }
+
     /// Every printable document, sorted by name.
     pub fn templates(&self) -> Result<Vec<TemplateInfo>, FormsError> {
         templates::catalogue(self.user_dir.as_deref())
@@ -157,7 +178,7 @@ impl Forms {
         if let Some(object) = data.as_object_mut()
             && object.get("letterhead").is_none_or(|v| v.is_null())
         {
-            let letterhead = serde_json::to_value(&self.letterhead)
+            let letterhead = serde_json::to_value(self.letterhead.for_lang(template.lang))
                 .map_err(|e| FormsError::Export(e.to_string()))?;
             object.insert("letterhead".to_owned(), letterhead);
         }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::data::DataKind;
+use crate::data::{DataKind, Lang};
 use crate::error::FormsError;
 
 /// Every file of `forms/templates/`, compiled into the program.
@@ -29,6 +29,36 @@ const BUILTIN_FILES: &[(&str, &str)] = &[
         include_str!("../templates/bulletin-3.typ"),
     ),
     ("recu-cjn.typ", include_str!("../templates/recu-cjn.typ")),
+    // The English documents: `<name>-en`, chosen by `Forms::localized`.
+    (
+        "_common-en.typ",
+        include_str!("../templates/_common-en.typ"),
+    ),
+    (
+        "_bulletin-en.typ",
+        include_str!("../templates/_bulletin-en.typ"),
+    ),
+    ("fiche-en.typ", include_str!("../templates/fiche-en.typ")),
+    (
+        "liste-fiches-en.typ",
+        include_str!("../templates/liste-fiches-en.typ"),
+    ),
+    (
+        "bulletin-1-en.typ",
+        include_str!("../templates/bulletin-1-en.typ"),
+    ),
+    (
+        "bulletin-2-en.typ",
+        include_str!("../templates/bulletin-2-en.typ"),
+    ),
+    (
+        "bulletin-3-en.typ",
+        include_str!("../templates/bulletin-3-en.typ"),
+    ),
+    (
+        "recu-cjn-en.typ",
+        include_str!("../templates/recu-cjn-en.typ"),
+    ),
 ];
 
 /// The sample data of `forms/samples/`, by kind, used by `forms check` and the tests.
@@ -122,6 +152,9 @@ pub struct TemplateInfo {
     pub origin: Origin,
     /// A user template that replaces the built-in one of the same name.
     pub overrides_builtin: bool,
+    /// The language it prints in: its `// lang:` line, else English for a name ending in
+    /// `-en`, else French. The English letterhead goes with English documents.
+    pub lang: Lang,
     /// The first comment lines of the template, which describe it.
     pub description: String,
 }
@@ -137,6 +170,8 @@ pub(crate) fn header(text: &str) -> (Option<Result<DataKind, String>>, String) {
         let comment = line.trim_start().trim_start_matches('/').trim();
         if let Some(rest) = comment.strip_prefix("data:") {
             kind = Some(rest.parse::<DataKind>());
+        } else if comment.starts_with("lang:") {
+            // Read by `header_lang`.
         } else if !comment.is_empty() {
             description.push(comment.to_owned());
         }
@@ -152,6 +187,11 @@ fn document_name(file_name: &str) -> Option<&str> {
 
 fn info(name: &str, text: &str, origin: Origin, overrides_builtin: bool) -> TemplateInfo {
     let (kind, description) = header(text);
+    let lang = header_lang(text).unwrap_or(if name.ends_with("-en") {
+        Lang::En
+    } else {
+        Lang::Fr
+    });
     let kind = match kind {
         Some(parsed) => parsed.ok(),
         None => DataKind::from_template_name(name),
@@ -162,7 +202,18 @@ fn info(name: &str, text: &str, origin: Origin, overrides_builtin: bool) -> Temp
         origin,
         overrides_builtin,
         description,
+        lang,
     }
+}
+
+/// The `// lang: <fr|en>` line of a template's leading comment, if any.
+fn header_lang(text: &str) -> Option<Lang> {
+    text.lines()
+        .take_while(|l| l.trim_start().starts_with("//"))
+        .find_map(|line| {
+            let comment = line.trim_start().trim_start_matches('/').trim();
+            comment.strip_prefix("lang:")?.parse().ok()
+        })
 }
 
 /// The documents: built-ins, replaced or completed by the user's folder.

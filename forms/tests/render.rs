@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use forms::{Forms, FormsError, Letterhead, Origin, sample};
+use forms::{Forms, FormsError, Lang, Letterhead, LetterheadText, Origin, sample};
 
 fn letterhead() -> Letterhead {
     Letterhead {
@@ -15,6 +15,14 @@ fn letterhead() -> Letterhead {
         registry: "Casier judiciaire national".into(),
         registry_city: Some("Yaoundé".into()),
         currency: "FCFA".into(),
+        language: None,
+        en: Some(LetterheadText {
+            country: Some("Republic of Cameroon".into()),
+            motto: Some("Peace – Work – Fatherland".into()),
+            ministry: Some("Ministry of Justice".into()),
+            registry: Some("National Criminal Record".into()),
+            ..Default::default()
+        }),
     }
 }
 
@@ -505,7 +513,11 @@ fn wrong_data_and_unknown_documents_are_clear_errors() {
 #[test]
 fn check_compiles_every_document_and_reports_each_broken_one() {
     let outcomes = forms().check().expect("check");
-    assert_eq!(outcomes.len(), 6);
+    assert_eq!(
+        outcomes.len(),
+        12,
+        "six documents, each in French and English"
+    );
     for outcome in &outcomes {
         assert!(
             outcome.result.is_ok(),
@@ -544,4 +556,259 @@ fn renderer_can_run_off_the_ui_thread() {
             .map(|c| c.page_count())
     });
     assert_eq!(handle.join().expect("thread").expect("compile"), 1);
+}
+
+// ---------------------------------------------------------------------------
+// English documents
+// ---------------------------------------------------------------------------
+
+/// French words of the built-in documents that an English one must not print (the data's own
+/// French, such as the offence's nature, is the court's and stays).
+const FRENCH_LABELS: &[&str] = &[
+    "Date de naissance",
+    "Nom du père",
+    "Juridiction",
+    "Condamnation",
+    "Fait à",
+    "Emprisonnement",
+    "Page 1 / 1",
+    "RÉPUBLIQUE",
+    "Accusé",
+    "Néant",
+];
+
+fn assert_english(text: &str, template: &str) {
+    for word in FRENCH_LABELS {
+        assert!(
+            !text.contains(word),
+            "{template} prints the French `{word}`:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn every_document_has_an_english_version_chosen_by_language() {
+    let forms = forms();
+    for name in [
+        "fiche",
+        "liste-fiches",
+        "bulletin-1",
+        "bulletin-2",
+        "bulletin-3",
+        "recu-cjn",
+    ] {
+        assert_eq!(forms.localized(name, Lang::Fr).expect("list"), name);
+        let english = forms.localized(name, Lang::En).expect("list");
+        assert_eq!(english, format!("{name}-en"));
+        let info = forms
+            .templates()
+            .expect("list")
+            .into_iter()
+            .find(|t| t.name == english)
+            .expect("the English template");
+        assert_eq!(info.lang, Lang::En, "{english}");
+        let french = forms
+            .templates()
+            .expect("list")
+            .into_iter()
+            .find(|t| t.name == name);
+        assert_eq!(french.map(|t| t.lang), Some(Lang::Fr));
+        assert_eq!(
+            info.kind,
+            forms::DataKind::from_template_name(name),
+            "{english}"
+        );
+    }
+    // A court's own document with no English version prints in its one language.
+    let dir = user_dir(&[(
+        "attestation.typ",
+        "// data: fiche\n// Attestation.\n= Attestation\n",
+    )]);
+    let user = Forms::with_user_dir(dir.path()).expect("folder");
+    assert_eq!(
+        user.localized("attestation", Lang::En).expect("list"),
+        "attestation"
+    );
+}
+
+#[test]
+fn english_fiche_shows_every_field_in_english() {
+    let dir = tempdir();
+    let pdf = forms()
+        .render_pdf("fiche-en", &data("fiche.json"))
+        .expect("render");
+    let text = pdf_text(&pdf, dir.path());
+    assert_contains(
+        &text,
+        &[
+            "REPUBLIC OF CAMEROON",
+            "Peace – Work – Fatherland",
+            "MINISTRY OF JUSTICE",
+            "CONVICTION RECORD",
+            "Record No. 19",
+            "archived",
+            "12345202600001735",
+            "KOBILA Mangué",
+            "Date of birth",
+            "17/04/2007",
+            "Male",
+            "Single",
+            "Father’s name",
+            "Bikoula Mendomo",
+            "Imprisonment for 2 years of which 1 year suspended and fine of 500 000 FCFA",
+            "Felony",
+            "The Registrar",
+            "Done at",
+            "Page 1 of 1",
+            // The court's own words stay as entered.
+            "Détournement de fonds publics",
+        ],
+    );
+    assert_english(&text, "fiche-en");
+    // An unsigned record says so in English.
+    let text = pdf_text(
+        &forms()
+            .render_pdf("fiche-en", &data("fiche-brouillon.json"))
+            .expect("render"),
+        dir.path(),
+    );
+    assert_contains(&text, &["Status draft", "Unsigned record"]);
+}
+
+#[test]
+fn english_list_bulletins_and_receipt_print_in_english() {
+    let dir = tempdir();
+    let forms = forms();
+    let text = pdf_text(
+        &forms
+            .render_pdf("liste-fiches-en", &data("liste-fiches.json"))
+            .expect("render"),
+        dir.path(),
+    );
+    assert_contains(
+        &text,
+        &["LIST OF RECORDS", "Number of records", "Certified true"],
+    );
+    assert_english(&text, "liste-fiches-en");
+
+    for (template, file) in [
+        ("bulletin-1-en", "bulletin-1.json"),
+        ("bulletin-2-en", "bulletin-2.json"),
+        ("bulletin-3-en", "bulletin-3.json"),
+    ] {
+        let data = data(file);
+        let pdf = forms.render_pdf(template, &data).expect("render");
+        let text = pdf_text(&pdf, dir.path());
+        let b = &data["bulletin"];
+        assert_contains(
+            &text,
+            &[
+                &format!("BULLETIN NO. {}", b["number"]),
+                "EXTRACT FROM THE CRIMINAL RECORD",
+                b["verification_code"].as_str().expect("code"),
+                "KOBILA",
+                "17/04/2007 at Ekouk",
+                "Number of convictions recorded",
+                "Done at Yaoundé, on 08/04/2026",
+                "For the National Criminal Record,",
+            ],
+        );
+        assert_english(&text, template);
+        assert_eq!(
+            pdf_qr(&pdf, dir.path()),
+            b["qr_payload"].as_str().expect("payload"),
+            "{template}"
+        );
+    }
+    let text = pdf_text(
+        &forms
+            .render_pdf("bulletin-3-en", &data("bulletin-3-neant.json"))
+            .expect("render"),
+        dir.path(),
+    );
+    assert_contains(&text, &["NIL", "Daughter of Ébodé Martin"]);
+
+    let text = pdf_text(
+        &forms
+            .render_pdf("recu-cjn-en", &data("recu-cjn.json"))
+            .expect("render"),
+        dir.path(),
+    );
+    assert_contains(
+        &text,
+        &[
+            "Transmission from a court to the National Criminal Record",
+            "08/04/2026 at 10:15",
+            "9f2c4be1 7a0d53e8",
+            "SHA-256",
+        ],
+    );
+    assert_english(&text, "recu-cjn-en");
+}
+
+#[test]
+fn english_letterhead_translates_the_defaults_and_takes_the_courts_words() {
+    let dir = tempdir();
+    // No letterhead configured: the neutral header, in English.
+    let text = pdf_text(
+        &Forms::builtin()
+            .render_pdf("fiche-en", &data("fiche.json"))
+            .expect("render"),
+        dir.path(),
+    );
+    assert!(text.starts_with("REPUBLIC "), "{text}");
+    assert!(text.contains("MINISTRY OF JUSTICE"), "{text}");
+    // A folder's letterhead.toml: the court prints in English by default, with its [en] words.
+    let folder = user_dir(&[(
+        "letterhead.toml",
+        "country = \"République du Cameroun\"\nlanguage = \"en\"\nregistry_city = \"Yaoundé\"\n\
+         [en]\ncountry = \"Republic of Cameroon\"\nmotto = \"Peace – Work – Fatherland\"\n",
+    )]);
+    let court = Forms::with_user_dir(folder.path()).expect("folder");
+    assert_eq!(court.language(), Some(Lang::En));
+    let english = court.localized("fiche", court.language().unwrap_or_default());
+    let english = english.expect("list");
+    let text = pdf_text(
+        &court
+            .render_pdf(&english, &data("fiche.json"))
+            .expect("render"),
+        dir.path(),
+    );
+    assert_contains(
+        &text,
+        &["REPUBLIC OF CAMEROON", "Peace – Work – Fatherland"],
+    );
+    // The French documents keep the French header.
+    let text = pdf_text(
+        &court
+            .render_pdf("fiche", &data("fiche.json"))
+            .expect("render"),
+        dir.path(),
+    );
+    assert_contains(&text, &["RÉPUBLIQUE DU CAMEROUN"]);
+    assert!(!text.contains("Peace"));
+    // A court's own English fiche replaces the built-in English one only.
+    let folder = user_dir(&[(
+        "fiche-en.typ",
+        "// data: fiche\n// Our record.\n= Our own record\n",
+    )]);
+    let court = Forms::with_user_dir(folder.path()).expect("folder");
+    let text = pdf_text(
+        &court
+            .render_pdf("fiche-en", &data("fiche.json"))
+            .expect("render"),
+        dir.path(),
+    );
+    assert!(text.contains("Our own record"), "{text}");
+    assert!(
+        court
+            .templates()
+            .expect("list")
+            .iter()
+            .any(|t| t.name == "fiche" && t.origin == Origin::BuiltIn)
+    );
+    assert!(matches!(
+        Letterhead::from_toml("[en]\ncountri = \"x\"\n"),
+        Err(message) if message.contains("countri")
+    ));
 }

@@ -391,6 +391,11 @@ pub fn bulletin_number(b: Bulletin) -> u8 {
 /// (the fiche's JSON code, e.g. "emprisonnement"), sentence months, suspended
 /// months, fine amount, ban, ban months, ban suspended (boolean)]`: what a
 /// bulletin prints. It changes only with a new [`CONTENT_FORMAT`].
+///
+/// An entry's `rule` and `reason` (why the CJN put the fiche on the bulletin) are left out on
+/// purpose: they explain the bulletin to the court's staff and are not printed, the answer that
+/// carries them is signed by the CJN in transit, and extracts sealed before they existed must
+/// keep verifying.
 pub fn content_digest(content: &ExtractContent) -> Result<Sha256Hash> {
     let bytes = canonical_content(content)
         .map_err(|e| Error::new(Reason::SealFailed, format!("content encoding: {e}")))?;
@@ -836,6 +841,8 @@ mod tests {
             version: p.version,
             fiche,
             court_name: Some(court_name.into()),
+            rule: None,
+            reason: None,
         }
     }
 
@@ -900,6 +907,52 @@ mod tests {
             .add_peer(p.pki.identity().cert().clone())
             .expect("cjn cert");
         verify_extract(&sealed.qr_text, &cjn_trust).expect("genuine for the CJN too");
+    }
+
+    #[test]
+    fn why_an_entry_appears_travels_outside_the_seal_and_older_entries_still_read() {
+        let p = pki();
+        // Sealed as a CJN without the reasons sealed it.
+        let before = content(2);
+        let sealed = seal_extract(p.pki.identity(), &before).expect("seal");
+        // The same answer with the reasons given: the seal still holds for it.
+        let mut after = before.clone();
+        for e in &mut after.entries {
+            e.rule = Some("b2.on_b1".into());
+            e.reason = Some("condamnation inscrite au bulletin n°1".into());
+        }
+        assert_eq!(
+            content_digest(&after).expect("digest"),
+            sealed.content_digest
+        );
+        let v = verify_extract(&sealed.qr_text, &bundle_trust(&p.pki)).expect("genuine");
+        assert_eq!(v.content_mismatches(&after).expect("digest"), vec![]);
+
+        // On the wire: an entry without reasons is the same CBOR as before they existed (no
+        // key 4 or 5), and an older reader skips them when they are there.
+        let plain = minicbor::to_vec(&before.entries[0]).expect("cbor");
+        let with = minicbor::to_vec(&after.entries[0]).expect("cbor");
+        assert!(with.len() > plain.len());
+        let back: ExtractEntry = minicbor::decode(&plain).expect("older entry");
+        assert_eq!(back.rule, None);
+        let back: ExtractEntry = minicbor::decode(&with).expect("newer entry");
+        assert_eq!(back.reason.as_deref(), after.entries[0].reason.as_deref());
+        #[derive(minicbor::Decode)]
+        #[cbor(map)]
+        struct OlderEntry {
+            #[n(0)]
+            niu: crate::ids::Niu,
+            #[n(3)]
+            court_name: Option<String>,
+        }
+        let old: OlderEntry = minicbor::decode(&with).expect("an older reader skips keys 4 and 5");
+        assert_eq!(old.niu, after.entries[0].niu);
+        assert_eq!(old.court_name, after.entries[0].court_name);
+        // JSON (what the court stores): absent when unknown, read back when given.
+        let json = serde_json::to_value(&before.entries[0]).expect("json");
+        assert!(json.get("rule").is_none());
+        let json = serde_json::to_value(&after.entries[0]).expect("json");
+        assert_eq!(json["rule"], "b2.on_b1");
     }
 
     #[test]

@@ -622,6 +622,18 @@ pub struct ExtractEntry {
     #[n(3)]
     #[serde(default)]
     pub court_name: Option<String>,
+    /// Why the fiche is on this bulletin: the key of the rule of law that keeps it there, as
+    /// the CJN's settings name it (e.g. `b3.custodial`). For the court's staff; not
+    /// printed and not covered by the extract's seal ([`crate::extract::content_digest`]): the
+    /// whole answer is signed by the CJN in transit, and an extract sealed before these fields
+    /// existed verifies as before. Absent from answers of older CJNs.
+    #[n(4)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// The same reason in French, as the CJN states it.
+    #[n(5)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The identity an extract is about: the request's, as the CJN matched it.

@@ -3,13 +3,17 @@
 //! and draws itself in `show`, sending requests through the [`Env`] it is given.
 
 pub mod chercher;
+pub mod extraits;
+pub mod impression;
 pub mod login;
 pub mod placeholder;
 pub mod saisie;
+pub mod transmission;
 
 use crate::backend::{Backend, Session};
 use crate::i18n::Tr;
 use crate::notify::Toasts;
+use crate::queries::DocumentSource;
 
 /// The screens of the shell, in the order of the navigation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,4 +79,6 @@ pub struct Env<'a> {
 pub enum Goto {
     /// Open this fiche in Saisie.
     OpenFiche(i64),
+    /// Open the preview of this document in Impression.
+    Print(DocumentSource),
 }

@@ -14,7 +14,8 @@ use crate::dates::{self, DateInput};
 use crate::draft::{self, Draft, DraftStore};
 use crate::fiche::{self, FicheForm, FicheMeta};
 use crate::i18n::Tr;
-use crate::screens::Env;
+use crate::queries::DocumentSource;
+use crate::screens::{Env, Goto};
 use crate::theme::{self, spacing};
 use crate::widgets::{self, BannerKind, FieldOpts};
 
@@ -552,7 +553,11 @@ impl SaisieScreen {
                 self.focus_first = true;
             }
             Action::Erase => self.dialog = Some(Dialog::Erase),
-            Action::Print => {}
+            Action::Print => {
+                if let Some(id) = self.id() {
+                    *env.goto = Some(Goto::Print(DocumentSource::Fiche(id)));
+                }
+            }
         }
     }
 
@@ -610,11 +615,18 @@ impl SaisieScreen {
                     self.trigger(action, env);
                 }
             }
-            ui.add_enabled(
-                false,
-                egui::Button::new(tr.t("action.print")).min_size(egui::vec2(0.0, 30.0)),
-            )
-            .on_disabled_hover_text(tr.t("action.print_later"));
+            // A fiche prints once saved (a new one has nothing to print yet).
+            if self.id().is_some()
+                && self.button(
+                    ui,
+                    Action::Print,
+                    primary,
+                    tr.t("action.print"),
+                    tr.t("action.print_hint"),
+                )
+            {
+                self.trigger(Action::Print, env);
+            }
             if self.busy() {
                 ui.spinner();
             }

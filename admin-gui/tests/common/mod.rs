@@ -31,6 +31,7 @@ pub fn remember_server(dir: &Path, port: u16, lang: Lang) {
         },
         last_login: None,
         language: lang,
+        ..Default::default()
     };
     w.save(&AppPaths::in_dir(dir).workstation)
         .expect("write the workstation file");
@@ -42,7 +43,15 @@ pub fn app(dir: &Path) -> App {
     Harness::builder()
         .with_size(egui::vec2(1366.0, 768.0))
         .with_max_steps(32)
-        .build_eframe(move |cc| XmApp::new(cc, AppOptions { paths }))
+        .build_eframe(move |cc| {
+            XmApp::new(
+                cc,
+                AppOptions {
+                    paths,
+                    ..AppOptions::default()
+                },
+            )
+        })
 }
 
 /// Steps the app until `done` holds (the database answers on its own thread), or panics.
@@ -183,4 +192,54 @@ pub fn fill_fiche(app: &mut App, surname: &str) {
 /// A value read with psql as the superuser (unaligned, no header).
 pub fn sql(court: &Court, query: &str) -> String {
     court.psql(query).trim().to_owned()
+}
+
+/// The court's listener login (`juris.create_listener_login`).
+pub const LISTENER: &str = "tk_listener";
+
+/// Registers the court's listener login, to play the listener's part through its SQL API.
+pub fn listener_login(court: &Court) {
+    court.psql(&format!(
+        "select juris.create_listener_login('{LISTENER}', '{}')",
+        db::scram_verifier("listener-secret")
+    ));
+}
+
+/// A genuine answer of the CJN to a request: bulletin n°3 with one conviction and why it is
+/// there, sealed with a real CJN key (the seal a printed extract carries), and its envelope.
+pub fn cjn_answer(request_id: &str, pki_dir: &Path) -> (serde_json::Value, Vec<u8>) {
+    use protocol::extract::{ExtractContent, seal_extract};
+    let pki = protocol::pki::CjnPki::init(pki_dir).expect("CJN PKI");
+    let p = protocol::OutboxPayload::from_json(protocol::samples::TYPICAL_OUTBOX_JSON.as_bytes())
+        .expect("sample");
+    let content = ExtractContent {
+        extract_number: "2026000000042".into(),
+        bulletin: protocol::Bulletin::B3,
+        issued_at: time::OffsetDateTime::now_utc(),
+        person: protocol::ExtractPerson {
+            surname: "Kobila".into(),
+            given_names: "Mangué".into(),
+            birth_date: time::macros::date!(1987 - 04 - 17),
+            birth_place: Some("Ekouk".into()),
+        },
+        entries: vec![protocol::ExtractEntry {
+            niu: p.niu,
+            version: p.version,
+            fiche: p.fiche,
+            court_name: Some("Tribunal de première instance de Garoua-Boulaï".into()),
+            rule: Some("b3.custodial".into()),
+            reason: Some("emprisonnement ferme de plus de 24 mois".into()),
+        }],
+    };
+    let sealed = seal_extract(pki.identity(), &content).expect("seal");
+    let answer =
+        protocol::ExtractAnswer::new(request_id.parse().expect("uuid"), content, vec![], &sealed);
+    let json = serde_json::to_value(&answer).expect("json");
+    let envelope = protocol::seal::seal(
+        &serde_json::to_vec(&json).expect("bytes"),
+        pki.identity(),
+        pki.identity().cert(),
+    )
+    .expect("envelope");
+    (json, envelope)
 }

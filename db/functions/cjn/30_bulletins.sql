@@ -1207,7 +1207,8 @@ begin
     if not ambiguous and cardinality(exact_ids) > 0 then
         select coalesce(jsonb_agg(jsonb_build_object('niu', b.niu, 'version', b.version, 'court_code', b.court_code,
                                                      'court_name', b.court_name, 'conviction_date', b.conviction_date,
-                                                     'fiche', b.content) order by b.conviction_date, b.niu), '[]')
+                                                     'fiche', b.content, 'rule', b.rule, 'reason', b.reason)
+                                  order by b.conviction_date, b.niu), '[]')
           into entries
           from cjn._bulletin(exact_ids, bulletin, as_of) b;
     end if;

@@ -227,6 +227,7 @@ begin
                     then store_extract_answer.answer -> 'near_matches' end), 0),
            rejection_code = null, rejection_reason = null, rejected_at = null
      where x.extract_request_id = r.extract_request_id;
+    notify xmjuris_transmission;
     return true;
 end
 $$;

@@ -83,6 +83,8 @@ begin
      where o.message_id = any (message_ids) and o.state = 'pending';
     update court.extract_request r set sent_at = now(), attempts = r.attempts + 1
      where r.message_id = any (message_ids) and r.state = 'pending';
+    -- Wakes the staff's screens (a wake-up only; PostgreSQL sends it once per transaction).
+    notify xmjuris_transmission;
 end
 $$;
 
@@ -104,6 +106,7 @@ begin
      where o.message_id = outbox_mark_defective.message_id and o.state = 'pending'
        and o.defect is distinct from left(btrim(outbox_mark_defective.defect), 2000);
     if found then
+        notify xmjuris_transmission;
         return true;
     end if;
     if exists (select from court.outbox o where o.message_id = outbox_mark_defective.message_id) then
@@ -115,6 +118,7 @@ begin
            rejection_reason = 'Demande impossible à transmettre en l''état : ' || left(btrim(outbox_mark_defective.defect), 1900)
      where r.message_id = outbox_mark_defective.message_id and r.state = 'pending';
     if found then
+        notify xmjuris_transmission;
         return true;
     end if;
     if not exists (select from court.extract_request r where r.message_id = outbox_mark_defective.message_id) then
@@ -162,6 +166,7 @@ begin
         update court.fiche f set status = 'archivee', archived_at = now()
          where f.fiche_id = o.fiche_id and f.status = 'signee' and f.version = o.version;
     end if;
+    notify xmjuris_transmission;
     return true;
 end
 $$;
@@ -185,6 +190,7 @@ begin
                answer_sealed = sealed
          where r.message_id = store_rejection.message_id and r.state = 'pending';
         if found then
+            notify xmjuris_transmission;
             return true;
         end if;
         if exists (select from court.extract_request r where r.message_id = store_rejection.message_id) then
@@ -200,6 +206,7 @@ begin
            rejection_reason = coalesce(nullif(btrim(reason), ''), 'Refus du CJN sans motif.'),
            receipt_sealed = sealed
      where x.outbox_id = o.outbox_id;
+    notify xmjuris_transmission;
     return true;
 end
 $$;
@@ -223,6 +230,7 @@ as $$
 begin
     perform juris._require_listener();
     update court.transmission_state set last_contact = now();
+    notify xmjuris_transmission;
 end
 $$;
 
