@@ -120,10 +120,11 @@ fn transmission_states_change_on_screen_without_a_click() {
         state_of(app, a).as_deref() == Some("sent")
     });
     assert!(shows(&app, "Dernier contact du démon"), "the contact shows");
+    let receipt = court.receipt_for(&ma);
     court.psql_as(
         LISTENER,
         &format!(
-            "select juris.store_receipt('{ma}', '{{\"stored_at\": \"2026-05-04T10:15:00Z\"}}', '\\x3082'); \
+            "select juris.store_receipt('{ma}', '{receipt}', '\\x3082'); \
              select juris.store_rejection('{mb}', 'invalid_content', 'La date des faits est postérieure à la condamnation.', '\\x3082')"
         ),
     );

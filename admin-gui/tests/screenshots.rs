@@ -104,12 +104,13 @@ fn render_the_screens() {
     court.psql_as(SECRETAIRE, &format!("select juris.verify_fiche({extra})"));
     court.psql_as(GREFFIER, &format!("select juris.sign_fiche({extra})"));
     let ids: Vec<&str> = signed.iter().map(|(m, _)| m.as_str()).collect();
+    let receipt = court.receipt_for(ids[0]);
     court.psql_as(
         LISTENER,
         &format!(
             "select juris.record_broker_contact(); \
              select juris.outbox_mark_sent(array['{}', '{}']::uuid[]); \
-             select juris.store_receipt('{}', '{{\"stored_at\": \"2026-05-04T10:15:00Z\"}}', '\\x3082'); \
+             select juris.store_receipt('{}', '{receipt}', '\\x3082'); \
              select juris.store_rejection('{}', 'invalid_content', 'La date des faits est postérieure à la date de condamnation.', '\\x3082')",
             ids[0], ids[1], ids[0], ids[1]
         ),

@@ -16,10 +16,14 @@ select message_id as mb from court.outbox where fiche_id = :b \gset
 select message_id as mc from court.outbox where fiche_id = :c \gset
 select number as number_b, niu as niu_b, version as version_b from court.fiche where fiche_id = :b \gset
 
+select jsonb_build_object('message_id', message_id, 'seq', seq, 'niu', niu, 'version', version,
+                          'stored_at', '2026-05-04T10:15:00Z', 'signed_hash', repeat('ab', 32)) as ra
+  from court.outbox where fiche_id = :a \gset
+
 -- a: archived; b: refused; c: blocked (sent once, then found defective); d: waiting.
 set session authorization tg_listener;
 select juris.outbox_mark_sent(array[:'ma', :'mb', :'mc']::uuid[]);
-select juris.store_receipt(:'ma', '{"stored_at": "2026-05-04T10:15:00Z"}', '\x3082aa');
+select juris.store_receipt(:'ma', :'ra', '\x3082aa');
 select juris.store_rejection(:'mb', 'signer_mismatch', 'Le signataire n''est pas la juridiction annoncée.', '\x3082');
 select juris.outbox_mark_defective(:'mc', 'Message trop grand une fois scellé.');
 select throws_ok('select * from juris.transmissions()', '42501', null,

@@ -87,6 +87,18 @@ impl Court {
             .unwrap_or_else(|e| panic!("psql failed: {e}\n{sql}"))
     }
 
+    /// The CJN's receipt for an outbox message, as the listener stores it once verified (JSON
+    /// text; the database checks that it names the message: number, NIU, version, digest).
+    pub fn receipt_for(&self, message_id: &str) -> String {
+        self.psql(&format!(
+            "select jsonb_build_object('message_id', message_id, 'seq', seq, 'niu', niu, 'version', version, \
+             'stored_at', '2026-05-04T10:15:00Z', 'signed_hash', repeat('ab', 32)) \
+             from court.outbox where message_id = '{message_id}'"
+        ))
+        .trim()
+        .to_owned()
+    }
+
     /// Runs SQL as a staff member (`set session authorization`), panicking on error.
     pub fn psql_as(&self, login: &str, sql: &str) -> String {
         self.psql(&format!(
