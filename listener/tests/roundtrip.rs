@@ -461,9 +461,7 @@ async fn a_message_that_cannot_be_sent_is_a_defect_the_greffier_sees_and_an_alar
         .await,
         1
     );
-    let s = cjn_ingest::status(&w.ingest_config("cjn-2"))
-        .await
-        .unwrap();
+    let s = cjn_ingest::status(&w.ingest_config("cjn-2")).await.unwrap();
     assert_eq!(s["gap_alarms"], 1, "{s}");
     let missing: Vec<i64> = cjn
         .query_one("select missing_seqs from cjn.gap_alarms()", &[])
