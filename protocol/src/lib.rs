@@ -30,49 +30,23 @@
 //! P-256 everywhere rather than RSA: a P-256 signature is 72 bytes and the ECDH
 //! key agreement about 180 bytes, where RSA-2048 costs 256 bytes for each.
 //! AES-256-GCM in AuthEnvelopedData: authenticated, 16 bytes of tag. No
-//! certificates in messages (the peer has them). Sizes for the sample fiches
-//! in [`samples`] (`cargo test -p protocol --test round_trip -- --nocapture`):
+//! certificates in messages (the peer has them). The fixed CMS cost is about
+//! 580 bytes (envelope ~280, SignedData ~300); batching amortises it: ten
+//! different fiches in one envelope cost a fraction of ten envelopes. `open` is
+//! dominated by the ECDH, the signature check and the chain check at signing
+//! time.
 //!
-//! | fiche   | JSON  | CBOR  | compressed | sealed |
-//! |---------|-------|-------|------------|--------|
-//! | typical | 1278  | 358   | 233        | 815    |
-//! | long    | 2238  | 1338  | 781        | 1366   |
-//!
-//! (Since the bulletin fields `b3_ordered`, `ban`... were added; the long
-//! sample carries a ban and a revoked suspension. The benchmark table below was
-//! measured before, with the long fiche at 724 / 1308 bytes.)
-//!
-//! The fixed CMS cost is about 580 bytes (envelope ~280, SignedData ~300).
-//! Batching amortises it: ten different fiches in one envelope (see the
-//! benchmark below) cost a fraction of ten envelopes.
-//!
-//! # Benchmark
-//!
-//! `cargo run --release -p bench --bin seal` (source `bench/src/bin/seal.rs`),
-//! pinned to one core (`taskset -c 1`), medians of 7 runs of 0.7 s, on the
-//! 2-core development machine shared with two other builds; link figures
-//! count 25 bytes of MQTT overhead per publish on a 15 kbit/s link:
-//!
-//! | fiche   | compressed | sealed | seal/s | open/s | fiches/min at 15 kbit/s |
-//! |---------|------------|--------|--------|--------|-------------------------|
-//! | typical | 233        | 816    | 1905   | 772    | 133                     |
-//! | long    | 724        | 1308   | 1087   | 734    | 84                      |
-//! | 10 in one envelope (7 typical, 3 long, different people) | 1290 | 1876 (187 per fiche) | | | 590 |
-//!
-//! A second run of the same command, while two other builds loaded both
-//! cores, gave typical 625 seal/s and 677 open/s, long 963 and 645: the
-//! rates here are lower bounds on a loaded machine; sizes do not vary.
-//!
-//! One fiche per envelope carries 133 typical fiches a minute; as soon as a
-//! backlog builds up, batching carries several hundred. `open` is dominated
-//! by the ECDH, the signature check and the chain check at signing time.
+//! Sizes of the sample fiches in [`samples`] at each layer:
+//! `cargo test -p protocol --test round_trip -- --nocapture`. Seal and open
+//! rates, and fiches a minute at 15 kbit/s: `cargo run --release -p bench --bin
+//! seal` (source `bench/src/bin/seal.rs`). The figures measured are in
+//! `bench/RESULTS.md` (§ Message sizes, § Sealing and opening).
 //!
 //! # Fuzzing
 //!
 //! `bench/fuzz-open.sh [seconds]` (nightly + cargo-fuzz, not in CI) fuzzes
 //! `open_messages`, `verify_signed` on near-valid signed content, and
-//! `codec::decode`. First run: 180 s, 1,962,799 executions, no crash
-//! (peak RSS 288 MB).
+//! `codec::decode` (results: `bench/RESULTS.md` § Fuzzing).
 //!
 //! # PKI
 //!
