@@ -61,7 +61,7 @@
 //! renewal before expiry; cjn-ingest publishes the CRL and renews.
 //!
 //! Enrollment over MQTT, as the daemons wire it:
-//! 1. CJN operator: `xmjuris pki enrollment-code --court 12345` prints the code
+//! 1. CJN operator: `xmjuris pki enrollment-code --dir DIR --court 12345` prints the code
 //!    and the root CA's SHA-256 fingerprint, given to the court out of band.
 //! 2. Court: [`pki::court_prepare_enrollment`] (key generated here, 0600) →
 //!    publish on [`topics::enroll_request`].
