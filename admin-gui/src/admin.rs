@@ -106,11 +106,8 @@ pub async fn set_privilege(
     login: &str,
     privilege: i32,
 ) -> Result<UsersPage, tokio_postgres::Error> {
-    c.execute(
-        "select juris.set_privilege($1, $2)",
-        &[&login, &privilege],
-    )
-    .await?;
+    c.execute("select juris.set_privilege($1, $2)", &[&login, &privilege])
+        .await?;
     users(c).await
 }
 
@@ -341,11 +338,7 @@ pub async fn person_fiches(c: &Client, id: i64) -> Result<Option<i32>, tokio_pos
 }
 
 /// Records a dated event of a signed fiche (`juris.record_sentence_event`).
-pub async fn record_event(
-    c: &Client,
-    id: i64,
-    event: &Value,
-) -> Result<(), tokio_postgres::Error> {
+pub async fn record_event(c: &Client, id: i64, event: &Value) -> Result<(), tokio_postgres::Error> {
     c.execute(
         "select juris.record_sentence_event($1, $2::jsonb)",
         &[&id, event],

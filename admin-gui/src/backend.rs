@@ -877,9 +877,10 @@ impl Worker {
                     .await;
                 Reply::UserWritten(r)
             }
-            Request::Statistics { months } => {
-                Reply::Statistics(self.read(move |c| Box::pin(admin::statistics(c, months))).await)
-            }
+            Request::Statistics { months } => Reply::Statistics(
+                self.read(move |c| Box::pin(admin::statistics(c, months)))
+                    .await,
+            ),
             Request::FieldLimits => {
                 Reply::FieldLimits(self.read(|c| Box::pin(admin::field_limits(c))).await)
             }

@@ -68,17 +68,21 @@ fn a_greffier_creates_an_agent_and_suspends_it_and_the_suspended_agent_cannot_lo
     assert!(shows(&app, "Ngono Alice"), "the staff is listed");
 
     // A login the database refuses: its French message at the field.
-    type_into(&mut app, "Identifiant", "Atangana Marie");
-    type_into(&mut app, "Nom complet", "Atangana Marie");
-    choose(&mut app, "Privilège", "Agent (2 sur 19)");
+    type_into(&mut app, "Identifiant de connexion", "Atangana Marie");
+    type_into(&mut app, "Nom et prénoms", "Atangana Marie");
+    choose(&mut app, "Privilège accordé", "Agent (2 sur 19)");
     type_into(&mut app, "Mot de passe initial", "premier-mot-de-passe");
-    type_into(&mut app, "Confirmer le mot de passe", "premier-mot-de-passe");
+    type_into(
+        &mut app,
+        "Confirmer le mot de passe",
+        "premier-mot-de-passe",
+    );
     click(&mut app, "Créer l'utilisateur");
     wait_for(&mut app, "the refusal", |a| {
         a.state().state.utilisateurs.errors.contains_key("login")
     });
     assert!(shows(&app, "Nom d'utilisateur invalide"));
-    replace(&mut app, "Identifiant", "atangana");
+    replace(&mut app, "Identifiant de connexion", "atangana");
     click(&mut app, "Créer l'utilisateur");
     wait_for(&mut app, "the user created", |a| {
         a.state().state.utilisateurs.user("atangana").is_some()
@@ -253,7 +257,10 @@ fn a_rectification_proposed_by_one_is_verified_by_another_and_applied_by_the_gre
     assert!(!enabled(&sec, "Appliquer la rectification…"));
     assert!(
         court
-            .try_psql_as(SECRETAIRE, &format!("select juris.verify_rectification({id})"))
+            .try_psql_as(
+                SECRETAIRE,
+                &format!("select juris.verify_rectification({id})")
+            )
             .is_err(),
         "nor through the database"
     );
@@ -332,12 +339,15 @@ fn a_fine_paid_recorded_by_the_greffier_shows_in_the_fiches_list_of_events() {
     open(&mut app, id);
     assert!(shows(&app, "Exécution de la peine"));
     assert!(shows(&app, "Aucun événement d'exécution"));
-    choose(&mut app, "Événement", "Amende payée");
+    choose(&mut app, "Type d'événement", "Amende payée");
     type_into(&mut app, "Date de l'événement", "03022020");
     assert_eq!(value(&app, "Date de l'événement"), "03/02/2020");
     // Without the document's reference, the database refuses at that field.
     click(&mut app, "Enregistrer l'événement…");
-    assert!(shows(&app, "ne change plus"), "recording asks for confirmation");
+    assert!(
+        shows(&app, "ne change plus"),
+        "recording asks for confirmation"
+    );
     click(&mut app, "Enregistrer et signer");
     wait_for(&mut app, "the refusal", |a| {
         a.state()

@@ -357,7 +357,10 @@ impl SaisieScreen {
             }
             Done::RectificationApplied { version } => toasts.success(tr.f(
                 "saisie.done.rectification_applied",
-                &[("number", number.as_str()), ("version", &version.to_string())],
+                &[
+                    ("number", number.as_str()),
+                    ("version", &version.to_string()),
+                ],
             )),
             Done::EventRecorded => toasts.success(tr.f("saisie.done.event_recorded", &args)),
             Done::Erased => {
@@ -628,6 +631,15 @@ impl SaisieScreen {
                 self.focus_first = true;
             }
             Action::Erase => self.dialog = Some(Dialog::Erase),
+            Action::VerifyRectification => self.transition(action, None, env),
+            Action::ReturnRectification => {
+                self.dialog = Some(Dialog::ReturnRectification {
+                    comment: String::new(),
+                })
+            }
+            Action::ApplyRectification => self.dialog = Some(Dialog::ApplyRectification),
+            // Recorded from its own form (Exécution de la peine).
+            Action::RecordEvent => {}
             Action::Print => {
                 if let Some(id) = self.id() {
                     *env.goto = Some(Goto::Print(DocumentSource::Fiche(id)));
@@ -784,7 +796,10 @@ impl SaisieScreen {
         section(ui, width, tr.t("section.condamnation"), |ui| {
             self.condamnation(ui, env, &lay)
         });
-        let signed = self.meta.as_ref().is_some_and(|m| matches!(m.status, 3 | 4));
+        let signed = self
+            .meta
+            .as_ref()
+            .is_some_and(|m| matches!(m.status, 3 | 4));
         if signed || !self.events.is_empty() {
             ui.add_space(spacing::SECTION_GAP);
             section(ui, width, tr.t("section.execution"), |ui| {
@@ -881,7 +896,11 @@ impl SaisieScreen {
                                 RichText::new(
                                     tr.f("saisie.person_fiches", &[("count", &n.to_string())]),
                                 )
-                                .color(if n > 1 { theme::WARNING } else { theme::TEXT_MUTED }),
+                                .color(if n > 1 {
+                                    theme::WARNING
+                                } else {
+                                    theme::TEXT_MUTED
+                                }),
                             );
                         }
                     }
@@ -925,8 +944,7 @@ impl SaisieScreen {
                         error: error.as_deref(),
                     };
                     let lim = self.limits.get("reference").copied();
-                    let r =
-                        widgets::text_field_limited(ui, l, &mut self.form.reference, opts, lim);
+                    let r = widgets::text_field_limited(ui, l, &mut self.form.reference, opts, lim);
                     self.after(ui, &r, "reference", env);
                     if self.focus_first && editable {
                         r.request_focus();
@@ -1075,8 +1093,7 @@ impl SaisieScreen {
                 let l = widgets::label_cell(ui, tr.t("field.offence_nature"), lw);
                 let o = opts(&self.errors, "offence_nature", lay.wide, editable);
                 let lim = self.limits.get("offence_nature").copied();
-                let r =
-                    widgets::text_area_limited(ui, l, &mut self.form.offence_nature, 2, o, lim);
+                let r = widgets::text_area_limited(ui, l, &mut self.form.offence_nature, 2, o, lim);
                 self.after_multiline(&r, "offence_nature");
                 ui.end_row();
                 let l = widgets::label_cell(ui, tr.t("field.offence_category"), lw);
@@ -1276,7 +1293,10 @@ impl SaisieScreen {
             ui.add_space(4.0);
             ui.label(tr.f(
                 "rectification.proposed_by",
-                &[("by", &r.proposed_by), ("at", &timestamp_text(&r.proposed_at))],
+                &[
+                    ("by", &r.proposed_by),
+                    ("at", &timestamp_text(&r.proposed_at)),
+                ],
             ));
             if let Some(by) = &r.verified_by {
                 ui.label(tr.f("rectification.verified_by", &[("by", by)]));
@@ -1329,15 +1349,7 @@ impl SaisieScreen {
                         _ => b,
                     };
                     if b.clicked() {
-                        match action {
-                            Action::VerifyRectification => self.transition(action, None, env),
-                            Action::ReturnRectification => {
-                                self.dialog = Some(Dialog::ReturnRectification {
-                                    comment: String::new(),
-                                })
-                            }
-                            _ => self.dialog = Some(Dialog::ApplyRectification),
-                        }
+                        self.trigger(action, env);
                     }
                 }
             });
@@ -1432,8 +1444,7 @@ impl SaisieScreen {
                 ui.end_row();
                 let l = widgets::label_cell(ui, tr.t("event.field.reference"), lw);
                 let o = opts(&self.errors, "event.reference", lay.field, editable);
-                let r =
-                    widgets::text_field_limited(ui, l, &mut self.event.reference, o, Some(200));
+                let r = widgets::text_field_limited(ui, l, &mut self.event.reference, o, Some(200));
                 if r.changed() {
                     changed.push("event.reference");
                 }

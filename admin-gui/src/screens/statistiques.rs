@@ -102,7 +102,12 @@ impl StatistiquesScreen {
                     }
                     let options: Vec<(String, String)> = PERIODS
                         .iter()
-                        .map(|m| (m.to_string(), tr.t(&format!("stats.periods.{m}")).to_owned()))
+                        .map(|m| {
+                            (
+                                m.to_string(),
+                                tr.t(&format!("stats.periods.{m}")).to_owned(),
+                            )
+                        })
                         .collect();
                     let mut chosen = Some(self.months.to_string());
                     let l = ui.label(tr.t("stats.period"));
@@ -235,7 +240,7 @@ fn index_marks(input: GridInput) -> Vec<GridMark> {
     out
 }
 
-fn plot(id: &str, height: f32) -> Plot<'static> {
+fn plot<'a>(id: &str, height: f32) -> Plot<'a> {
     Plot::new(id.to_owned())
         .height(height)
         .allow_zoom(false)
@@ -326,22 +331,15 @@ fn offences_chart(ui: &mut Ui, tr: &Tr, stats: &Statistics) {
                 .name(label)
         })
         .collect();
-    let labels: Vec<String> = categories
-        .iter()
-        .rev()
-        .map(|(l, _)| short(l, 26))
-        .collect();
+    let labels: Vec<String> = categories.iter().rev().map(|(l, _)| short(l, 26)).collect();
+    let name = tr.t("stats.col.fiches").to_owned();
     plot("stats_offences", 230.0)
         .include_x(0.0)
         .y_grid_spacer(index_marks)
         .y_axis_formatter(move |mark, _| index_label(&labels, mark.value))
         .y_axis_min_width(150.0)
         .show(ui, |p| {
-            p.bar_chart(
-                BarChart::new(tr.t("stats.col.fiches").to_owned(), bars)
-                    .horizontal()
-                    .color(theme::ACCENT),
-            );
+            p.bar_chart(BarChart::new(name, bars).horizontal().color(theme::ACCENT));
         });
 }
 
@@ -381,6 +379,7 @@ fn delays_chart(ui: &mut Ui, tr: &Tr, stats: &Statistics, months: &[Date]) {
         ),
     ] {
         ui.label(RichText::new(name).color(theme::TEXT_MUTED).size(13.0));
+        let name = name.to_owned();
         let labels: Vec<String> = months.iter().map(|m| month_text(*m)).collect();
         plot(id, 92.0)
             .include_x(-0.5)
@@ -389,7 +388,7 @@ fn delays_chart(ui: &mut Ui, tr: &Tr, stats: &Statistics, months: &[Date]) {
             .x_axis_formatter(move |mark, _| index_label(&labels, mark.value))
             .show(ui, |p| {
                 p.line(
-                    Line::new(name.to_owned(), PlotPoints::from(pts))
+                    Line::new(name, PlotPoints::from(pts))
                         .color(color)
                         .width(2.0),
                 );

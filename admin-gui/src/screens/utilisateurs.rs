@@ -98,7 +98,10 @@ impl UtilisateursScreen {
                             Some(Pending::Create { login, privilege }) => {
                                 toasts.success(tr.f(
                                     "users.done.created",
-                                    &[("login", &login), ("privilege", privilege_text(tr, privilege))],
+                                    &[
+                                        ("login", &login),
+                                        ("privilege", privilege_text(tr, privilege)),
+                                    ],
                                 ));
                                 self.form = NewUserForm::default();
                                 self.selected = Some(login);
@@ -107,7 +110,10 @@ impl UtilisateursScreen {
                             Some(Pending::Change { login, privilege }) => {
                                 toasts.success(tr.f(
                                     "users.done.changed",
-                                    &[("login", &login), ("privilege", privilege_text(tr, privilege))],
+                                    &[
+                                        ("login", &login),
+                                        ("privilege", privilege_text(tr, privilege)),
+                                    ],
                                 ));
                                 self.new_privilege = Some(privilege.to_string());
                             }
@@ -135,8 +141,10 @@ impl UtilisateursScreen {
         self.errors.clear();
         let tr = env.tr;
         if self.form.password.is_empty() {
-            self.errors
-                .insert("password".into(), tr.t("users.password_required").to_owned());
+            self.errors.insert(
+                "password".into(),
+                tr.t("users.password_required").to_owned(),
+            );
         } else if self.form.password != self.form.confirm {
             self.errors
                 .insert("confirm".into(), tr.t("users.password_mismatch").to_owned());
@@ -243,14 +251,20 @@ impl UtilisateursScreen {
                 };
                 let full = q.maximum.is_some_and(|m| q.active >= m) && q.privilege != 3;
                 ui.vertical(|ui| {
-                    ui.label(RichText::new(privilege_plural(tr, q.privilege)).color(theme::TEXT_MUTED));
+                    ui.label(
+                        RichText::new(privilege_plural(tr, q.privilege)).color(theme::TEXT_MUTED),
+                    );
                     ui.label(theme::bold(text, 20.0).color(if full {
                         theme::WARNING
                     } else {
                         theme::ACCENT
                     }));
                     if full {
-                        ui.label(RichText::new(tr.t("users.full")).color(theme::WARNING).size(12.5));
+                        ui.label(
+                            RichText::new(tr.t("users.full"))
+                                .color(theme::WARNING)
+                                .size(12.5),
+                        );
                     }
                 });
             }
@@ -321,12 +335,14 @@ impl UtilisateursScreen {
             );
             return;
         };
-        ui.label(theme::bold(format!("{} — {}", user.login, user.full_name), 15.0));
+        ui.label(theme::bold(
+            format!("{} — {}", user.login, user.full_name),
+            15.0,
+        ));
         ui.add_space(6.0);
         if user.login == env.session.login || user.privilege == 3 {
             ui.add(
-                egui::Label::new(RichText::new(tr.t("users.self")).color(theme::TEXT_MUTED))
-                    .wrap(),
+                egui::Label::new(RichText::new(tr.t("users.self")).color(theme::TEXT_MUTED)).wrap(),
             );
             return;
         }
