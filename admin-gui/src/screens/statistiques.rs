@@ -10,7 +10,7 @@ use time::Date;
 
 use crate::admin::Statistics;
 use crate::backend::{Failure, Reply, Request};
-use crate::i18n::Tr;
+use crate::i18n::{Lang, Tr};
 use crate::screens::Env;
 use crate::theme::{self, spacing};
 use crate::widgets::{self, BannerKind};
@@ -139,12 +139,12 @@ impl StatistiquesScreen {
                     ui.label(theme::bold(
                         tr.f(
                             "stats.created_total",
-                            &[("count", &s.fiches_created().to_string())],
+                            &[("count", &tr.number(s.fiches_created()))],
                         ),
                         15.0,
                     ));
                     ui.label(theme::bold(
-                        tr.f("stats.signed_total", &[("count", &signed.to_string())]),
+                        tr.f("stats.signed_total", &[("count", &tr.number(signed))]),
                         15.0,
                     ));
                 });
@@ -408,7 +408,14 @@ fn short(s: &str, max: usize) -> String {
 
 fn number(v: Option<f64>, key: &str, tr: &Tr) -> String {
     match v {
-        Some(v) => tr.f(key, &[("value", &format!("{v:.1}").replace('.', ","))]),
+        Some(v) => {
+            let text = format!("{v:.1}");
+            let text = match tr.lang() {
+                Lang::Fr => text.replace('.', ","),
+                Lang::En => text,
+            };
+            tr.f(key, &[("value", &text)])
+        }
         None => "—".to_owned(),
     }
 }
@@ -446,9 +453,9 @@ fn figures(ui: &mut Ui, tr: &Tr, stats: &Statistics, months: &[Date]) {
                 }
                 ui.label(month_text(*m));
                 for n in counts {
-                    ui.label(n.to_string());
+                    ui.label(tr.number(n));
                 }
-                ui.label(theme::bold(total.to_string(), 14.0));
+                ui.label(theme::bold(tr.number(total), 14.0));
                 ui.end_row();
             }
         });
@@ -475,7 +482,7 @@ fn figures(ui: &mut Ui, tr: &Tr, stats: &Statistics, months: &[Date]) {
                         .map(|c| tr.t(&format!("enum.offence_class.{c}")).to_owned())
                         .unwrap_or_else(|| "—".to_owned()),
                 );
-                ui.label(o.fiches.to_string());
+                ui.label(tr.number(o.fiches));
                 ui.end_row();
             }
         });
@@ -499,12 +506,12 @@ fn figures(ui: &mut Ui, tr: &Tr, stats: &Statistics, months: &[Date]) {
             ui.end_row();
             for d in stats.delays.iter().rev() {
                 ui.label(month_text(d.month));
-                ui.label(d.fiches.to_string());
+                ui.label(tr.number(d.fiches));
                 ui.label(number(d.to_signature_median_days, "stats.days", tr));
                 ui.label(number(d.to_signature_p90_days, "stats.days", tr));
                 ui.label(number(d.to_cjn_median_hours, "stats.hours", tr));
                 ui.label(number(d.to_cjn_p90_hours, "stats.hours", tr));
-                ui.label(d.awaiting_cjn.to_string());
+                ui.label(tr.number(d.awaiting_cjn));
                 ui.end_row();
             }
         });
