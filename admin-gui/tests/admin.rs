@@ -8,7 +8,6 @@ mod common;
 use admin_gui::backend::ConnectErrorKind;
 use admin_gui::i18n::Lang;
 use common::*;
-use egui_kittest::kittest::Queryable;
 
 /// A fiche taken to signed through the SQL API (agent, secrétaire, greffier); `edit` changes
 /// its JSON (SQL expression over `f`, the sample fiche).

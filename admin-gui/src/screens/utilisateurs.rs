@@ -518,7 +518,7 @@ impl UtilisateursScreen {
             .map(|u| u.full_name.clone())
             .unwrap_or_default();
         let mut close = false;
-        let modal = egui::Modal::new(egui::Id::new("users_suspend")).show(ui.ctx(), |ui| {
+        let modal = egui::Modal::new(egui::Id::unique("users_suspend")).show(ui.ctx(), |ui| {
             ui.set_width(440.0);
             ui.label(theme::bold(
                 tr.f("dialog.suspend.title", &[("login", &login)]),
@@ -557,11 +557,21 @@ fn privilege_options(tr: &Tr) -> Vec<(String, String)> {
 
 /// The name of a privilege.
 pub fn privilege_text(tr: &Tr, privilege: i32) -> &str {
-    tr.t(&format!("privilege.{}", privilege.clamp(0, 3)))
+    tr.t(match privilege {
+        3 => "privilege.3",
+        2 => "privilege.2",
+        1 => "privilege.1",
+        _ => "privilege.0",
+    })
 }
 
 fn privilege_plural(tr: &Tr, privilege: i32) -> &str {
-    tr.t(&format!("users.plural.{}", privilege.clamp(0, 3)))
+    tr.t(match privilege {
+        3 => "users.plural.3",
+        2 => "users.plural.2",
+        1 => "users.plural.1",
+        _ => "users.plural.0",
+    })
 }
 
 fn date_text(t: time::OffsetDateTime) -> String {
