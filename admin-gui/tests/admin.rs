@@ -152,6 +152,33 @@ fn a_greffier_creates_an_agent_and_suspends_it_and_the_suspended_agent_cannot_lo
     });
     let (again, _d) = logged_in(&court, "atangana", "premier-mot-de-passe");
     assert!(again.state().state.session.is_some());
+
+    // A limit reached is the database's refusal too, shown at the privilege.
+    court.psql("update court.setting set max_agents = 3");
+    replace(&mut app, "Identifiant de connexion", "owona");
+    replace(&mut app, "Nom et prénoms", "Owona Paul");
+    choose(&mut app, "Privilège accordé", "Agent (3 sur 19)");
+    type_into(&mut app, "Mot de passe initial", "autre-mot-de-passe");
+    type_into(&mut app, "Confirmer le mot de passe", "autre-mot-de-passe");
+    click(&mut app, "Créer l'utilisateur");
+    wait_for(&mut app, "the refusal", |a| {
+        a.state()
+            .state
+            .utilisateurs
+            .errors
+            .contains_key("privilege")
+    });
+    assert!(shows(
+        &app,
+        "La juridiction compte déjà 3 agents : c'est le maximum."
+    ));
+    assert_eq!(
+        sql(
+            &court,
+            "select count(*) from court.app_user where login = 'owona'"
+        ),
+        "0"
+    );
 }
 
 #[test]
