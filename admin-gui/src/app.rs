@@ -16,8 +16,10 @@ use crate::screens::extraits::ExtraitsScreen;
 use crate::screens::impression::ImpressionScreen;
 use crate::screens::login::{LoginOutcome, LoginScreen};
 use crate::screens::saisie::SaisieScreen;
+use crate::screens::statistiques::StatistiquesScreen;
 use crate::screens::transmission::TransmissionScreen;
-use crate::screens::{Env, Goto, Screen, placeholder};
+use crate::screens::utilisateurs::UtilisateursScreen;
+use crate::screens::{Env, Goto, Screen};
 use crate::theme::{self, spacing};
 
 /// How the app is started.
@@ -54,12 +56,15 @@ pub struct AppState {
     pub transmission: TransmissionScreen,
     pub extraits: ExtraitsScreen,
     pub impression: ImpressionScreen,
+    pub utilisateurs: UtilisateursScreen,
+    pub statistiques: StatistiquesScreen,
     /// The listening connection is up: watched screens refresh at once.
     pub live: bool,
     pub toasts: Toasts,
     /// The court's offence categories (code, label).
     pub categories: Vec<(String, String)>,
     categories_tag: Option<u64>,
+    limits_tag: Option<u64>,
 }
 
 /// The screens that do something when they are opened or left.
@@ -67,6 +72,8 @@ struct Screens<'a> {
     chercher: &'a mut ChercherScreen,
     transmission: &'a mut TransmissionScreen,
     extraits: &'a mut ExtraitsScreen,
+    utilisateurs: &'a mut UtilisateursScreen,
+    statistiques: &'a mut StatistiquesScreen,
 }
 
 /// The [`Screens`] of an [`AppState`], borrowed apart from its other fields.
@@ -76,6 +83,8 @@ macro_rules! screens {
             chercher: &mut $s.chercher,
             transmission: &mut $s.transmission,
             extraits: &mut $s.extraits,
+            utilisateurs: &mut $s.utilisateurs,
+            statistiques: &mut $s.statistiques,
         }
     };
 }
@@ -110,12 +119,35 @@ impl XmApp {
                 transmission: TransmissionScreen::default(),
                 extraits: ExtraitsScreen::default(),
                 impression: ImpressionScreen::default(),
+                utilisateurs: UtilisateursScreen::default(),
+                statistiques: StatistiquesScreen::default(),
                 live: false,
                 toasts: Toasts::default(),
                 categories: Vec::new(),
                 categories_tag: None,
+                limits_tag: None,
             },
         }
+    }
+
+    /// Opens a fiche in Saisie, as Chercher's "Ouvrir" does (tests and demonstrations drive the
+    /// app to a fiche with it); nothing happens before login.
+    pub fn open_fiche(&mut self, id: i64) {
+        let (s, backend) = (&mut self.state, &mut self.backend);
+        let Some(session) = s.session.clone() else {
+            return;
+        };
+        let mut goto = None;
+        let mut env = Env {
+            backend,
+            tr: &s.tr,
+            toasts: &mut s.toasts,
+            session: &session,
+            categories: &s.categories,
+            goto: &mut goto,
+        };
+        switch_screen(screens!(s), &mut s.screen, Screen::Saisie, &mut env);
+        s.saisie.request_open(id, &mut env);
     }
 
     fn handle(&mut self, event: Event) {
@@ -160,6 +192,23 @@ impl XmApp {
                         Err(e) => tracing::warn!(error = ?e, "Offence categories not read."),
                     }
                 }
+            }
+            Reply::FieldLimits(result) => {
+                if self.state.limits_tag == Some(tag) {
+                    self.state.limits_tag = None;
+                    match result {
+                        Ok(l) => self.state.saisie.set_limits(l),
+                        Err(e) => tracing::warn!(error = ?e, "Field limits not read."),
+                    }
+                }
+            }
+            r @ (Reply::Users(_) | Reply::UserWritten(_)) => {
+                let s = &mut self.state;
+                s.utilisateurs.on_reply(tag, r, &s.tr, &mut s.toasts);
+            }
+            r @ Reply::Statistics(_) => {
+                let s = &mut self.state;
+                s.statistiques.on_reply(tag, r, &s.tr);
             }
             r @ (Reply::Fiche(_) | Reply::Actions(_) | Reply::Written(_)) => {
                 let s = &mut self.state;
@@ -233,7 +282,10 @@ impl XmApp {
         s.impression = ImpressionScreen::default();
         s.impression
             .start(&s.workstation.printing, s.workstation.language);
+        s.utilisateurs = UtilisateursScreen::default();
+        s.statistiques = StatistiquesScreen::default();
         s.categories_tag = Some(self.backend.send(Request::OffenceCategories));
+        s.limits_tag = Some(self.backend.send(Request::FieldLimits));
         s.saisie.start(draft);
     }
 
@@ -248,6 +300,8 @@ impl XmApp {
         self.state.transmission = TransmissionScreen::default();
         self.state.extraits = ExtraitsScreen::default();
         self.state.impression = ImpressionScreen::default();
+        self.state.utilisateurs = UtilisateursScreen::default();
+        self.state.statistiques = StatistiquesScreen::default();
         self.state.live = false;
     }
 
@@ -313,7 +367,8 @@ impl XmApp {
                         s.impression
                             .show(ui, &mut env, printing, &mut s.workstation.printing);
                 }
-                other => placeholder::show(ui, env.tr, other),
+                Screen::Utilisateurs => s.utilisateurs.show(ui, &mut env),
+                Screen::Statistiques => s.statistiques.show(ui, &mut env),
             }
         }
         if settings_changed && let Err(e) = s.workstation.save(&s.paths.workstation) {
@@ -358,6 +413,8 @@ fn switch_screen(s: Screens<'_>, current: &mut Screen, to: Screen, env: &mut Env
         Screen::Chercher => s.chercher.opened(),
         Screen::Transmission => s.transmission.opened(env),
         Screen::Extraits => s.extraits.opened(env),
+        Screen::Utilisateurs => s.utilisateurs.opened(env),
+        Screen::Statistiques => s.statistiques.opened(env),
         _ => {}
     }
     if !watched(to) {

@@ -23,6 +23,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_postgres::{Client, Config, NoTls};
 
+use crate::admin::{self, EventRow, Statistics, UsersPage};
 use crate::config::{ServerSettings, TlsMode};
 use crate::fiche::{FicheForm, FicheMeta};
 use crate::live::{self, LiveEvent};
@@ -36,7 +37,7 @@ impl Secret {
     pub fn new(s: impl Into<String>) -> Secret {
         Secret(s.into())
     }
-    fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -160,11 +161,16 @@ pub enum Action {
     Print,
     Withdraw,
     Rectify,
+    VerifyRectification,
+    ReturnRectification,
+    ApplyRectification,
     Erase,
+    /// Record a dated event after signature (the greffier).
+    RecordEvent,
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 13] = [
         Action::Save,
         Action::Submit,
         Action::Verify,
@@ -173,7 +179,11 @@ impl Action {
         Action::Print,
         Action::Withdraw,
         Action::Rectify,
+        Action::VerifyRectification,
+        Action::ReturnRectification,
+        Action::ApplyRectification,
         Action::Erase,
+        Action::RecordEvent,
     ];
 
     /// Its name in `juris.fiche_actions`.
@@ -187,7 +197,11 @@ impl Action {
             Action::Print => "print",
             Action::Withdraw => "withdraw",
             Action::Rectify => "rectify",
+            Action::VerifyRectification => "verify_rectification",
+            Action::ReturnRectification => "return_rectification",
+            Action::ApplyRectification => "apply_rectification",
             Action::Erase => "erase",
+            Action::RecordEvent => "record_event",
         }
     }
 
@@ -210,6 +224,8 @@ pub struct LoadedFiche {
     pub form: FicheForm,
     pub meta: FicheMeta,
     pub actions: Vec<ActionRow>,
+    /// Its dated events after signature (fine paid, sentence served...).
+    pub events: Vec<EventRow>,
 }
 
 /// What a write did.
@@ -225,6 +241,16 @@ pub enum Done {
     Withdrawn,
     /// A rectification was proposed (another person verifies it, the greffier applies it).
     RectificationProposed,
+    /// The proposal was verified by another person (the greffier may apply it).
+    RectificationVerified,
+    /// The proposal was refused, with a comment.
+    RectificationReturned,
+    /// The proposal became this new version, signed and transmitted.
+    RectificationApplied {
+        version: i32,
+    },
+    /// A dated event after signature was recorded.
+    EventRecorded,
     Erased,
 }
 
@@ -333,6 +359,31 @@ pub enum Request {
     },
     /// The data of a printed document.
     Document(DocumentSource),
+    /// The court's staff and its limits (greffier).
+    Users,
+    /// Create a staff member (the password is sent as its SCRAM verifier).
+    CreateUser {
+        login: String,
+        full_name: String,
+        password: Secret,
+        privilege: i32,
+    },
+    /// Change a staff member's privilege (0 suspends).
+    SetPrivilege {
+        login: String,
+        privilege: i32,
+    },
+    /// The court's statistics of the last `months` months.
+    Statistics {
+        months: i32,
+    },
+    /// The length limits of the fiche's text fields.
+    FieldLimits,
+    /// Record a dated event of a signed fiche (`juris.record_sentence_event`'s JSON).
+    RecordEvent {
+        id: i64,
+        event: Value,
+    },
 }
 
 /// What comes back.
@@ -353,6 +404,11 @@ pub enum Reply {
     /// The new request's id.
     ExtractRequested(Result<i64, Failure>),
     Document(Result<Value, Failure>),
+    Users(Result<UsersPage, Failure>),
+    /// A user created or changed: the staff read again.
+    UserWritten(Result<UsersPage, Failure>),
+    Statistics(Result<Statistics, Failure>),
+    FieldLimits(Result<Vec<(String, usize)>, Failure>),
 }
 
 /// The state of the session's connection.
@@ -796,6 +852,49 @@ impl Worker {
                     .await;
                 Reply::ExtractRequested(r)
             }
+            Request::Users => Reply::Users(self.read(|c| Box::pin(admin::users(c))).await),
+            Request::CreateUser {
+                login,
+                full_name,
+                password,
+                privilege,
+            } => {
+                let r = self
+                    .read(move |c| {
+                        Box::pin(async move {
+                            admin::create_user(c, &login, &full_name, password.expose(), privilege)
+                                .await
+                        })
+                    })
+                    .await;
+                Reply::UserWritten(r)
+            }
+            Request::SetPrivilege { login, privilege } => {
+                let r = self
+                    .read(move |c| {
+                        Box::pin(async move { admin::set_privilege(c, &login, privilege).await })
+                    })
+                    .await;
+                Reply::UserWritten(r)
+            }
+            Request::Statistics { months } => Reply::Statistics(
+                self.read(move |c| Box::pin(admin::statistics(c, months)))
+                    .await,
+            ),
+            Request::FieldLimits => {
+                Reply::FieldLimits(self.read(|c| Box::pin(admin::field_limits(c))).await)
+            }
+            Request::RecordEvent { id, event } => {
+                let r = self
+                    .read(move |c| {
+                        Box::pin(async move {
+                            admin::record_event(c, id, &event).await?;
+                            Ok((Done::EventRecorded, Some(load(c, id).await?)))
+                        })
+                    })
+                    .await;
+                Reply::Written(r)
+            }
             Request::Document(source) => {
                 let client = match self.client().await {
                     Ok(c) => c,
@@ -1099,10 +1198,13 @@ async fn load(c: &Client, id: i64) -> Result<LoadedFiche, tokio_postgres::Error>
         .await?;
     let doc: Value = row.try_get(0)?;
     let staff: Option<Value> = row.try_get(1)?;
+    let mut meta = FicheMeta::from_json(&doc, &staff.unwrap_or(Value::Null));
+    meta.person_fiches = admin::person_fiches(c, id).await?;
     Ok(LoadedFiche {
         form: FicheForm::from_json(&doc),
-        meta: FicheMeta::from_json(&doc, &staff.unwrap_or(Value::Null)),
+        meta,
         actions: actions(c, Some(id)).await?,
+        events: admin::events(c, id).await?,
     })
 }
 
@@ -1148,7 +1250,27 @@ async fn transition(
             tx.execute("select juris.erase_fiche($1)", &[&id]).await?;
             Done::Erased
         }
-        Action::Save | Action::Print | Action::Rectify => Done::Saved,
+        Action::VerifyRectification => {
+            tx.execute("select juris.verify_rectification($1)", &[&id])
+                .await?;
+            Done::RectificationVerified
+        }
+        Action::ReturnRectification => {
+            tx.execute(
+                "select juris.return_rectification($1, $2)",
+                &[&id, &argument],
+            )
+            .await?;
+            Done::RectificationReturned
+        }
+        Action::ApplyRectification => {
+            let version: i32 = tx
+                .query_one("select juris.apply_rectification($1)", &[&id])
+                .await?
+                .try_get(0)?;
+            Done::RectificationApplied { version }
+        }
+        Action::Save | Action::Print | Action::Rectify | Action::RecordEvent => Done::Saved,
     };
     tx.commit().await?;
     let fiche = if done == Done::Erased {

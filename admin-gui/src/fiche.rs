@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::admin::Rectification;
 use crate::dates::{self, DateInput};
 
 /// The values of an enumeration of the court schema, in the database's order (their labels are
@@ -62,10 +63,22 @@ pub struct FicheForm {
     pub ban_months: String,
     pub ban_suspended: bool,
     pub revoked_suspension_niu: String,
+    /// The court decided the minority itself (the dates cannot show it).
+    pub minor_decided: bool,
+    /// The bans' own start and end (JJ/MM/AAAA), or a duration counted from the release.
+    pub ban_start: String,
+    pub ban_end: String,
+    pub ban_from_release: bool,
 }
 
 /// The date fields, by their database name.
-pub const DATE_FIELDS: &[&str] = &["birth_date", "conviction_date", "offence_date"];
+pub const DATE_FIELDS: &[&str] = &[
+    "birth_date",
+    "conviction_date",
+    "offence_date",
+    "ban_start",
+    "ban_end",
+];
 
 impl FicheForm {
     /// The text of a date field.
@@ -74,6 +87,8 @@ impl FicheForm {
             "birth_date" => &self.birth_date,
             "conviction_date" => &self.conviction_date,
             "offence_date" => &self.offence_date,
+            "ban_start" => &self.ban_start,
+            "ban_end" => &self.ban_end,
             _ => "",
         }
     }
@@ -152,6 +167,10 @@ impl FicheForm {
                 "ban_months": number(&self.ban_months),
                 "ban_suspended": self.ban_suspended,
                 "revoked_suspension_niu": text(&self.revoked_suspension_niu),
+                "minor_decided": self.minor_decided,
+                "ban_start": date(&self.ban_start),
+                "ban_end": date(&self.ban_end),
+                "ban_from_release": self.ban_from_release,
             }),
         );
         Ok(Value::Object(doc))
@@ -194,6 +213,10 @@ impl FicheForm {
             ban_months: s(&c["ban_months"]),
             ban_suspended: c["ban_suspended"].as_bool().unwrap_or(false),
             revoked_suspension_niu: s(&c["revoked_suspension_niu"]),
+            minor_decided: c["minor_decided"].as_bool().unwrap_or(false),
+            ban_start: dates::from_iso(&s(&c["ban_start"])),
+            ban_end: dates::from_iso(&s(&c["ban_end"])),
+            ban_from_release: c["ban_from_release"].as_bool().unwrap_or(false),
         }
     }
 }
@@ -216,6 +239,11 @@ pub struct FicheMeta {
     pub greffier_initial: Option<String>,
     pub secretaire: Option<String>,
     pub greffier: Option<String>,
+    /// The proposal of rectification in progress, if any.
+    pub rectification: Option<Rectification>,
+    /// How many fiches of the court concern the same person (`juris.person_fiche_count`);
+    /// `None` while it cannot be told (no birth date or names yet).
+    pub person_fiches: Option<i32>,
 }
 
 impl FicheMeta {
@@ -236,6 +264,8 @@ impl FicheMeta {
             greffier_initial: opt(&staff["greffier_initial"]),
             secretaire: opt(&staff["secretaire"]),
             greffier: opt(&staff["greffier"]),
+            rectification: Rectification::from_json(&doc["rectification"]),
+            person_fiches: None,
         }
     }
 }

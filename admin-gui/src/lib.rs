@@ -23,6 +23,7 @@
 //! (JJ/MM/AAAA input), [`draft`], [`config`] (the workstation file), [`theme`], [`widgets`],
 //! [`notify`], [`i18n`].
 
+pub mod admin;
 pub mod app;
 pub mod backend;
 pub mod config;

@@ -40,8 +40,21 @@ pub fn text_field(
     value: &mut String,
     opts: FieldOpts<'_>,
 ) -> Response {
+    text_field_limited(ui, label, value, opts, None)
+}
+
+/// A text field that takes at most `limit` characters (the database's limit of the field,
+/// `juris.field_limits`): what would go beyond is not inserted.
+pub fn text_field_limited(
+    ui: &mut Ui,
+    label: Response,
+    value: &mut String,
+    opts: FieldOpts<'_>,
+    limit: Option<usize>,
+) -> Response {
     field_frame(ui, opts, |ui| {
         let edit = TextEdit::singleline(value)
+            .char_limit(limit.unwrap_or(usize::MAX))
             .desired_width(opts.width)
             .interactive(opts.editable)
             .background_color(if opts.editable {
@@ -54,6 +67,24 @@ pub fn text_field(
     .labelled_by(label.id)
 }
 
+/// A password field with its label (the characters hidden).
+pub fn password_field(
+    ui: &mut Ui,
+    label: Response,
+    value: &mut String,
+    opts: FieldOpts<'_>,
+) -> Response {
+    field_frame(ui, opts, |ui| {
+        ui.add(
+            TextEdit::singleline(value)
+                .password(true)
+                .desired_width(opts.width)
+                .interactive(opts.editable),
+        )
+    })
+    .labelled_by(label.id)
+}
+
 /// A multi-line text field with its label.
 pub fn text_area(
     ui: &mut Ui,
@@ -62,8 +93,21 @@ pub fn text_area(
     rows: usize,
     opts: FieldOpts<'_>,
 ) -> Response {
+    text_area_limited(ui, label, value, rows, opts, None)
+}
+
+/// A multi-line text field that takes at most `limit` characters.
+pub fn text_area_limited(
+    ui: &mut Ui,
+    label: Response,
+    value: &mut String,
+    rows: usize,
+    opts: FieldOpts<'_>,
+    limit: Option<usize>,
+) -> Response {
     field_frame(ui, opts, |ui| {
         let edit = TextEdit::multiline(value)
+            .char_limit(limit.unwrap_or(usize::MAX))
             .desired_width(opts.width)
             .desired_rows(rows)
             .interactive(opts.editable)

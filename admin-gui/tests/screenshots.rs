@@ -270,15 +270,18 @@ fn render_the_screens() {
             },
         );
 
-        // A placeholder screen.
-        click(
-            &mut app,
-            match lang {
-                Lang::Fr => "Statistiques",
-                Lang::En => "Statistics",
-            },
-        );
-        shot(&mut app, lang, "09-a-venir");
+        // Utilisateurs (the greffier's, a user selected) and Statistiques.
+        click(&mut app, tr(lang, "Utilisateurs", "Users"));
+        wait_for(&mut app, "the staff", |a| {
+            a.state().state.utilisateurs.page.is_some()
+        });
+        click(&mut app, SECRETAIRE);
+        shot(&mut app, lang, "14-utilisateurs");
+        click(&mut app, tr(lang, "Statistiques", "Statistics"));
+        wait_for(&mut app, "the statistics", |a| {
+            a.state().state.statistiques.stats.is_some()
+        });
+        shot(&mut app, lang, "15-statistiques");
 
         // Transmission, Extraits (the answer selected) and Impression (its preview).
         click(&mut app, tr(lang, "Transmission", "Transmission"));

@@ -43,6 +43,7 @@ const COURT_FUNCTIONS: &[(&str, &str)] = &[
     function_file!("court/55_reconcile.sql"),
     function_file!("court/60_statistics.sql"),
     function_file!("court/60_app.sql"),
+    function_file!("court/62_gui_admin.sql"),
     function_file!("court/90_grants.sql"),
 ];
 

@@ -6,9 +6,10 @@ pub mod chercher;
 pub mod extraits;
 pub mod impression;
 pub mod login;
-pub mod placeholder;
 pub mod saisie;
+pub mod statistiques;
 pub mod transmission;
+pub mod utilisateurs;
 
 use crate::backend::{Backend, Session};
 use crate::i18n::Tr;

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use egui::{Key, KeyboardShortcut, Modifiers, RichText, Ui};
 
+use crate::admin::{self, EventRow};
 use crate::backend::{Action, ActionRow, Done, Failure, LoadedFiche, Reply, Request};
 use crate::dates::{self, DateInput};
 use crate::draft::{self, Draft, DraftStore};
@@ -34,6 +35,12 @@ pub enum Dialog {
     Rectify { motive: String },
     /// Effacer: confirmation.
     Erase,
+    /// Renvoyer la rectification: the comment is required (the database says so).
+    ReturnRectification { comment: String },
+    /// Appliquer la rectification: confirmation (a new version is signed and transmitted).
+    ApplyRectification,
+    /// Enregistrer un événement: confirmation (it is signed and transmitted, never changed).
+    RecordEvent,
     /// Unsaved changes would be dropped by what the user asked (new fiche, open another).
     Discard { then: AfterDiscard },
 }
@@ -77,12 +84,63 @@ pub struct SaisieScreen {
     focus_first: bool,
     /// Which field to give the focus to (after a refusal that names one).
     focus_field: Option<String>,
+    /// The longest text of each field, as the database allows (`juris.field_limits`).
+    limits: BTreeMap<String, usize>,
+    /// The fiche's dated events after signature.
+    pub events: Vec<EventRow>,
+    /// The event being entered.
+    pub event: EventForm,
+    /// The write in progress records an event: its refusal goes to the event's fields.
+    sending_event: bool,
+}
+
+/// A dated event after signature, as the greffier enters it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventForm {
+    pub kind: Option<String>,
+    pub date: String,
+    pub reference: String,
+    pub remitted_months: String,
+    pub total: bool,
+    pub note: String,
+}
+
+impl EventForm {
+    /// The JSON of `juris.record_sentence_event`; fails when the date is not a complete, real
+    /// date (it is not sent).
+    fn to_json(&self) -> Result<serde_json::Value, &'static str> {
+        let date = match dates::parse(&self.date) {
+            DateInput::Valid(d) => serde_json::Value::String(dates::iso(d)),
+            DateInput::Empty => serde_json::Value::Null,
+            DateInput::Partial => return Err("date.incomplete"),
+            DateInput::Impossible => return Err("date.impossible"),
+        };
+        let text = |s: &str| {
+            let t = s.trim();
+            (!t.is_empty()).then(|| t.to_owned())
+        };
+        let months: String = self
+            .remitted_months
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        Ok(serde_json::json!({
+            "kind": self.kind,
+            "date": date,
+            "reference": text(&self.reference),
+            "note": text(&self.note),
+            "remitted_months": text(&months),
+            "total": self.total,
+        }))
+    }
 }
 
 impl SaisieScreen {
     /// A new session: an empty fiche, the user's local draft offered back if there is one.
     pub fn start(&mut self, draft: DraftStore) {
+        let limits = std::mem::take(&mut self.limits);
         *self = SaisieScreen::default();
+        self.limits = limits;
         if let Some(d) = draft.load().filter(|d| !d.form.is_empty()) {
             self.offered = Some(d);
         }
@@ -116,8 +174,20 @@ impl SaisieScreen {
         !self.busy() && (self.rectifying || self.allowed(Action::Save).0)
     }
 
+    /// The database's length limits of the fiche's text fields (`juris.field_limits`).
+    pub fn set_limits(&mut self, limits: Vec<(String, usize)>) {
+        self.limits = limits.into_iter().collect();
+    }
+
+    /// The longest text the database takes in a field.
+    pub fn limit(&self, field: &str) -> Option<usize> {
+        self.limits.get(field).copied()
+    }
+
     /// Empties the form for a new fiche.
     pub fn new_fiche(&mut self) {
+        self.events.clear();
+        self.event = EventForm::default();
         self.form = FicheForm::default();
         self.saved = FicheForm::default();
         self.meta = None;
@@ -159,6 +229,7 @@ impl SaisieScreen {
         self.saved = loaded.form;
         self.meta = Some(loaded.meta);
         self.actions = loaded.actions;
+        self.events = loaded.events;
         self.actions_tag = None;
         self.rectifying = false;
         self.focus_first = true;
@@ -201,6 +272,7 @@ impl SaisieScreen {
             Reply::Written(result) if self.waiting == Some(tag) => {
                 self.waiting = None;
                 let sent = self.sent.take();
+                let was_event = std::mem::take(&mut self.sending_event);
                 match result {
                     Ok((done, loaded)) => {
                         self.errors.clear();
@@ -220,6 +292,9 @@ impl SaisieScreen {
                             }
                         }
                         self.focus_first = false;
+                        if done == Done::EventRecorded {
+                            self.event = EventForm::default();
+                        }
                         if typed_since && done == Done::Saved {
                             // The user kept typing while it was saved: nothing of it is lost.
                             self.form = form_now;
@@ -227,6 +302,10 @@ impl SaisieScreen {
                             d.clear();
                         }
                         self.announce(done, tr, toasts);
+                    }
+                    Err(f) if was_event => {
+                        self.dialog = None;
+                        self.event_failed(f, tr);
                     }
                     Err(f) => {
                         self.failed(f, tr);
@@ -270,6 +349,20 @@ impl SaisieScreen {
             Done::RectificationProposed => {
                 toasts.success(tr.f("saisie.done.rectification_proposed", &args))
             }
+            Done::RectificationVerified => {
+                toasts.success(tr.f("saisie.done.rectification_verified", &args))
+            }
+            Done::RectificationReturned => {
+                toasts.success(tr.f("saisie.done.rectification_returned", &args))
+            }
+            Done::RectificationApplied { version } => toasts.success(tr.f(
+                "saisie.done.rectification_applied",
+                &[
+                    ("number", number.as_str()),
+                    ("version", &version.to_string()),
+                ],
+            )),
+            Done::EventRecorded => toasts.success(tr.f("saisie.done.event_recorded", &args)),
             Done::Erased => {
                 toasts.success(tr.t("saisie.done.erased"));
                 self.focus_first = true;
@@ -306,42 +399,27 @@ impl SaisieScreen {
         }
     }
 
+    /// A refusal of the event being recorded: at the event's field it names.
+    fn event_failed(&mut self, f: Failure, tr: &Tr) {
+        match f {
+            Failure::Refused {
+                message,
+                field: Some(field),
+                ..
+            } if ["kind", "date", "reference", "note", "remitted_months"]
+                .contains(&field.as_str()) =>
+            {
+                self.errors.insert(format!("event.{field}"), message);
+            }
+            Failure::Refused { message, .. } => {
+                self.errors.insert("event.kind".to_owned(), message);
+            }
+            other => self.failed(other, tr),
+        }
+    }
+
     fn is_form_field(&self, field: &str) -> bool {
-        const FIELDS: &[&str] = &[
-            "reference",
-            "surname",
-            "given_names",
-            "birth_date",
-            "birth_place",
-            "sex",
-            "father",
-            "mother",
-            "profession",
-            "civil_status",
-            "domicile",
-            "nationality",
-            "conviction_date",
-            "offence_date",
-            "offence_nature",
-            "offence_category",
-            "offence_class",
-            "warrants",
-            "road_traffic",
-            "sentence_type",
-            "sentence_months",
-            "suspended_months",
-            "fine_amount",
-            "legal_recidivism",
-            "minor",
-            "excluded_b2",
-            "excluded_b3",
-            "b3_ordered",
-            "ban",
-            "ban_months",
-            "ban_suspended",
-            "revoked_suspension_niu",
-        ];
-        FIELDS.contains(&field)
+        FORM_FIELDS.contains(&field)
     }
 
     /// Writes the local draft when it is due, and asks for the repaint that will write it.
@@ -553,6 +631,15 @@ impl SaisieScreen {
                 self.focus_first = true;
             }
             Action::Erase => self.dialog = Some(Dialog::Erase),
+            Action::VerifyRectification => self.transition(action, None, env),
+            Action::ReturnRectification => {
+                self.dialog = Some(Dialog::ReturnRectification {
+                    comment: String::new(),
+                })
+            }
+            Action::ApplyRectification => self.dialog = Some(Dialog::ApplyRectification),
+            // Recorded from its own form (Exécution de la peine).
+            Action::RecordEvent => {}
             Action::Print => {
                 if let Some(id) = self.id() {
                     *env.goto = Some(Goto::Print(DocumentSource::Fiche(id)));
@@ -692,6 +779,10 @@ impl SaisieScreen {
         let before = self.form.clone();
         let width = ui.available_width().min(1100.0);
         let lay = Lay::new(width);
+        if let Some(r) = self.meta.as_ref().and_then(|m| m.rectification.clone()) {
+            self.rectification_card(ui, env, width, &r);
+            ui.add_space(spacing::SECTION_GAP);
+        }
         self.header(ui, env, &lay);
         ui.add_space(spacing::SECTION_GAP);
         section(ui, width, tr.t("section.juridiction"), |ui| {
@@ -705,6 +796,16 @@ impl SaisieScreen {
         section(ui, width, tr.t("section.condamnation"), |ui| {
             self.condamnation(ui, env, &lay)
         });
+        let signed = self
+            .meta
+            .as_ref()
+            .is_some_and(|m| matches!(m.status, 3 | 4));
+        if signed || !self.events.is_empty() {
+            ui.add_space(spacing::SECTION_GAP);
+            section(ui, width, tr.t("section.execution"), |ui| {
+                self.execution(ui, env, &lay)
+            });
+        }
         ui.add_space(spacing::SECTION_GAP);
         section(ui, width, tr.t("section.etablissement"), |ui| {
             self.etablissement(ui, env, &lay)
@@ -790,6 +891,18 @@ impl SaisieScreen {
                                 .color(theme::TEXT_MUTED),
                             );
                         }
+                        if let Some(n) = m.person_fiches {
+                            ui.label(
+                                RichText::new(
+                                    tr.f("saisie.person_fiches", &[("count", &n.to_string())]),
+                                )
+                                .color(if n > 1 {
+                                    theme::WARNING
+                                } else {
+                                    theme::TEXT_MUTED
+                                }),
+                            );
+                        }
                     }
                     None => {
                         ui.label(theme::bold(tr.t("saisie.new_fiche"), 19.0));
@@ -830,7 +943,8 @@ impl SaisieScreen {
                         editable,
                         error: error.as_deref(),
                     };
-                    let r = widgets::text_field(ui, l, &mut self.form.reference, opts);
+                    let lim = self.limits.get("reference").copied();
+                    let r = widgets::text_field_limited(ui, l, &mut self.form.reference, opts, lim);
                     self.after(ui, &r, "reference", env);
                     if self.focus_first && editable {
                         r.request_focus();
@@ -900,7 +1014,8 @@ impl SaisieScreen {
                     ($key:literal, $field:ident) => {{
                         let l = widgets::label_cell(ui, tr.t(concat!("field.", $key)), lw);
                         let o = opts(&self.errors, stringify!($field), lay.field, editable);
-                        let r = widgets::text_field(ui, l, &mut self.form.$field, o);
+                        let lim = self.limits.get(stringify!($field)).copied();
+                        let r = widgets::text_field_limited(ui, l, &mut self.form.$field, o, lim);
                         self.after(ui, &r, stringify!($field), env);
                     }};
                 }
@@ -977,7 +1092,8 @@ impl SaisieScreen {
             .show(ui, |ui| {
                 let l = widgets::label_cell(ui, tr.t("field.offence_nature"), lw);
                 let o = opts(&self.errors, "offence_nature", lay.wide, editable);
-                let r = widgets::text_area(ui, l, &mut self.form.offence_nature, 2, o);
+                let lim = self.limits.get("offence_nature").copied();
+                let r = widgets::text_area_limited(ui, l, &mut self.form.offence_nature, 2, o, lim);
                 self.after_multiline(&r, "offence_nature");
                 ui.end_row();
                 let l = widgets::label_cell(ui, tr.t("field.offence_category"), lw);
@@ -1049,7 +1165,8 @@ impl SaisieScreen {
                     ($key:literal, $field:ident) => {{
                         let l = widgets::label_cell(ui, tr.t(concat!("field.", $key)), lw);
                         let o = opts(&self.errors, stringify!($field), lay.wide, editable);
-                        let r = widgets::text_field(ui, l, &mut self.form.$field, o);
+                        let lim = self.limits.get(stringify!($field)).copied();
+                        let r = widgets::text_field_limited(ui, l, &mut self.form.$field, o, lim);
                         self.after(ui, &r, stringify!($field), env);
                     }};
                 }
@@ -1071,21 +1188,42 @@ impl SaisieScreen {
                 self.after(ui, &r, "ban_months", env);
                 let l = widgets::label_cell(ui, tr.t("field.revoked_suspension_niu"), lw);
                 let o = opts(&self.errors, "revoked_suspension_niu", lay.field, editable);
-                let r = widgets::text_field(ui, l, &mut self.form.revoked_suspension_niu, o);
+                let lim = self.limits.get("revoked_suspension_niu").copied();
+                let r = widgets::text_field_limited(
+                    ui,
+                    l,
+                    &mut self.form.revoked_suspension_niu,
+                    o,
+                    lim,
+                );
                 self.after(ui, &r, "revoked_suspension_niu", env);
+                ui.end_row();
+                for (key, field) in [("ban_start", 0), ("ban_end", 1)] {
+                    let l = widgets::label_cell(ui, tr.t(&format!("field.{key}")), lw);
+                    let o = opts(&self.errors, key, lay.field, editable);
+                    let value = if field == 0 {
+                        &mut self.form.ban_start
+                    } else {
+                        &mut self.form.ban_end
+                    };
+                    let r = widgets::date_field(ui, tr, l, value, o);
+                    self.after(ui, &r, key, env);
+                }
                 ui.end_row();
             });
         ui.add_space(10.0);
         ui.horizontal_wrapped(|ui| {
             ui.add_space(lw + 12.0);
             ui.spacing_mut().item_spacing.x = 20.0;
-            let checks: [(&str, &mut bool); 6] = [
+            let checks: [(&str, &mut bool); 8] = [
                 ("field.legal_recidivism", &mut self.form.legal_recidivism),
                 ("field.minor", &mut self.form.minor),
+                ("field.minor_decided", &mut self.form.minor_decided),
                 ("field.excluded_b2", &mut self.form.excluded_b2),
                 ("field.excluded_b3", &mut self.form.excluded_b3),
                 ("field.b3_ordered", &mut self.form.b3_ordered),
                 ("field.ban_suspended", &mut self.form.ban_suspended),
+                ("field.ban_from_release", &mut self.form.ban_from_release),
             ];
             let mut changed = Vec::new();
             for (key, value) in checks {
@@ -1103,10 +1241,12 @@ impl SaisieScreen {
         for f in [
             "legal_recidivism",
             "minor",
+            "minor_decided",
             "excluded_b2",
             "excluded_b3",
             "b3_ordered",
             "ban_suspended",
+            "ban_from_release",
         ] {
             if let Some(msg) = self.errors.get(f) {
                 ui.horizontal(|ui| {
@@ -1124,6 +1264,246 @@ impl SaisieScreen {
         if self.focus_field.as_deref() == Some(field) {
             r.request_focus();
             self.focus_field = None;
+        }
+    }
+
+    /// The proposal of rectification in progress: who proposed what and why, the fields it
+    /// changes, and the next step (verify, return, apply) as the database allows it.
+    fn rectification_card(
+        &mut self,
+        ui: &mut Ui,
+        env: &mut Env<'_>,
+        width: f32,
+        r: &admin::Rectification,
+    ) {
+        let tr = env.tr;
+        let proposed = FicheForm::from_json(&r.content);
+        let changes = changed_fields(&self.saved, &proposed, tr, env.categories);
+        theme::card().show(ui, |ui| {
+            ui.set_width(width - 2.0 * spacing::SECTION_INNER);
+            ui.horizontal(|ui| {
+                ui.label(theme::bold(tr.t("rectification.title"), 15.5).color(theme::ACCENT));
+                let (color, key) = if r.state == "verifiee" {
+                    (theme::status_color(2), "rectification.state.verifiee")
+                } else {
+                    (theme::WARNING, "rectification.state.proposee")
+                };
+                widgets::chip(ui, color, tr.t(key));
+            });
+            ui.add_space(4.0);
+            ui.label(tr.f(
+                "rectification.proposed_by",
+                &[
+                    ("by", &r.proposed_by),
+                    ("at", &timestamp_text(&r.proposed_at)),
+                ],
+            ));
+            if let Some(by) = &r.verified_by {
+                ui.label(tr.f("rectification.verified_by", &[("by", by)]));
+            }
+            ui.add(egui::Label::new(tr.f("rectification.motive", &[("motive", &r.motive)])).wrap());
+            ui.add_space(6.0);
+            egui::Grid::new("rectification_changes")
+                .num_columns(3)
+                .striped(true)
+                .spacing([16.0, 4.0])
+                .show(ui, |ui| {
+                    for key in [
+                        "rectification.col.field",
+                        "rectification.col.now",
+                        "rectification.col.proposed",
+                    ] {
+                        ui.label(theme::bold(tr.t(key), 13.5));
+                    }
+                    ui.end_row();
+                    for (label, before, after) in &changes {
+                        ui.label(label);
+                        ui.label(RichText::new(before).color(theme::TEXT_MUTED));
+                        ui.label(RichText::new(after).color(theme::ACCENT));
+                        ui.end_row();
+                    }
+                });
+            ui.add_space(8.0);
+            ui.horizontal_wrapped(|ui| {
+                ui.spacing_mut().item_spacing.x = 8.0;
+                let buttons = [
+                    (Action::VerifyRectification, "action.verify_rectification"),
+                    (Action::ReturnRectification, "action.return_rectification"),
+                    (Action::ApplyRectification, "action.apply_rectification"),
+                ];
+                let primary = if self.allowed(Action::ApplyRectification).0 {
+                    Action::ApplyRectification
+                } else {
+                    Action::VerifyRectification
+                };
+                for (action, key) in buttons {
+                    let (allowed, reason) = self.allowed(action);
+                    let enabled = allowed && !self.busy() && !self.rectifying;
+                    let b = if action == primary {
+                        widgets::primary_button(ui, enabled, tr.t(key))
+                    } else {
+                        widgets::action_button(ui, enabled, tr.t(key))
+                    };
+                    let b = match reason {
+                        Some(reason) if !allowed => b.on_disabled_hover_text(reason),
+                        _ => b,
+                    };
+                    if b.clicked() {
+                        self.trigger(action, env);
+                    }
+                }
+            });
+        });
+    }
+
+    /// Exécution de la peine: the fiche's dated events, and the greffier's entry of a new one.
+    fn execution(&mut self, ui: &mut Ui, env: &mut Env<'_>, lay: &Lay) {
+        let tr = env.tr;
+        if self.events.is_empty() {
+            ui.label(RichText::new(tr.t("event.none")).color(theme::TEXT_MUTED));
+        } else {
+            egui::Grid::new("fiche_events")
+                .num_columns(5)
+                .striped(true)
+                .spacing([16.0, 6.0])
+                .show(ui, |ui| {
+                    for key in [
+                        "event.col.date",
+                        "event.col.kind",
+                        "event.col.reference",
+                        "event.col.recorded_by",
+                        "event.col.transmission",
+                    ] {
+                        ui.label(theme::bold(tr.t(key), 13.5));
+                    }
+                    ui.end_row();
+                    for e in &self.events {
+                        ui.label(dates::from_iso(&dates::iso(e.date)));
+                        let mut kind = tr.t(&format!("event.kind.{}", e.kind)).to_owned();
+                        if let Some(m) = e.remitted_months {
+                            kind.push_str(&tr.f("event.remitted", &[("months", &m.to_string())]));
+                        }
+                        if e.total {
+                            kind.push_str(tr.t("event.total_suffix"));
+                        }
+                        if e.cancelled {
+                            kind.push_str(tr.t("event.cancelled_suffix"));
+                        }
+                        let text = RichText::new(kind);
+                        ui.label(if e.cancelled {
+                            text.strikethrough().color(theme::TEXT_MUTED)
+                        } else {
+                            text
+                        });
+                        ui.label(&e.reference);
+                        ui.label(&e.recorded_by);
+                        ui.label(
+                            RichText::new(e.transmission.as_deref().unwrap_or("—"))
+                                .color(theme::TEXT_MUTED),
+                        );
+                        ui.end_row();
+                    }
+                });
+        }
+        if !self.allowed(Action::RecordEvent).0 {
+            return;
+        }
+        ui.add_space(10.0);
+        ui.label(theme::bold(tr.t("event.new"), 14.5));
+        ui.add_space(4.0);
+        let lw = spacing::LABEL_WIDTH;
+        let editable = !self.busy();
+        let kinds: Vec<(String, String)> = admin::EVENT_KINDS
+            .iter()
+            .map(|k| ((*k).to_owned(), tr.t(&format!("event.kind.{k}")).to_owned()))
+            .collect();
+        let mut changed = Vec::new();
+        egui::Grid::new("fiche_event_new")
+            .num_columns(4)
+            .spacing([12.0, 8.0])
+            .show(ui, |ui| {
+                let l = widgets::label_cell(ui, tr.t("event.field.kind"), lw);
+                let o = opts(&self.errors, "event.kind", lay.field, editable);
+                let r = widgets::combo_field(
+                    ui,
+                    "event_kind",
+                    l,
+                    &mut self.event.kind,
+                    &kinds,
+                    tr.t("field.choose"),
+                    o,
+                );
+                if r.changed() {
+                    changed.push("event.kind");
+                }
+                let l = widgets::label_cell(ui, tr.t("event.field.date"), lw);
+                let o = opts(&self.errors, "event.date", lay.field, editable);
+                if widgets::date_field(ui, tr, l, &mut self.event.date, o).changed() {
+                    changed.push("event.date");
+                }
+                ui.end_row();
+                let l = widgets::label_cell(ui, tr.t("event.field.reference"), lw);
+                let o = opts(&self.errors, "event.reference", lay.field, editable);
+                let r = widgets::text_field_limited(ui, l, &mut self.event.reference, o, Some(200));
+                if r.changed() {
+                    changed.push("event.reference");
+                }
+                let l = widgets::label_cell(ui, tr.t("event.field.remitted_months"), lw);
+                let o = opts(&self.errors, "event.remitted_months", lay.field, editable);
+                if widgets::number_field(ui, l, &mut self.event.remitted_months, o).changed() {
+                    changed.push("event.remitted_months");
+                }
+                ui.end_row();
+                let l = widgets::label_cell(ui, tr.t("event.field.note"), lw);
+                let o = opts(&self.errors, "event.note", lay.field, editable);
+                if widgets::text_field_limited(ui, l, &mut self.event.note, o, Some(2000)).changed()
+                {
+                    changed.push("event.note");
+                }
+                ui.label("");
+                if ui
+                    .add_enabled(
+                        editable,
+                        egui::Checkbox::new(&mut self.event.total, tr.t("event.field.total")),
+                    )
+                    .changed()
+                {
+                    changed.push("event.remitted_months");
+                }
+                ui.end_row();
+            });
+        for f in changed {
+            self.errors.remove(f);
+        }
+        ui.add_space(6.0);
+        ui.horizontal(|ui| {
+            ui.add_space(lw + 12.0);
+            if widgets::primary_button(ui, editable, tr.t("event.record")).clicked() {
+                match self.event.to_json() {
+                    Ok(_) => self.dialog = Some(Dialog::RecordEvent),
+                    Err(key) => {
+                        self.errors
+                            .insert("event.date".to_owned(), tr.t(key).to_owned());
+                    }
+                }
+            }
+        });
+    }
+
+    fn record_event(&mut self, env: &mut Env<'_>) {
+        let Some(id) = self.id() else { return };
+        match self.event.to_json() {
+            Ok(event) => {
+                self.errors.retain(|k, _| !k.starts_with("event."));
+                self.message = None;
+                self.sending_event = true;
+                self.waiting = Some(env.backend.send(Request::RecordEvent { id, event }));
+            }
+            Err(key) => {
+                self.dialog = None;
+                self.errors
+                    .insert("event.date".to_owned(), env.tr.t(key).to_owned());
+            }
         }
     }
 
@@ -1318,6 +1698,103 @@ impl SaisieScreen {
                         }
                     });
                 }
+                Dialog::ReturnRectification { mut comment } => {
+                    ui.label(theme::bold(
+                        tr.f("dialog.return_rectification.title", &[("number", &number)]),
+                        17.0,
+                    ));
+                    ui.add_space(6.0);
+                    ui.add(egui::Label::new(tr.t("dialog.return_rectification.text")).wrap());
+                    ui.add_space(6.0);
+                    let l = ui.label(tr.t("dialog.return_rectification.reason"));
+                    let opts = FieldOpts {
+                        width: 430.0,
+                        editable: !self.busy(),
+                        error: self.errors.get("comment").map(String::as_str),
+                    };
+                    let r = widgets::text_area(ui, l, &mut comment, 3, opts);
+                    r.request_focus();
+                    ui.add_space(8.0);
+                    ui.horizontal(|ui| {
+                        if widgets::primary_button(
+                            ui,
+                            !self.busy(),
+                            tr.t("dialog.return_rectification.confirm"),
+                        )
+                        .clicked()
+                        {
+                            self.transition(
+                                Action::ReturnRectification,
+                                Some(comment.clone()),
+                                env,
+                            );
+                        }
+                        if widgets::action_button(ui, true, tr.t("dialog.cancel")).clicked() {
+                            close = true;
+                        }
+                    });
+                    if !close {
+                        self.dialog = Some(Dialog::ReturnRectification { comment });
+                    }
+                }
+                Dialog::ApplyRectification => {
+                    let next = self.meta.as_ref().map_or(2, |m| m.version + 1).to_string();
+                    ui.label(theme::bold(
+                        tr.f("dialog.apply_rectification.title", &[("number", &number)]),
+                        17.0,
+                    ));
+                    ui.add_space(6.0);
+                    ui.add(
+                        egui::Label::new(
+                            tr.f("dialog.apply_rectification.text", &[("version", &next)]),
+                        )
+                        .wrap(),
+                    );
+                    ui.add_space(10.0);
+                    ui.horizontal(|ui| {
+                        if widgets::primary_button(
+                            ui,
+                            !self.busy(),
+                            tr.t("dialog.apply_rectification.confirm"),
+                        )
+                        .clicked()
+                        {
+                            self.transition(Action::ApplyRectification, None, env);
+                        }
+                        if widgets::action_button(ui, true, tr.t("dialog.cancel")).clicked() {
+                            close = true;
+                        }
+                    });
+                }
+                Dialog::RecordEvent => {
+                    let kind = self
+                        .event
+                        .kind
+                        .as_deref()
+                        .map(|k| tr.t(&format!("event.kind.{k}")).to_owned())
+                        .unwrap_or_default();
+                    ui.label(theme::bold(
+                        tr.f("dialog.record_event.title", &[("kind", &kind)]),
+                        17.0,
+                    ));
+                    ui.add_space(6.0);
+                    ui.add(egui::Label::new(tr.t("dialog.record_event.text")).wrap());
+                    ui.add_space(10.0);
+                    ui.horizontal(|ui| {
+                        if widgets::primary_button(
+                            ui,
+                            !self.busy(),
+                            tr.t("dialog.record_event.confirm"),
+                        )
+                        .clicked()
+                        {
+                            self.record_event(env);
+                        }
+                        if widgets::action_button(ui, true, tr.t("dialog.cancel")).clicked() {
+                            close = true;
+                        }
+                    });
+                }
                 Dialog::Discard { then } => {
                     ui.label(theme::bold(tr.t("dialog.discard.title"), 17.0));
                     ui.add_space(6.0);
@@ -1358,6 +1835,46 @@ impl SaisieScreen {
         }
     }
 }
+
+/// The fields of the form, in its reading order (the database's names).
+const FORM_FIELDS: &[&str] = &[
+    "reference",
+    "surname",
+    "given_names",
+    "birth_date",
+    "birth_place",
+    "sex",
+    "father",
+    "mother",
+    "profession",
+    "civil_status",
+    "domicile",
+    "nationality",
+    "conviction_date",
+    "offence_date",
+    "offence_nature",
+    "offence_category",
+    "offence_class",
+    "warrants",
+    "road_traffic",
+    "sentence_type",
+    "sentence_months",
+    "suspended_months",
+    "fine_amount",
+    "legal_recidivism",
+    "minor",
+    "excluded_b2",
+    "excluded_b3",
+    "b3_ordered",
+    "ban",
+    "ban_months",
+    "ban_suspended",
+    "revoked_suspension_niu",
+    "minor_decided",
+    "ban_start",
+    "ban_end",
+    "ban_from_release",
+];
 
 /// How a field of the form is shown: its width, whether it can be typed in, its message.
 fn opts<'a>(
@@ -1432,5 +1949,65 @@ pub fn format_niu(niu: &str) -> String {
         )
     } else {
         niu.to_owned()
+    }
+}
+
+/// The fields a rectification changes: (label, now, proposed), in the form's order.
+fn changed_fields(
+    now: &FicheForm,
+    proposed: &FicheForm,
+    tr: &Tr,
+    categories: &[(String, String)],
+) -> Vec<(String, String, String)> {
+    let (a, b) = (
+        serde_json::to_value(now).unwrap_or_default(),
+        serde_json::to_value(proposed).unwrap_or_default(),
+    );
+    let shown = |key: &str, v: &serde_json::Value| -> String {
+        match v {
+            serde_json::Value::Bool(true) => tr.t("common.yes").to_owned(),
+            serde_json::Value::Bool(false) => tr.t("common.no").to_owned(),
+            serde_json::Value::String(s) if s.is_empty() => "—".to_owned(),
+            serde_json::Value::String(s) => match key {
+                "sex" | "civil_status" | "offence_class" | "sentence_type" => {
+                    tr.t(&format!("enum.{key}.{s}")).to_owned()
+                }
+                "offence_category" => categories
+                    .iter()
+                    .find(|(code, _)| code == s)
+                    .map_or_else(|| s.clone(), |(_, l)| l.clone()),
+                _ => s.clone(),
+            },
+            _ => "—".to_owned(),
+        }
+    };
+    FORM_FIELDS
+        .iter()
+        .filter(|k| a[**k] != b[**k])
+        .map(|k| {
+            (
+                tr.t(&format!("field.{k}")).to_owned(),
+                shown(k, &a[*k]),
+                shown(k, &b[*k]),
+            )
+        })
+        .collect()
+}
+
+/// A timestamp of the database's JSON (`2026-05-04T10:15:00.123+00:00`) as `JJ/MM/AAAA HH:MM`.
+fn timestamp_text(s: &str) -> String {
+    match time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
+        Ok(t) => {
+            let t = time::UtcOffset::current_local_offset().map_or(t, |o| t.to_offset(o));
+            format!(
+                "{:02}/{:02}/{} {:02}:{:02}",
+                t.day(),
+                u8::from(t.month()),
+                t.year(),
+                t.hour(),
+                t.minute()
+            )
+        }
+        Err(_) => s.to_owned(),
     }
 }
