@@ -34,7 +34,11 @@ pub enum SetupCommand {
 pub struct Common {
     /// The PostgreSQL server, as a superuser, without a database name (libpq key=value; a
     /// password from PGPASSFILE or ~/.pgpass).
-    #[arg(long, value_name = "CONNINFO", default_value = "host=/var/run/postgresql user=postgres")]
+    #[arg(
+        long,
+        value_name = "CONNINFO",
+        default_value = "host=/var/run/postgresql user=postgres"
+    )]
     pg: String,
     /// The address the daemons and the staff reach PostgreSQL at (TCP).
     #[arg(long, default_value = "127.0.0.1")]
@@ -160,7 +164,10 @@ impl Steps {
 
     fn finish(&self, what: &str) {
         if self.changed == 0 {
-            eprintln!("{what} : rien n'a changé, tout était déjà en place ({} étapes vérifiées).", self.kept);
+            eprintln!(
+                "{what} : rien n'a changé, tout était déjà en place ({} étapes vérifiées).",
+                self.kept
+            );
         } else {
             eprintln!(
                 "{what} : {} étape(s) faite(s), {} déjà en place.",
@@ -184,7 +191,8 @@ fn check_identifier(what: &str, v: &str) -> anyhow::Result<()> {
         !v.is_empty()
             && v.len() <= 63
             && v.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
-            && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+            && v.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
         "{what} « {v} » : lettres minuscules, chiffres et _, commençant par une lettre"
     );
     Ok(())
@@ -216,15 +224,25 @@ const HBA_END: &str = "# END XMJuris";
 /// The marked block of `pg_hba.conf` written before every other rule (the first match wins):
 /// `local` lines, then the allowed TCP lines, then every other TCP connection to the database
 /// refused.
-fn hba_block(what: &str, database: &str, local: &[(&str, &str)], lan_users: &str, lan: &[String]) -> String {
+fn hba_block(
+    what: &str,
+    database: &str,
+    local: &[(&str, &str)],
+    lan_users: &str,
+    lan: &[String],
+) -> String {
     let mut b = format!(
         "{HBA_BEGIN} ({what}): written by `xmjuris setup`; run it again rather than edit.\n"
     );
     for (user, address) in local {
-        b.push_str(&format!("host    {database}    {user}    {address}    scram-sha-256\n"));
+        b.push_str(&format!(
+            "host    {database}    {user}    {address}    scram-sha-256\n"
+        ));
     }
     for cidr in lan {
-        b.push_str(&format!("host    {database}    {lan_users}    {cidr}    scram-sha-256\n"));
+        b.push_str(&format!(
+            "host    {database}    {lan_users}    {cidr}    scram-sha-256\n"
+        ));
     }
     b.push_str(&format!(
         "host    {database}    all    0.0.0.0/0    reject\nhost    {database}    all    ::/0    reject\n{HBA_END}\n"
@@ -245,7 +263,8 @@ async fn ensure_hba(c: &Common, dbname: &str, block: &str) -> anyhow::Result<(bo
                 .get::<_, String>(0),
         ),
     };
-    let text = std::fs::read_to_string(&path).with_context(|| format!("lecture de {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("lecture de {}", path.display()))?;
     let new = match (text.find(HBA_BEGIN), text.find(HBA_END)) {
         (Some(b), Some(e)) if e > b => {
             let end = text[e..].find('\n').map_or(text.len(), |n| e + n + 1);
@@ -284,12 +303,21 @@ async fn ensure_hba(c: &Common, dbname: &str, block: &str) -> anyhow::Result<(bo
         )
         .await?
         .get(0);
-    anyhow::ensure!(errors == 0, "{} : le serveur y trouve {errors} erreur(s) (pg_hba_file_rules)", path.display());
+    anyhow::ensure!(
+        errors == 0,
+        "{} : le serveur y trouve {errors} erreur(s) (pg_hba_file_rules)",
+        path.display()
+    );
     Ok((true, path))
 }
 
 /// Writes `content` to `path` (mode, owner) unless it holds it already.
-fn ensure_file(path: &Path, content: &str, mode: u32, owner: Option<(u32, u32)>) -> anyhow::Result<bool> {
+fn ensure_file(
+    path: &Path,
+    content: &str,
+    mode: u32,
+    owner: Option<(u32, u32)>,
+) -> anyhow::Result<bool> {
     use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("création de {}", dir.display()))?;
@@ -304,7 +332,8 @@ fn ensure_file(path: &Path, content: &str, mode: u32, owner: Option<(u32, u32)>)
     }
     protocol::pki::write_atomic(path, content.as_bytes(), mode)?;
     if let Some((u, g)) = owner {
-        std::os::unix::fs::chown(path, Some(u), Some(g)).with_context(|| format!("chown {}", path.display()))?;
+        std::os::unix::fs::chown(path, Some(u), Some(g))
+            .with_context(|| format!("chown {}", path.display()))?;
     }
     Ok(true)
 }
@@ -332,7 +361,10 @@ fn ensure_dir(path: &Path, mode: u32, owner: Option<(u32, u32)>) -> anyhow::Resu
 /// The uid and gid of a system user (`id`), if it exists.
 fn user_ids(name: &str) -> Option<(u32, u32)> {
     let id = |flag: &str| -> Option<u32> {
-        let out = std::process::Command::new("id").args([flag, name]).output().ok()?;
+        let out = std::process::Command::new("id")
+            .args([flag, name])
+            .output()
+            .ok()?;
         if !out.status.success() {
             return None;
         }
@@ -352,7 +384,14 @@ fn ensure_system_user(c: &Common) -> anyhow::Result<(bool, (u32, u32))> {
         c.system_user
     );
     let status = std::process::Command::new("useradd")
-        .args(["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", "--home-dir"])
+        .args([
+            "--system",
+            "--user-group",
+            "--no-create-home",
+            "--shell",
+            "/usr/sbin/nologin",
+            "--home-dir",
+        ])
         .arg(&c.state_dir)
         .arg(&c.system_user)
         .status()
@@ -374,7 +413,14 @@ fn bin_dir(c: &Common) -> anyhow::Result<PathBuf> {
 
 /// A hardened systemd service: its own system user, nothing writable but `writable`, no new
 /// privileges, restarted on failure.
-fn unit(description: &str, user: &str, exec: &str, after: &str, writable: &[&Path], readable: &[&Path]) -> String {
+fn unit(
+    description: &str,
+    user: &str,
+    exec: &str,
+    after: &str,
+    writable: &[&Path],
+    readable: &[&Path],
+) -> String {
     let rw: Vec<String> = writable.iter().map(|p| p.display().to_string()).collect();
     let ro: Vec<String> = readable.iter().map(|p| p.display().to_string()).collect();
     format!(
@@ -448,24 +494,48 @@ async fn court(a: CourtArgs) -> anyhow::Result<()> {
     let etc = std::path::absolute(&c.etc_dir)?;
     let state = std::path::absolute(&c.state_dir)?;
     let pki_dir = state.join("pki");
-    let changed = ensure_dir(&etc, 0o750, Some((0, ids.1)))? | ensure_dir(&state, 0o700, Some(ids))?;
-    steps.record(changed, format!("dossiers {} et {}", etc.display(), state.display()));
+    let changed =
+        ensure_dir(&etc, 0o750, Some((0, ids.1)))? | ensure_dir(&state, 0o700, Some(ids))?;
+    steps.record(
+        changed,
+        format!("dossiers {} et {}", etc.display(), state.display()),
+    );
 
-    steps.record(ensure_database(c, &a.database).await?, format!("base de données {}", a.database));
+    steps.record(
+        ensure_database(c, &a.database).await?,
+        format!("base de données {}", a.database),
+    );
     let admin_url = pg_url(&c.pg, &a.database);
     let report = db::migrate(&admin_url, db::Schema::Court).await?;
-    steps.record(!report.is_noop(), format!("schéma de la juridiction ({report})"));
+    steps.record(
+        !report.is_noop(),
+        format!("schéma de la juridiction ({report})"),
+    );
 
     let listener_login = "listener";
     let block = hba_block(
         &format!("juridiction {}", a.code),
         &a.database,
-        &[(listener_login, "127.0.0.1/32"), (listener_login, "::1/128")],
+        &[
+            (listener_login, "127.0.0.1/32"),
+            (listener_login, "::1/128"),
+        ],
         "+agent,+secretaire,+greffier",
         &c.lan,
     );
     let (changed, hba) = ensure_hba(c, &a.database, &block).await?;
-    steps.record(changed, format!("accès dans {} (réseau local {}, listener local, scram-sha-256)", hba.display(), if c.lan.is_empty() { "aucun".to_owned() } else { c.lan.join(", ") }));
+    steps.record(
+        changed,
+        format!(
+            "accès dans {} (réseau local {}, listener local, scram-sha-256)",
+            hba.display(),
+            if c.lan.is_empty() {
+                "aucun".to_owned()
+            } else {
+                c.lan.join(", ")
+            }
+        ),
+    );
 
     // The court's identity and its greffier.
     let admin = db::connect(&admin_url).await?;
@@ -474,10 +544,16 @@ async fn court(a: CourtArgs) -> anyhow::Result<()> {
         .await?
         .map(|r| r.get(0));
     match existing {
-        Some(code) if code == a.code.to_string() => steps.record(false, format!("juridiction {code} et son greffier")),
-        Some(code) => bail!("cette base est celle de la juridiction {code}, pas de {}", a.code),
+        Some(code) if code == a.code.to_string() => {
+            steps.record(false, format!("juridiction {code} et son greffier"))
+        }
+        Some(code) => bail!(
+            "cette base est celle de la juridiction {code}, pas de {}",
+            a.code
+        ),
         None => {
-            let password = crate::court::new_password(&format!("Mot de passe du greffier {}", a.greffier))?;
+            let password =
+                crate::court::new_password(&format!("Mot de passe du greffier {}", a.greffier))?;
             admin
                 .execute(
                     "select juris.init_court($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -494,19 +570,28 @@ async fn court(a: CourtArgs) -> anyhow::Result<()> {
                 )
                 .await
                 .map_err(|e| db::DbError::query("initialising the court", e))?;
-            steps.record(true, format!("juridiction {} et son greffier {}", a.code, a.greffier));
+            steps.record(
+                true,
+                format!("juridiction {} et son greffier {}", a.code, a.greffier),
+            );
         }
     }
 
     // The listener's login and configuration.
     let toml_path = etc.join("listener.toml");
     let registered: bool = admin
-        .query_one("select exists (select from court.listener_login where login = $1)", &[&listener_login])
+        .query_one(
+            "select exists (select from court.listener_login where login = $1)",
+            &[&listener_login],
+        )
         .await?
         .get(0);
     let db_password = match toml_value(&toml_path, "database", "password") {
         Some(p) if registered => {
-            steps.record(false, format!("compte PostgreSQL du listener ({listener_login})"));
+            steps.record(
+                false,
+                format!("compte PostgreSQL du listener ({listener_login})"),
+            );
             p
         }
         _ => {
@@ -518,7 +603,10 @@ async fn court(a: CourtArgs) -> anyhow::Result<()> {
                 )
                 .await
                 .map_err(|e| db::DbError::query("creating the listener's login", e))?;
-            steps.record(true, format!("compte PostgreSQL du listener ({listener_login})"));
+            steps.record(
+                true,
+                format!("compte PostgreSQL du listener ({listener_login})"),
+            );
             p
         }
     };
@@ -539,21 +627,33 @@ async fn court(a: CourtArgs) -> anyhow::Result<()> {
          [broker]\nhost = {host}\nport = {port}\ntls = {tls}\npassword = {bpw}\n",
         code = a.code,
         pki = toml_str(&pki_dir.to_string_lossy()),
-        url = toml_str(&format!("host={} port={} dbname={} user={listener_login}", c.host, c.port, a.database)),
+        url = toml_str(&format!(
+            "host={} port={} dbname={} user={listener_login}",
+            c.host, c.port, a.database
+        )),
         dbpw = toml_str(&db_password),
         host = toml_str(&host),
         bpw = toml_str(&broker_password),
     );
     if let Some(ca) = &a.broker_ca {
-        listener_toml.push_str(&format!("tls_ca_file = {}\n", toml_str(&std::path::absolute(ca)?.to_string_lossy())));
+        listener_toml.push_str(&format!(
+            "tls_ca_file = {}\n",
+            toml_str(&std::path::absolute(ca)?.to_string_lossy())
+        ));
     }
     let changed = ensure_file(&toml_path, &listener_toml, 0o640, Some((0, ids.1)))?;
-    steps.record(changed, format!("configuration du listener {}", toml_path.display()));
+    steps.record(
+        changed,
+        format!("configuration du listener {}", toml_path.display()),
+    );
 
     // Enrollment.
     let enrolled = protocol::pki::court_load(&pki_dir).is_ok();
     if enrolled {
-        steps.record(false, format!("certificat de la juridiction dans {}", pki_dir.display()));
+        steps.record(
+            false,
+            format!("certificat de la juridiction dans {}", pki_dir.display()),
+        );
     } else if let Some(fingerprint) = &a.fingerprint {
         let args = crate::court::EnrollArgs {
             code: a.enrollment_code.clone(),
@@ -569,7 +669,10 @@ async fn court(a: CourtArgs) -> anyhow::Result<()> {
         };
         let outcome = crate::court::enroll(&args).await?;
         eprintln!("  {outcome}");
-        steps.record(matches!(outcome, listener::enroll::Outcome::Enrolled { .. }), format!("certificat de la juridiction dans {}", pki_dir.display()));
+        steps.record(
+            matches!(outcome, listener::enroll::Outcome::Enrolled { .. }),
+            format!("certificat de la juridiction dans {}", pki_dir.display()),
+        );
     } else {
         eprintln!(
             "  à faire       : l'inscription au CJN ; relancez avec --enrollment-code et --fingerprint \
@@ -588,7 +691,10 @@ async fn court(a: CourtArgs) -> anyhow::Result<()> {
         toml_path.display()
     );
     let unit_text = unit(
-        &format!("XMJuris listener of court {}: the signed fiches to the CJN, its receipts back", a.code),
+        &format!(
+            "XMJuris listener of court {}: the signed fiches to the CJN, its receipts back",
+            a.code
+        ),
         &c.system_user,
         &exec,
         "postgresql.service",
@@ -599,7 +705,9 @@ async fn court(a: CourtArgs) -> anyhow::Result<()> {
     let changed = ensure_file(&unit_path, &unit_text, 0o644, None)?;
     steps.record(changed, format!("service systemd {}", unit_path.display()));
     if changed {
-        eprintln!("  ensuite       : systemctl daemon-reload && systemctl enable --now xmjuris-listener");
+        eprintln!(
+            "  ensuite       : systemctl daemon-reload && systemctl enable --now xmjuris-listener"
+        );
     }
     steps.finish(&format!("Juridiction {}", a.code));
     Ok(())
@@ -611,7 +719,9 @@ fn parse_court(s: &str) -> anyhow::Result<(CourtCode, [String; 4])> {
     let [code, name, region, dep, arr] = parts.as_slice() else {
         bail!("--court « {s} » : attendu CODE;NOM;RÉGION;DÉPARTEMENT;ARRONDISSEMENT");
     };
-    let code: CourtCode = code.parse().map_err(|_| anyhow::anyhow!("--court « {s} » : code de juridiction invalide (5 chiffres)"))?;
+    let code: CourtCode = code.parse().map_err(|_| {
+        anyhow::anyhow!("--court « {s} » : code de juridiction invalide (5 chiffres)")
+    })?;
     Ok((code, [name, region, dep, arr].map(|v| v.to_string())))
 }
 
@@ -619,7 +729,11 @@ async fn cjn(a: CjnArgs) -> anyhow::Result<()> {
     let c = &a.common;
     eprintln!("Installation du CJN :");
     let mut steps = Steps::default();
-    let courts: Vec<(CourtCode, [String; 4])> = a.court.iter().map(|s| parse_court(s)).collect::<anyhow::Result<_>>()?;
+    let courts: Vec<(CourtCode, [String; 4])> = a
+        .court
+        .iter()
+        .map(|s| parse_court(s))
+        .collect::<anyhow::Result<_>>()?;
 
     let (created, ids) = ensure_system_user(c)?;
     steps.record(created, format!("utilisateur système {}", c.system_user));
@@ -631,9 +745,15 @@ async fn cjn(a: CjnArgs) -> anyhow::Result<()> {
     let changed = ensure_dir(&etc, 0o750, Some((0, ids.1)))?
         | ensure_dir(&state, 0o700, Some(ids))?
         | ensure_dir(&broker_data, 0o700, Some(ids))?;
-    steps.record(changed, format!("dossiers {} et {}", etc.display(), state.display()));
+    steps.record(
+        changed,
+        format!("dossiers {} et {}", etc.display(), state.display()),
+    );
 
-    steps.record(ensure_database(c, &a.database).await?, format!("base de données {}", a.database));
+    steps.record(
+        ensure_database(c, &a.database).await?,
+        format!("base de données {}", a.database),
+    );
     let admin_url = pg_url(&c.pg, &a.database);
     let report = db::migrate(&admin_url, db::Schema::Cjn).await?;
     steps.record(!report.is_noop(), format!("schéma du CJN ({report})"));
@@ -645,13 +765,22 @@ async fn cjn(a: CjnArgs) -> anyhow::Result<()> {
         &c.lan,
     );
     let (changed, hba) = ensure_hba(c, &a.database, &block).await?;
-    steps.record(changed, format!("accès dans {} (réseau local, cjn-ingest local, scram-sha-256)", hba.display()));
+    steps.record(
+        changed,
+        format!(
+            "accès dans {} (réseau local, cjn-ingest local, scram-sha-256)",
+            hba.display()
+        ),
+    );
 
     // cjn-ingest's login.
     let admin = db::connect(&admin_url).await?;
     let toml_path = etc.join("cjn-ingest.toml");
     let login_exists: bool = admin
-        .query_one("select exists (select from pg_roles where rolname = 'ingest')", &[])
+        .query_one(
+            "select exists (select from pg_roles where rolname = 'ingest')",
+            &[],
+        )
         .await?
         .get(0);
     let db_password = match toml_value(&toml_path, "database", "password") {
@@ -676,11 +805,20 @@ async fn cjn(a: CjnArgs) -> anyhow::Result<()> {
 
     // The PKI.
     let pki = if pki_dir.join(protocol::pki::files::ROOT_CRT).exists() {
-        steps.record(false, format!("autorité de certification dans {}", pki_dir.display()));
+        steps.record(
+            false,
+            format!("autorité de certification dans {}", pki_dir.display()),
+        );
         protocol::pki::CjnPki::open(&pki_dir)?
     } else {
         let pki = protocol::pki::CjnPki::init(&pki_dir)?;
-        steps.record(true, format!("autorité de certification dans {} (gardez root.key hors ligne)", pki_dir.display()));
+        steps.record(
+            true,
+            format!(
+                "autorité de certification dans {} (gardez root.key hors ligne)",
+                pki_dir.display()
+            ),
+        );
         pki
     };
     let fingerprint = pki.ca_fingerprint()?;
@@ -725,14 +863,19 @@ async fn cjn(a: CjnArgs) -> anyhow::Result<()> {
         pid_file: None,
         user: Some(c.system_user.clone()),
         dynsec_plugin: None,
-        new_password: if ingest_known.is_none() && broker_dir.join(protocol::broker::DYNSEC_FILE).exists() {
+        new_password: if ingest_known.is_none()
+            && broker_dir.join(protocol::broker::DYNSEC_FILE).exists()
+        {
             vec![protocol::broker::cjn_account_name(1)]
         } else {
             Vec::new()
         },
     };
     let written = crate::broker::write(&args).await?;
-    steps.record(written.changed, format!("configuration du broker dans {}", broker_dir.display()));
+    steps.record(
+        written.changed,
+        format!("configuration du broker dans {}", broker_dir.display()),
+    );
     let cjn_account = protocol::broker::cjn_account_name(1);
     let broker_password = written
         .handed
@@ -747,13 +890,19 @@ async fn cjn(a: CjnArgs) -> anyhow::Result<()> {
          [database]\nurl = {url}\npassword = {dbpw}\n\n\
          [broker]\nhost = \"127.0.0.1\"\nport = {broker_port}\nusername = \"{cjn_account}\"\npassword = {bpw}\n\n\
          [pki]\ndir = {pki}\n",
-        url = toml_str(&format!("host={} port={} dbname={} user=ingest", c.host, c.port, a.database)),
+        url = toml_str(&format!(
+            "host={} port={} dbname={} user=ingest",
+            c.host, c.port, a.database
+        )),
         dbpw = toml_str(&db_password),
         bpw = toml_str(&broker_password),
         pki = toml_str(&pki_dir.to_string_lossy()),
     );
     let changed = ensure_file(&toml_path, &ingest_toml, 0o640, Some((0, ids.1)))?;
-    steps.record(changed, format!("configuration de cjn-ingest {}", toml_path.display()));
+    steps.record(
+        changed,
+        format!("configuration de cjn-ingest {}", toml_path.display()),
+    );
 
     // A first enrollment code for every court without a certificate or an open code.
     let registered = admin
@@ -767,7 +916,11 @@ async fn cjn(a: CjnArgs) -> anyhow::Result<()> {
             continue;
         }
         let e = pki.new_enrollment_code(code, a.code_valid_hours)?;
-        let password = written.handed.iter().find(|(n, _)| *n == code.to_string()).map(|(_, p)| p.as_str());
+        let password = written
+            .handed
+            .iter()
+            .find(|(n, _)| *n == code.to_string())
+            .map(|(_, p)| p.as_str());
         println!("Juridiction {code}");
         println!("  Code d'inscription : {}", e.code);
         println!("  Valable jusqu'au   : {}", e.expires_rfc3339());
@@ -787,7 +940,10 @@ async fn cjn(a: CjnArgs) -> anyhow::Result<()> {
         );
         steps.changed += 1;
     } else {
-        steps.record(false, "codes d'inscription (chaque juridiction a un certificat ou un code valable)");
+        steps.record(
+            false,
+            "codes d'inscription (chaque juridiction a un certificat ou un code valable)",
+        );
     }
     crate::court::give_to(&pki_dir, &c.system_user)?;
 
@@ -796,7 +952,11 @@ async fn cjn(a: CjnArgs) -> anyhow::Result<()> {
     let ingest_unit = unit(
         "XMJuris cjn-ingest: the courts' messages into the national registry",
         &c.system_user,
-        &format!("{} --config {}", bin.join("cjn-ingest").display(), toml_path.display()),
+        &format!(
+            "{} --config {}",
+            bin.join("cjn-ingest").display(),
+            toml_path.display()
+        ),
         "postgresql.service xmjuris-broker.service",
         &[state.as_path()],
         &[etc.as_path()],
@@ -805,20 +965,29 @@ async fn cjn(a: CjnArgs) -> anyhow::Result<()> {
     let broker_unit = unit(
         "XMJuris MQTT broker (Mosquitto, configuration generated by xmjuris)",
         &c.system_user,
-        &format!("{} -c {}", mosquitto.display(), broker_dir.join(protocol::broker::CONF_FILE).display()),
+        &format!(
+            "{} -c {}",
+            mosquitto.display(),
+            broker_dir.join(protocol::broker::CONF_FILE).display()
+        ),
         "",
         &[broker_data.as_path()],
         &[etc.as_path()],
     );
     let mut changed = false;
-    for (name, text) in [("cjn-ingest.service", ingest_unit), ("xmjuris-broker.service", broker_unit)] {
+    for (name, text) in [
+        ("cjn-ingest.service", ingest_unit),
+        ("xmjuris-broker.service", broker_unit),
+    ] {
         let path = c.unit_dir.join(name);
         let ch = ensure_file(&path, &text, 0o644, None)?;
         steps.record(ch, format!("service systemd {}", path.display()));
         changed |= ch;
     }
     if changed {
-        eprintln!("  ensuite       : systemctl daemon-reload && systemctl enable --now xmjuris-broker cjn-ingest");
+        eprintln!(
+            "  ensuite       : systemctl daemon-reload && systemctl enable --now xmjuris-broker cjn-ingest"
+        );
     }
     steps.finish("CJN");
     Ok(())

@@ -236,8 +236,7 @@ fn mode(p: &Path) -> u32 {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_court_enrolls_over_mqtt_resumes_after_a_cut_and_its_listener_sees_its_fiche_archived()
-{
+async fn a_court_enrolls_over_mqtt_resumes_after_a_cut_and_its_listener_sees_its_fiche_archived() {
     let mut cjn = Cjn::new(&[COURT_CODE]);
     let court = tokio::task::spawn_blocking(common::Court::new)
         .await
@@ -277,8 +276,15 @@ async fn a_court_enrolls_over_mqtt_resumes_after_a_cut_and_its_listener_sees_its
     );
     let said = text(&second.stdout);
     assert!(second.status.success(), "{}", text(&second.stderr));
-    assert!(said.contains("Inscription réussie (demande reprise)"), "{said}");
-    assert_eq!(std::fs::read(pki.join("court.key")).unwrap(), key, "a new key");
+    assert!(
+        said.contains("Inscription réussie (demande reprise)"),
+        "{said}"
+    );
+    assert_eq!(
+        std::fs::read(pki.join("court.key")).unwrap(),
+        key,
+        "a new key"
+    );
     assert!(!pki.join("enrollment-request.cbor").exists());
     for f in ["court.crt", "root.crt", "issuing.crt", "cjn.crt", "crl.pem"] {
         assert!(pki.join(f).exists(), "{f} not installed");
@@ -371,9 +377,15 @@ async fn a_wrong_fingerprint_installs_nothing_and_a_used_code_is_refused() {
         said.contains("l'autorité racine reçue n'a pas l'empreinte donnée avec le code : rien n'a été installé"),
         "{said}"
     );
-    assert!(said.contains(&wrong) && said.contains(&fingerprint), "{said}");
+    assert!(
+        said.contains(&wrong) && said.contains(&fingerprint),
+        "{said}"
+    );
     for f in ["court.crt", "root.crt", "issuing.crt", "cjn.crt", "crl.pem"] {
-        assert!(!pki.join(f).exists(), "{f} installed with a wrong fingerprint");
+        assert!(
+            !pki.join(f).exists(),
+            "{f} installed with a wrong fingerprint"
+        );
     }
     // A fingerprint that is not one at all.
     let out = cjn.enroll(COURT_CODE, &pki, &["--fingerprint", "12:34"]);

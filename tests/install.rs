@@ -150,7 +150,11 @@ async fn setup_cjn_and_setup_court_install_a_court_that_enrolls_over_mqtt_and_ge
         "{}",
         text(&again.stderr)
     );
-    assert!(again.stdout.is_empty(), "a second code: {}", text(&again.stdout));
+    assert!(
+        again.stdout.is_empty(),
+        "a second code: {}",
+        text(&again.stdout)
+    );
     assert_eq!(mode(&etc.join("cjn-ingest.toml")), 0o640);
     assert_eq!(mode(&var), 0o700);
     let hba = std::fs::read_to_string(cjn_pg.data_dir().join("pg_hba.conf")).unwrap();

@@ -91,11 +91,7 @@ impl std::fmt::Display for Outcome {
                  (numéro de série {serial}, valable jusqu'au {not_after}), installé avec sa clé ; \
                  l'empreinte de l'autorité racine est celle donnée avec le code. Le listener peut \
                  démarrer.",
-                if *resumed {
-                    " (demande reprise)"
-                } else {
-                    ""
-                }
+                if *resumed { " (demande reprise)" } else { "" }
             ),
             Outcome::AlreadyEnrolled {
                 court,
@@ -190,7 +186,9 @@ pub enum EnrollError {
     #[error("configuration du broker : {0}")]
     Broker(String),
     /// Stopped by a signal.
-    #[error("interrompu ; la clé et la demande sont gardées : relancez la même commande pour reprendre")]
+    #[error(
+        "interrompu ; la clé et la demande sont gardées : relancez la même commande pour reprendre"
+    )]
     Cancelled,
 }
 
@@ -215,7 +213,10 @@ fn refusal_text(reason: Reason, detail: &str) -> String {
         }
         _ => "le CJN refuse la demande",
     };
-    format!("refusé par le CJN : {what} (motif {}, {detail})", reason.name())
+    format!(
+        "refusé par le CJN : {what} (motif {}, {detail})",
+        reason.name()
+    )
 }
 
 fn files_err(dir: &Path) -> impl Fn(String) -> EnrollError + '_ {

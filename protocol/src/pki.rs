@@ -703,7 +703,10 @@ impl CjnPki {
             let Ok(stored) = serde_json::from_slice::<StoredCode>(&bytes) else {
                 continue;
             };
-            if stored.court == court && stored.expires_at > now && !path.with_extension("used").exists() {
+            if stored.court == court
+                && stored.expires_at > now
+                && !path.with_extension("used").exists()
+            {
                 return Ok(true);
             }
         }
