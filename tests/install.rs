@@ -75,6 +75,8 @@ fn setup(cluster: &sandbox::PgCluster, args: &[&str], env: &[(&str, &str)]) -> O
         cmd.env(k, v);
     }
     let out = cmd.output().unwrap();
+    // What setup says, step by step (standard error holds no secret).
+    eprintln!("xmjuris setup {}:\n{}", args[0], text(&out.stderr));
     assert!(
         out.status.success(),
         "setup {args:?}:\n{}\n{}",
@@ -294,6 +296,21 @@ async fn setup_cjn_and_setup_court_install_a_court_that_enrolls_over_mqtt_and_ge
         }
         _ => eprintln!("systemd-analyze is not installed: the units were not verified"),
     }
+
+    // pg_hba.conf admits the staff and the listener, and no other login over TCP.
+    court_pg
+        .psql(
+            "court",
+            &format!("create role intrus login password '{PASSWORD}'; grant connect on database court to intrus;"),
+        )
+        .unwrap();
+    let Err(refused) = db::connect(&court_pg.user_url("intrus", PASSWORD, "court")).await else {
+        panic!("a login outside the staff and the listener connected over TCP");
+    };
+    assert!(
+        format!("{refused} {refused:?}").contains("pg_hba.conf rejects connection"),
+        "{refused:?}"
+    );
 
     // The greffier's staff sign a fiche; the listener, from setup's file, sends it: archived.
     let url = |login: &str| court_pg.user_url(login, PASSWORD, "court");

@@ -8,9 +8,10 @@
 //!   MAC; never the code) are written before anything is sent, in a folder of mode 0700; a second
 //!   run sends the same request again (the same key, the same message id) instead of making a new
 //!   key, and needs no code;
-//! - the MQTT session is persistent (the court's client id): an answer published while the link
-//!   was down is kept by the broker; the request is sent again after `resend_after`, and at each
-//!   reconnection (the CJN answers the same key with the answer it kept);
+//! - the MQTT session is persistent (the court's client id) and keeps its subscription to the
+//!   answer topic until the enrollment ends: an answer published while the link was down, or
+//!   between two runs, is kept by the broker; the request is sent again after `resend_after`,
+//!   and at each reconnection (the CJN answers the same key with the answer it kept);
 //! - nothing is installed unless the root CA has the fingerprint given and the whole answer
 //!   verifies ([`pki::court_complete_enrollment`]); a refusal of the CJN (a used, unknown or
 //!   expired code; a court it does not know) is reported with its reason.
@@ -457,8 +458,17 @@ pub async fn enroll(e: &Enrollment, shutdown: CancellationToken) -> Result<Outco
         }
     };
 
-    // The listener takes over this session: it does not need the answer topic.
-    if ever_connected && client.try_unsubscribe(&answer_topic).is_ok() {
+    // Done: the listener takes over this session and does not need the answer topic. Not done
+    // (no answer yet, interrupted): the subscription stays, so that the broker keeps an answer
+    // that comes meanwhile for the next run.
+    let waiting = matches!(
+        result,
+        Err(EnrollError::NoAnswer { .. } | EnrollError::Cancelled)
+    );
+    if ever_connected {
+        if !waiting {
+            let _ = client.try_unsubscribe(&answer_topic);
+        }
         let _ = client.try_disconnect();
         let _ = tokio::time::timeout(Duration::from_secs(2), async {
             while eventloop.poll().await.is_ok() {}
