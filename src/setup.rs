@@ -250,6 +250,28 @@ fn hba_block(
     b
 }
 
+/// `text` (a pg_hba.conf) with `block` in place of an earlier block, else before the first rule
+/// (after the leading comments), since the first matching rule wins.
+fn with_hba_block(text: &str, block: &str) -> String {
+    match (text.find(HBA_BEGIN), text.find(HBA_END)) {
+        (Some(b), Some(e)) if e > b => {
+            let end = text[e..].find('\n').map_or(text.len(), |n| e + n + 1);
+            format!("{}{block}{}", &text[..b], &text[end..])
+        }
+        _ => {
+            let mut at = 0;
+            for line in text.split_inclusive('\n') {
+                let t = line.trim();
+                if !t.is_empty() && !t.starts_with('#') {
+                    break;
+                }
+                at += line.len();
+            }
+            format!("{}{block}{}", &text[..at], &text[at..])
+        }
+    }
+}
+
 /// Puts `block` in the hba file (replacing an earlier block, else before the first rule),
 /// reloads the server and checks that it took the file without error.
 async fn ensure_hba(c: &Common, dbname: &str, block: &str) -> anyhow::Result<(bool, PathBuf)> {
@@ -265,24 +287,7 @@ async fn ensure_hba(c: &Common, dbname: &str, block: &str) -> anyhow::Result<(bo
     };
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("lecture de {}", path.display()))?;
-    let new = match (text.find(HBA_BEGIN), text.find(HBA_END)) {
-        (Some(b), Some(e)) if e > b => {
-            let end = text[e..].find('\n').map_or(text.len(), |n| e + n + 1);
-            format!("{}{block}{}", &text[..b], &text[end..])
-        }
-        _ => {
-            // Before the first rule: after the leading comments and blank lines.
-            let mut at = 0;
-            for line in text.split_inclusive('\n') {
-                let t = line.trim();
-                if !t.is_empty() && !t.starts_with('#') {
-                    break;
-                }
-                at += line.len();
-            }
-            format!("{}{block}{}", &text[..at], &text[at..])
-        }
-    };
+    let new = with_hba_block(&text, block);
     if new == text {
         return Ok((false, path));
     }
@@ -999,4 +1004,56 @@ fn which(program: &str) -> Option<PathBuf> {
         .split(':')
         .map(|d| Path::new(d).join(program))
         .find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hba_block_goes_before_the_first_rule_and_is_replaced_in_place() {
+        let debian = "# PostgreSQL Client Authentication Configuration File\n#\n\n\
+                      local   all   postgres   peer\nhost all all 127.0.0.1/32 scram-sha-256\n";
+        let block = hba_block(
+            "t",
+            "court",
+            &[("listener", "127.0.0.1/32")],
+            "+greffier",
+            &["10.0.0.0/8".into()],
+        );
+        let once = with_hba_block(debian, &block);
+        assert!(once.starts_with(
+            "# PostgreSQL Client Authentication Configuration File\n#\n\n# BEGIN XMJuris"
+        ));
+        let rules: Vec<&str> = once
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                "host    court    listener    127.0.0.1/32    scram-sha-256",
+                "host    court    +greffier    10.0.0.0/8    scram-sha-256",
+                "host    court    all    0.0.0.0/0    reject",
+                "host    court    all    ::/0    reject",
+                "local   all   postgres   peer",
+                "host all all 127.0.0.1/32 scram-sha-256",
+            ]
+        );
+        assert_eq!(
+            with_hba_block(&once, &block),
+            once,
+            "the same block again: unchanged"
+        );
+        let other = hba_block(
+            "t",
+            "court",
+            &[("listener", "127.0.0.1/32")],
+            "+greffier",
+            &[],
+        );
+        let twice = with_hba_block(&once, &other);
+        assert_eq!(twice.matches(HBA_BEGIN).count(), 1);
+        assert!(!twice.contains("10.0.0.0/8") && twice.contains("local   all   postgres   peer"));
+    }
 }
