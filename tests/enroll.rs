@@ -210,7 +210,12 @@ impl Cjn {
     /// `xmjuris court enroll` as the court's operator runs it, with the broker password the CJN
     /// gave in the environment.
     fn enroll(&self, court: &str, state_dir: &Path, extra: &[&str]) -> Output {
-        let broker = format!("mqtt://127.0.0.1:{}", self.broker_port);
+        self.enroll_via(self.broker_port, court, state_dir, extra)
+    }
+
+    /// The same, reaching the broker at `port` (a relay).
+    fn enroll_via(&self, port: u16, court: &str, state_dir: &Path, extra: &[&str]) -> Output {
+        let broker = format!("mqtt://127.0.0.1:{port}");
         let mut args = vec![
             "court",
             "enroll",
@@ -421,4 +426,33 @@ async fn a_wrong_fingerprint_installs_nothing_and_a_used_code_is_refused() {
         &["--code", &typo, "--fingerprint", &fingerprint],
     );
     assert!(text(&out.stderr).contains("code d'inscription inconnu du CJN, ou mal recopié"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_enrollment_over_an_emulated_satellite_link_takes_seconds_and_a_few_kilobytes() {
+    let mut cjn = Cjn::new(&[COURT_CODE]);
+    cjn.start_ingest();
+    let (code, fingerprint) = cjn.enrollment_code(COURT_CODE);
+    let pki = cjn.tmp.path().join("court-pki");
+    // 15 kbit/s and 300 ms each way, as a remote court's satellite link.
+    let relay =
+        sandbox::SlowRelay::start(cjn.broker_port, 15_000, Duration::from_millis(300)).unwrap();
+    let start = Instant::now();
+    let out = cjn.enroll_via(
+        relay.port(),
+        COURT_CODE,
+        &pki,
+        &["--code", &code, "--fingerprint", &fingerprint],
+    );
+    let took = start.elapsed();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(pki.join("court.crt").exists());
+    eprintln!(
+        "enrollment over 15 kbit/s, 300 ms each way: {:.1} s, {} bytes up, {} bytes down",
+        took.as_secs_f64(),
+        relay.bytes_up(),
+        relay.bytes_down()
+    );
+    assert!(took < Duration::from_secs(20), "{took:?}");
+    assert!(relay.bytes_up() < 4096 && relay.bytes_down() < 16384);
 }
