@@ -28,52 +28,52 @@ pub enum BrokerCommand {
 pub struct ConfigArgs {
     /// Folder of mosquitto.conf and dynamic-security.json (created; its hashes are kept).
     #[arg(long, value_name = "DIR")]
-    out: PathBuf,
+    pub(crate) out: PathBuf,
     /// The CJN database, as an operator: its active registered courts (cjn.broker_courts()).
     #[arg(long, value_name = "DATABASE_URL")]
-    cjn_db: Option<String>,
+    pub(crate) cjn_db: Option<String>,
     /// Or a file of court codes, one a line (`#` starts a comment).
     #[arg(long, value_name = "FILE")]
-    courts: Option<PathBuf>,
+    pub(crate) courts: Option<PathBuf>,
     /// cjn-ingest instances: broker accounts cjn-1 ... cjn-N.
     #[arg(long, value_name = "N", default_value_t = 1)]
-    cjn_accounts: u32,
+    pub(crate) cjn_accounts: u32,
     /// A listener without TLS (ADDRESS:PORT, or PORT for every address); repeatable. Local by
     /// default: the courts connect over TLS (--tls-listen), their passwords never in clear.
     #[arg(long, value_name = "ADDRESS:PORT", default_value = "127.0.0.1:1883")]
-    listen: Vec<String>,
+    pub(crate) listen: Vec<String>,
     /// A TLS listener (ADDRESS:PORT, or PORT), serving --tls-cert and --tls-key.
     #[arg(long, value_name = "ADDRESS:PORT", requires_all = ["tls_cert", "tls_key"])]
-    tls_listen: Option<String>,
+    pub(crate) tls_listen: Option<String>,
     /// The TLS listener's certificate chain (PEM, readable by the broker).
     #[arg(long, value_name = "PEM", requires = "tls_listen")]
-    tls_cert: Option<PathBuf>,
+    pub(crate) tls_cert: Option<PathBuf>,
     /// The TLS listener's private key (PEM, readable by the broker).
     #[arg(long, value_name = "PEM", requires = "tls_listen")]
-    tls_key: Option<PathBuf>,
+    pub(crate) tls_key: Option<PathBuf>,
     /// cjn-ingest's `[ingest] max_sealed_bytes`: the broker refuses packets 64 KiB larger.
     #[arg(long, value_name = "BYTES", default_value_t = bc::DEFAULT_MAX_MESSAGE_BYTES)]
-    max_message_bytes: usize,
+    pub(crate) max_message_bytes: usize,
     /// Folder of the broker's persistent sessions and queued messages (writable by it).
     #[arg(long, value_name = "DIR", default_value = "/var/lib/mosquitto")]
-    data_dir: PathBuf,
+    pub(crate) data_dir: PathBuf,
     /// Log file (standard error by default: the journal under systemd).
     #[arg(long, value_name = "FILE")]
-    log_file: Option<PathBuf>,
+    pub(crate) log_file: Option<PathBuf>,
     /// PID file.
     #[arg(long, value_name = "FILE")]
-    pid_file: Option<PathBuf>,
+    pub(crate) pid_file: Option<PathBuf>,
     /// The system user the broker runs as, once started as root (Mosquitto's default:
     /// mosquitto); the files are made readable by its group.
     #[arg(long, value_name = "USER")]
-    user: Option<String>,
+    pub(crate) user: Option<String>,
     /// The dynamic-security plugin (found under /usr/lib by default).
     #[arg(long, value_name = "FILE")]
-    dynsec_plugin: Option<PathBuf>,
+    pub(crate) dynsec_plugin: Option<PathBuf>,
     /// Give this account a new password (a court code or cjn-N), printed like a new account's;
     /// repeatable.
     #[arg(long, value_name = "ACCOUNT")]
-    new_password: Vec<String>,
+    pub(crate) new_password: Vec<String>,
 }
 
 pub async fn run(cmd: BrokerCommand) -> anyhow::Result<()> {
@@ -83,6 +83,23 @@ pub async fn run(cmd: BrokerCommand) -> anyhow::Result<()> {
 }
 
 async fn config(args: ConfigArgs) -> anyhow::Result<()> {
+    for (name, password) in write(&args).await?.handed {
+        println!("{name} {password}");
+    }
+    Ok(())
+}
+
+/// What [`write`] did.
+pub struct Written {
+    /// The accounts given a new password, with it (clear: shown once, kept nowhere).
+    pub handed: Vec<(String, String)>,
+    /// Whether a file changed.
+    pub changed: bool,
+}
+
+/// Writes the broker's configuration (see the module's documentation); says on standard error
+/// what changed, and returns the new passwords.
+pub async fn write(args: &ConfigArgs) -> anyhow::Result<Written> {
     let out = std::path::absolute(&args.out)?;
     let courts = match (&args.cjn_db, &args.courts) {
         (Some(url), _) => courts_from_db(url).await?,
@@ -164,7 +181,7 @@ async fn config(args: ConfigArgs) -> anyhow::Result<()> {
             }),
         });
     }
-    let dynsec_plugin = match args.dynsec_plugin {
+    let dynsec_plugin = match args.dynsec_plugin.clone() {
         Some(p) => p,
         None => bc::find_dynsec_plugin().context(
             "Mosquitto's dynamic-security plugin (mosquitto_dynamic_security.so, Debian package \
@@ -196,9 +213,7 @@ async fn config(args: ConfigArgs) -> anyhow::Result<()> {
         .with_context(|| format!("writing the broker's configuration in {}", out.display()))?;
     give_to_broker_group(&out, args.user.as_deref())?;
 
-    for (name, password) in &handed {
-        println!("{name} {password}");
-    }
+    let changed = !changes.is_empty();
     if changes.is_empty() {
         eprintln!(
             "Broker configuration in {} up to date: nothing changed ({} courts, {} CJN account(s)).",
@@ -227,11 +242,11 @@ async fn config(args: ConfigArgs) -> anyhow::Result<()> {
             handed.len()
         );
     }
-    Ok(())
+    Ok(Written { handed, changed })
 }
 
 /// `ADDRESS:PORT` (`[v6]:PORT` too) or `PORT` (every address).
-fn parse_listen(s: &str) -> anyhow::Result<(Option<String>, u16)> {
+pub(crate) fn parse_listen(s: &str) -> anyhow::Result<(Option<String>, u16)> {
     let (address, port) = match s.rsplit_once(':') {
         Some((a, p)) => (Some(a.trim_matches(['[', ']']).to_owned()), p),
         None => (None, s),

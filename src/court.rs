@@ -1,5 +1,7 @@
 //! `xmjuris court ...`: a court's identity and staff, through the court database's SQL API.
 
+use std::path::PathBuf;
+
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
@@ -11,6 +13,9 @@ pub enum CourtCommand {
     AddUser(AddUserArgs),
     /// Change a staff member's privilege; 0 suspends (run as the greffier).
     SetPrivilege(SetPrivilegeArgs),
+    /// Enroll this court at the CJN over MQTT: make its key, send the request with the one-time
+    /// code, check the CJN root's fingerprint, install the certificate (resumable: run it again).
+    Enroll(EnrollArgs),
     /// Check the audit chain and name the first broken link (greffier or DBA).
     AuditVerify {
         /// Connection string of the court database.
@@ -42,6 +47,44 @@ pub struct InitArgs {
     /// Full name of the greffier, as printed (defaults to the login).
     #[arg(long)]
     greffier_name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EnrollArgs {
+    /// The one-time enrollment code the CJN gave (`<court>-<id>-<secret>`); not needed to
+    /// resume a request an earlier run kept.
+    #[arg(long, env = "XMJURIS_ENROLLMENT_CODE", hide_env_values = true)]
+    pub code: Option<String>,
+    /// SHA-256 fingerprint of the CJN's root CA, given with the code (by another channel).
+    #[arg(long)]
+    pub fingerprint: String,
+    /// The listener's configuration file: the court, its PKI folder and the broker (password
+    /// included, or XMJURIS__BROKER__PASSWORD).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["broker", "state_dir", "broker_user", "broker_ca"])]
+    pub config: Option<PathBuf>,
+    /// The broker: mqtt://HOST[:PORT], or mqtts://HOST[:PORT] for TLS. The court's broker
+    /// password, given by the CJN: XMJURIS_BROKER_PASSWORD, else asked.
+    #[arg(long, value_name = "URL", required_unless_present = "config")]
+    pub broker: Option<String>,
+    /// The broker's user name (the court code by default).
+    #[arg(long, value_name = "USER")]
+    pub broker_user: Option<String>,
+    /// CA certificate (PEM) of the broker's TLS certificate; the system's CAs by default.
+    #[arg(long, value_name = "PEM")]
+    pub broker_ca: Option<PathBuf>,
+    /// The court's PKI folder (the listener's `pki_dir`): the key, the kept request, the
+    /// certificates.
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/xmjuris/pki")]
+    pub state_dir: PathBuf,
+    /// Send the request again after this long without an answer.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub resend_secs: u64,
+    /// Give up after this long without an answer (the request is kept: run it again).
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    pub timeout_secs: u64,
+    /// Give the PKI folder to this system user (the listener's) once installed.
+    #[arg(long, value_name = "USER")]
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -123,6 +166,11 @@ pub async fn run(cmd: CourtCommand) -> anyhow::Result<()> {
             println!("Privilège de {} : {}.", a.login, a.privilege);
             Ok(())
         }
+        CourtCommand::Enroll(a) => {
+            let outcome = enroll(&a).await?;
+            println!("{outcome}");
+            Ok(())
+        }
         CourtCommand::AuditVerify { db } => {
             let client = db::connect(&db).await?;
             let row = client
@@ -149,7 +197,7 @@ pub async fn run(cmd: CourtCommand) -> anyhow::Result<()> {
 
 /// A new password: from `XMJURIS_PASSWORD`, else typed twice at a prompt; never from the
 /// command line (it would show in the process list and the shell history).
-fn new_password(prompt: &str) -> anyhow::Result<String> {
+pub(crate) fn new_password(prompt: &str) -> anyhow::Result<String> {
     if let Ok(p) = std::env::var("XMJURIS_PASSWORD") {
         anyhow::ensure!(
             p.chars().count() >= 8,
@@ -169,3 +217,91 @@ fn new_password(prompt: &str) -> anyhow::Result<String> {
 }
 
 pub use db::scram_verifier;
+
+/// `court enroll`: the enrollment over MQTT (`listener::enroll`), then the folder given to the
+/// listener's user.
+pub async fn enroll(a: &EnrollArgs) -> anyhow::Result<listener::enroll::Outcome> {
+    use listener::enroll::Enrollment;
+    let (court, pki_dir, broker) = match &a.config {
+        Some(path) => {
+            let c = listener::Config::load(path)
+                .with_context(|| format!("lecture de {}", path.display()))?;
+            (Some(c.court.code), c.court.pki_dir, c.broker)
+        }
+        None => {
+            let url = a.broker.as_deref().unwrap_or_default();
+            let (tls, host, port) = parse_broker_url(url)?;
+            let password = match std::env::var("XMJURIS__BROKER__PASSWORD")
+                .or_else(|_| std::env::var("XMJURIS_BROKER_PASSWORD"))
+            {
+                Ok(p) => p,
+                Err(_) => rpassword::prompt_password("Mot de passe du broker (donné par le CJN) : ")
+                    .context("lecture du mot de passe du broker (pas de terminal ? donnez XMJURIS_BROKER_PASSWORD)")?,
+            };
+            let mut broker = listener::config::BrokerConfig::new(host, port);
+            broker.tls = tls;
+            // A short keep-alive and reconnection delays: an operator waits at the terminal.
+            broker.keep_alive_secs = 60;
+            broker.backoff_max_secs = 30;
+            broker.username = a.broker_user.clone();
+            broker.password = Some(listener::config::Secret::new(password));
+            broker.tls_ca_file = a.broker_ca.clone();
+            (None, a.state_dir.clone(), broker)
+        }
+    };
+    let enrollment = Enrollment {
+        code: a.code.clone(),
+        court,
+        fingerprint: a.fingerprint.clone(),
+        pki_dir: pki_dir.clone(),
+        broker,
+        resend_after: std::time::Duration::from_secs(a.resend_secs.max(1)),
+        give_up_after: std::time::Duration::from_secs(a.timeout_secs.max(1)),
+    };
+    let shutdown = daemon::process::shutdown_on_signals("Signal reçu : inscription interrompue.");
+    let outcome = listener::enroll::enroll(&enrollment, shutdown)
+        .await
+        .map_err(|e| anyhow::anyhow!("inscription de la juridiction : {e}"))?;
+    if let Some(owner) = &a.owner {
+        give_to(&pki_dir, owner)?;
+    }
+    Ok(outcome)
+}
+
+/// `mqtt://host[:port]` or `mqtts://host[:port]`: (TLS, host, port).
+pub(crate) fn parse_broker_url(url: &str) -> anyhow::Result<(bool, String, u16)> {
+    let (tls, rest) = if let Some(r) = url.strip_prefix("mqtts://") {
+        (true, r)
+    } else if let Some(r) = url.strip_prefix("mqtt://") {
+        (false, r)
+    } else {
+        anyhow::bail!("--broker {url} : attendu mqtt://HÔTE[:PORT] ou mqtts://HÔTE[:PORT]");
+    };
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) => (
+            h.to_owned(),
+            p.parse()
+                .with_context(|| format!("--broker {url} : port « {p} » invalide"))?,
+        ),
+        None => (rest.to_owned(), if tls { 8883 } else { 1883 }),
+    };
+    anyhow::ensure!(!host.is_empty(), "--broker {url} : hôte manquant");
+    Ok((tls, host, port))
+}
+
+/// Gives a folder and its files to a system user (and its group), recursively.
+pub fn give_to(dir: &std::path::Path, owner: &str) -> anyhow::Result<()> {
+    let status = std::process::Command::new("chown")
+        .arg("-R")
+        .arg(format!("{owner}:{owner}"))
+        .arg(dir)
+        .status()
+        .context("chown")?;
+    anyhow::ensure!(
+        status.success(),
+        "chown -R {owner}: {} a échoué",
+        dir.display()
+    );
+    Ok(())
+}

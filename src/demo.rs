@@ -3,8 +3,9 @@
 //! - The CJN: its PostgreSQL cluster (migrated; the daemon's, an operator's and a
 //!   statistician's logins), its PKI, and `cjn-ingest`.
 //! - Two courts, each with its database (one cluster on this machine stands for their local
-//!   servers), staff and sample fiches at every step of the workflow, a certificate (enrolled
-//!   with a one-time code) and its `xmjuris-listener`.
+//!   servers), staff and sample fiches at every step of the workflow, a certificate and its
+//!   `xmjuris-listener`. Each court enrolls itself over MQTT once cjn-ingest runs, as a real
+//!   one does (`xmjuris court enroll`, with the code and the fingerprint only).
 //! - A Mosquitto broker with an account per court.
 //!
 //! The broker is started, then cjn-ingest's persistent session is created on it
@@ -338,7 +339,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     ];
     for c in COURTS {
         let db_name = format!("court_{}", c.code);
-        let court_pki = dir.join(format!("court-{}-pki", c.code));
         let fresh = !database_exists(&courts, &db_name).await?;
         if fresh {
             courts.create_database(&db_name)?;
@@ -366,18 +366,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             )
             .await
             .with_context(|| format!("setting up court {}", c.code))?;
-        }
-        if pki::court_load(&court_pki).is_err() {
-            let court = c.code.parse()?;
-            let enrollment = cjn_pki.new_enrollment_code(court, 1)?;
-            let (court, request) = pki::court_prepare_enrollment(&court_pki, &enrollment.code)?;
-            let answer = cjn_pki.handle_enrollment(court, &request)?;
-            pki::court_complete_enrollment(&court_pki, court, &enrollment.ca_fingerprint, &answer)?;
-            eprintln!(
-                "Court {} enrolled: its certificate is in {}.",
-                c.code,
-                court_pki.display()
-            );
         }
     }
     credentials.push("\n# The CJN".to_owned());
@@ -466,6 +454,27 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 bpw = state.secret(&format!("broker/{}", c.code))?,
             ),
         )?;
+        // The court enrolls itself over MQTT, as a real one does (`xmjuris court enroll`): the
+        // CJN's operator makes the code; the court gets only the code and the fingerprint.
+        let court_pki = dir.join(format!("court-{}-pki", c.code));
+        if pki::court_load(&court_pki).is_err() {
+            let enrollment = cjn_pki.new_enrollment_code(c.code.parse()?, 1)?;
+            let outcome = crate::court::enroll(&crate::court::EnrollArgs {
+                code: Some(enrollment.code.clone()),
+                fingerprint: enrollment.ca_fingerprint.clone(),
+                config: Some(toml.clone()),
+                broker: None,
+                broker_user: None,
+                broker_ca: None,
+                state_dir: court_pki.clone(),
+                resend_secs: 5,
+                timeout_secs: RESULT_WITHIN.as_secs(),
+                owner: None,
+            })
+            .await
+            .with_context(|| format!("enrolling court {} over MQTT", c.code))?;
+            eprintln!("Court {}: {outcome}", c.code);
+        }
         spawn_daemon(
             &dir,
             &format!("listener-{}", c.code),

@@ -7,6 +7,7 @@ mod extract;
 mod pki;
 mod print;
 mod reconcile;
+mod setup;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -34,6 +35,9 @@ enum Command {
     /// A court's identity and staff.
     #[command(subcommand)]
     Court(court::CourtCommand),
+    /// Set up a court server or the CJN on Debian/Ubuntu; running it again changes nothing.
+    #[command(subcommand)]
+    Setup(setup::SetupCommand),
     /// The MQTT broker's configuration, generated from the registry of courts.
     #[command(subcommand)]
     Broker(broker::BrokerCommand),
@@ -86,6 +90,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Court(cmd) => court::run(cmd).await,
         Command::Pki(cmd) => pki::run(cmd).await,
         Command::Broker(cmd) => broker::run(cmd).await,
+        Command::Setup(cmd) => setup::run(cmd).await,
         Command::Print(cmd) => print::run_print(cmd).await,
         Command::Forms(cmd) => print::run_forms(cmd).await,
         Command::VerifyExtract(args) => extract::run_verify(args),

@@ -88,6 +88,24 @@ pub struct BrokerConfig {
     pub backoff_max_secs: u64,
 }
 
+impl BrokerConfig {
+    /// A broker at `host:port` with the defaults of the configuration file (no password).
+    pub fn new(host: impl Into<String>, port: u16) -> Self {
+        BrokerConfig {
+            host: host.into(),
+            port,
+            client_id: None,
+            username: None,
+            password: None,
+            keep_alive_secs: default_keep_alive(),
+            tls: false,
+            tls_ca_file: None,
+            backoff_initial_ms: default_backoff_initial(),
+            backoff_max_secs: default_backoff_max(),
+        }
+    }
+}
+
 /// Batching, windows and timers.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -31,6 +31,7 @@
 //! for the database; the engine owns the database session and the publishing.
 
 pub mod config;
+pub mod enroll;
 pub mod link;
 pub mod store;
 

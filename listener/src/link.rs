@@ -9,7 +9,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::Error;
-use crate::config::Config;
+use crate::config::{BrokerConfig, Config};
+use protocol::CourtCode;
 
 /// What the link reports.
 #[derive(Debug)]
@@ -36,19 +37,27 @@ pub struct Link {
 
 /// MQTT options from the configuration: persistent session, long keep-alive, manual acks.
 pub fn options(config: &Config) -> Result<MqttOptions, Error> {
-    let b = &config.broker;
-    let mut o = MqttOptions::new(config.client_id(), b.host.clone(), b.port);
+    let mut o = broker_options(config.court.code, &config.broker)?;
+    o.set_manual_acks(true);
+    Ok(o)
+}
+
+/// MQTT options for the court's account on the broker (the listener's, and
+/// [`crate::enroll`]'s): the client id the broker binds to it, a persistent session, the
+/// keep-alive, the court code as user name unless another is given, TLS.
+pub fn broker_options(court: CourtCode, b: &BrokerConfig) -> Result<MqttOptions, Error> {
+    let client_id = b
+        .client_id
+        .clone()
+        .unwrap_or_else(|| protocol::broker::court_client_id(court));
+    let mut o = MqttOptions::new(client_id, b.host.clone(), b.port);
     o.set_keep_alive(Duration::from_secs(b.keep_alive_secs.max(5)));
     o.set_clean_session(false);
-    o.set_manual_acks(true);
     o.set_max_packet_size(
         protocol::MAX_SEALED_BYTES + 4096,
         protocol::MAX_SEALED_BYTES + 4096,
     );
-    let user = b
-        .username
-        .clone()
-        .unwrap_or_else(|| config.court.code.to_string());
+    let user = b.username.clone().unwrap_or_else(|| court.to_string());
     let password = b
         .password
         .as_ref()

@@ -679,6 +679,40 @@ impl CjnPki {
         })
     }
 
+    /// Whether `court` was issued a certificate, or holds a code still open (neither used nor
+    /// expired): `xmjuris setup cjn` makes a first code only for a court with neither.
+    pub fn court_has_certificate_or_open_code(&self, court: CourtCode) -> Result<bool> {
+        let issued = self.dir.join(files::ISSUED_DIR);
+        let prefix = format!("{court}-");
+        let entries = fs::read_dir(&issued).map_err(|e| Error::io(issued.display(), &e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(issued.display(), &e))?;
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                return Ok(true);
+            }
+        }
+        let codes = self.dir.join(files::CODES_DIR);
+        let entries = fs::read_dir(&codes).map_err(|e| Error::io(codes.display(), &e))?;
+        let now = OffsetDateTime::now_utc();
+        for entry in entries {
+            let path = entry.map_err(|e| Error::io(codes.display(), &e))?.path();
+            if path.extension().is_none_or(|x| x != "json") {
+                continue;
+            }
+            let Ok(bytes) = fs::read(&path) else { continue };
+            let Ok(stored) = serde_json::from_slice::<StoredCode>(&bytes) else {
+                continue;
+            };
+            if stored.court == court
+                && stored.expires_at > now
+                && !path.with_extension("used").exists()
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Handles an enrollment request received on `court`'s enrollment topic and returns the
     /// signed answer to publish. The MAC is checked first (see the module docs: every MAC
     /// failure gets the same refusal), then the court, the CSR and the code's state; the code
@@ -1150,6 +1184,53 @@ pub fn court_finish_renewal(dir: &Path) -> Result<bool> {
         info!("Renewed certificate installed.");
     }
     Ok(installed)
+}
+
+/// What arrived on a court's [`topics::enroll_answer`](crate::topics::enroll_answer) topic, read
+/// before anything is verified (the court has no trust yet): an answer to check and install with
+/// [`court_complete_enrollment`], or the CJN's refusal of a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EnrollmentReply {
+    /// A certificate: check it with [`court_complete_enrollment`]. The SHA-256 fingerprint of
+    /// the root CA it carries (hex), to tell the operator which one came.
+    Answer {
+        /// The root CA's fingerprint, lower-case hex.
+        root_fingerprint: String,
+    },
+    /// A refusal: its signature is not verified (a forged one can only stop an enrollment, as
+    /// anyone able to publish on the topic could anyway); the request it names, the reason and
+    /// the CJN's detail.
+    Rejection(crate::message::Rejection),
+}
+
+/// Reads what arrived on the enrollment answer topic of `court` (see [`EnrollmentReply`]).
+pub fn enrollment_reply(answer: &[u8], court: CourtCode) -> Result<EnrollmentReply> {
+    if answer.len() > seal::MAX_SEALED_BYTES {
+        return Err(Error::new(Reason::TooLarge, "answer too large"));
+    }
+    let messages = codec::decode(&unverified_content(answer)?)?;
+    seal::check_parties(&messages, Party::Cjn, Party::Court(court))?;
+    match messages.into_iter().next().map(|m| m.body) {
+        Some(Body::EnrollmentAnswer(a)) => {
+            let root = cert_from_der(&a.root_ca_der)?;
+            Ok(EnrollmentReply::Answer {
+                root_fingerprint: seal::fingerprint(&root)?,
+            })
+        }
+        Some(Body::Rejection(r)) => Ok(EnrollmentReply::Rejection(r)),
+        _ => Err(Error::new(
+            Reason::DecodeFailed,
+            "neither an enrollment answer nor a rejection",
+        )),
+    }
+}
+
+/// The message id of an enrollment request (to match the CJN's rejection to it).
+pub fn enrollment_request_id(request: &[u8]) -> Result<uuid::Uuid> {
+    codec::decode(request)?
+        .first()
+        .map(|m| m.header.message_id)
+        .ok_or_else(|| Error::new(Reason::DecodeFailed, "empty enrollment request"))
 }
 
 /// Court side, step 2: checks the answer received on
