@@ -70,10 +70,28 @@ pub struct ConfigArgs {
     /// The dynamic-security plugin (found under /usr/lib by default).
     #[arg(long, value_name = "FILE")]
     pub(crate) dynsec_plugin: Option<PathBuf>,
-    /// Give this account a new password (a court code or cjn-N), printed like a new account's;
-    /// repeatable.
+    /// Give this account a new password (a court code, cjn-N or region-N), printed like a new
+    /// account's; repeatable.
     #[arg(long, value_name = "ACCOUNT")]
     pub(crate) new_password: Vec<String>,
+    /// At the national broker: region N's broker bridges the courts listed in FILE (one code a
+    /// line); gives it the account region-N, allowed their topics only. Repeatable.
+    #[arg(long, value_name = "N=FILE", conflicts_with = "bridge_to")]
+    pub(crate) region: Vec<String>,
+    /// At a regional broker: bridge its courts (--courts) to the national broker at
+    /// ADDRESS:PORT. No CJN account is made here: cjn-ingest connects to the national broker.
+    #[arg(long, value_name = "ADDRESS:PORT", requires_all = ["bridge_region", "bridge_password_file", "courts"])]
+    pub(crate) bridge_to: Option<String>,
+    /// The region's number N: the bridge connects as region-N (its password was printed by
+    /// the national broker's `broker config --region N=FILE`).
+    #[arg(long, value_name = "N", requires = "bridge_to")]
+    pub(crate) bridge_region: Option<u16>,
+    /// A file holding region-N's password at the national broker (its first line).
+    #[arg(long, value_name = "FILE", requires = "bridge_to")]
+    pub(crate) bridge_password_file: Option<PathBuf>,
+    /// The CA of the national broker's TLS certificate: the bridge uses TLS when given.
+    #[arg(long, value_name = "PEM", requires = "bridge_to")]
+    pub(crate) bridge_cafile: Option<PathBuf>,
 }
 
 pub async fn run(cmd: BrokerCommand) -> anyhow::Result<()> {
@@ -109,6 +127,26 @@ pub async fn write(args: &ConfigArgs) -> anyhow::Result<Written> {
     if args.cjn_accounts == 0 {
         bail!("--cjn-accounts: at least 1 (cjn-ingest needs an account)");
     }
+    let bridge = match &args.bridge_to {
+        Some(to) => Some(bridge(args, to, &courts)?),
+        None => None,
+    };
+    let mut regions = std::collections::BTreeMap::new();
+    for r in &args.region {
+        let (n, file) = r
+            .split_once('=')
+            .with_context(|| format!("--region « {r} »: N=FILE"))?;
+        let n: u16 = n
+            .parse()
+            .with_context(|| format!("--region « {r} »: N is a region number"))?;
+        let listed = courts_from_file(Path::new(file))?;
+        if regions
+            .insert(n, listed.into_iter().collect::<std::collections::BTreeSet<_>>())
+            .is_some()
+        {
+            bail!("--region {n} given twice");
+        }
+    }
     let existing: std::collections::HashMap<String, PasswordHash> = bc::read_accounts(&out)?
         .into_iter()
         .map(|a| (a.username, a.password))
@@ -123,13 +161,18 @@ pub async fn write(args: &ConfigArgs) -> anyhow::Result<Written> {
             )
         })
         .collect();
-    for n in 1..=args.cjn_accounts {
-        wanted.push((bc::cjn_account_name(n), Role::Cjn, None));
+    if bridge.is_none() {
+        for n in 1..=args.cjn_accounts {
+            wanted.push((bc::cjn_account_name(n), Role::Cjn, None));
+        }
+    }
+    for &n in regions.keys() {
+        wanted.push((bc::region_account_name(n), Role::Region(n), None));
     }
     for name in &args.new_password {
         if !wanted.iter().any(|(w, _, _)| w == name) {
             bail!(
-                "--new-password {name}: no such account (a registered court's code, or cjn-1 ... cjn-N)"
+                "--new-password {name}: no such account (a registered court's code, cjn-1 ... cjn-N, or region-N)"
             );
         }
     }
@@ -208,7 +251,10 @@ pub async fn write(args: &ConfigArgs) -> anyhow::Result<Written> {
             .map(std::path::absolute)
             .transpose()?,
         run_as: args.user.clone(),
+        regions,
+        bridge,
     };
+    // With a bridge, mosquitto.conf holds its password: private to the broker (and its group).
     let changes = bc::write_config(&config, &out, 0o640)
         .with_context(|| format!("writing the broker's configuration in {}", out.display()))?;
     give_to_broker_group(&out, args.user.as_deref())?;
@@ -243,6 +289,41 @@ pub async fn write(args: &ConfigArgs) -> anyhow::Result<Written> {
         );
     }
     Ok(Written { handed, changed })
+}
+
+/// A regional broker's bridge to the national broker, from the arguments.
+fn bridge(args: &ConfigArgs, to: &str, courts: &[CourtCode]) -> anyhow::Result<bc::Bridge> {
+    let (address, port) = parse_listen(to)?;
+    let address = address.with_context(|| format!("--bridge-to « {to} »: ADDRESS:PORT"))?;
+    let region = args.bridge_region.context("--bridge-region is required")?;
+    let file = args
+        .bridge_password_file
+        .as_deref()
+        .context("--bridge-password-file is required")?;
+    let password = std::fs::read_to_string(file)
+        .with_context(|| format!("reading {}", file.display()))?
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    if password.is_empty() {
+        bail!("{}: no password on its first line", file.display());
+    }
+    let cafile = match &args.bridge_cafile {
+        Some(f) if !f.is_file() => bail!("--bridge-cafile {}: no such file", f.display()),
+        Some(f) => Some(std::path::absolute(f)?),
+        None => None,
+    };
+    Ok(bc::Bridge {
+        name: format!("national-{region}"),
+        address,
+        port,
+        region,
+        password,
+        courts: courts.iter().copied().collect(),
+        cafile,
+    })
 }
 
 /// `ADDRESS:PORT` (`[v6]:PORT` too) or `PORT` (every address).

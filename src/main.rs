@@ -7,6 +7,7 @@ mod extract;
 mod pki;
 mod print;
 mod reconcile;
+mod replica;
 mod setup;
 
 use anyhow::Context as _;
@@ -56,6 +57,9 @@ enum Command {
     Reconcile(reconcile::ReconcileArgs),
     /// Start XMJuris on this machine, as far as it is built, with sample users and fiches.
     Demo(demo::DemoArgs),
+    /// Make a streaming replica of the CJN's database (pg_basebackup), where statisticians and
+    /// heavy reports run instead of the primary.
+    Replica(replica::ReplicaArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -96,5 +100,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::VerifyExtract(args) => extract::run_verify(args),
         Command::Demo(args) => demo::run(args).await,
         Command::Reconcile(args) => reconcile::run(args).await,
+        Command::Replica(args) => replica::run(args).await,
     }
 }

@@ -875,6 +875,11 @@ async fn cjn(a: CjnArgs) -> anyhow::Result<()> {
         } else {
             Vec::new()
         },
+        region: Vec::new(),
+        bridge_to: None,
+        bridge_region: None,
+        bridge_password_file: None,
+        bridge_cafile: None,
     };
     let written = crate::broker::write(&args).await?;
     steps.record(

@@ -183,10 +183,15 @@ pub enum Role {
     /// the revocation list. It never subscribes without the group: a member outside it would
     /// see every message twice.
     Cjn,
-    /// A gateway standing for many courts (a regional broker's bridge, a benchmark's harness):
-    /// publishes on every court's `up` and `enroll/request`, subscribes to every court's `down`
-    /// and `enroll/answer` and to the revocation list; never the CJN's group, never `up`.
+    /// A gateway standing for many courts (a benchmark's harness): publishes on every court's
+    /// `up` and `enroll/request`, subscribes to every court's `down` and `enroll/answer` and to
+    /// the revocation list; never the CJN's group, never `up`.
     Gateway,
+    /// The bridge of regional broker `n` at the national broker (account `region-<n>`): for the
+    /// courts behind it only ([`BrokerConfig::regions`]), what each of them may do itself —
+    /// publish on its `up` and `enroll/request`, subscribe literally to its `down` and
+    /// `enroll/answer` — and subscribe to the revocation list.
+    Region(u16),
 }
 
 impl Role {
@@ -195,6 +200,7 @@ impl Role {
             Role::Court(code) => format!("court-{code}"),
             Role::Cjn => "cjn".into(),
             Role::Gateway => "gateway".into(),
+            Role::Region(n) => region_account_name(n),
         }
     }
 
@@ -202,15 +208,20 @@ impl Role {
         match name {
             "cjn" => Some(Role::Cjn),
             "gateway" => Some(Role::Gateway),
-            _ => name
-                .strip_prefix("court-")
-                .and_then(|c| c.parse().ok())
-                .map(Role::Court),
+            _ => {
+                if let Some(n) = name.strip_prefix("region-") {
+                    return n.parse().ok().map(Role::Region);
+                }
+                name.strip_prefix("court-")
+                    .and_then(|c| c.parse().ok())
+                    .map(Role::Court)
+            }
         }
     }
 
-    /// The role's ACL entries: (type, topic).
-    fn acls(self) -> Vec<(&'static str, String)> {
+    /// The role's ACL entries: (type, topic); `regions` gives the courts behind each region's
+    /// bridge.
+    fn acls(self, regions: &BTreeMap<u16, BTreeSet<CourtCode>>) -> Vec<(&'static str, String)> {
         const SEND: &str = "publishClientSend";
         const SUB: &str = "subscribeLiteral";
         const SUB_PATTERN: &str = "subscribePattern";
@@ -238,8 +249,24 @@ impl Role {
                 (SUB_PATTERN, format!("{}/+/enroll/answer", topics::PREFIX)),
                 (SUB, topics::REVOCATIONS.to_owned()),
             ],
+            Role::Region(n) => {
+                let mut acls = Vec::new();
+                for &c in regions.get(&n).into_iter().flatten() {
+                    acls.push((SEND, topics::up(c)));
+                    acls.push((SEND, topics::enroll_request(c)));
+                    acls.push((SUB, topics::down(c)));
+                    acls.push((SUB, topics::enroll_answer(c)));
+                }
+                acls.push((SUB, topics::REVOCATIONS.to_owned()));
+                acls
+            }
         }
     }
+}
+
+/// The national broker's account of region `n`'s bridge: its user name and client id.
+pub fn region_account_name(n: u16) -> String {
+    format!("region-{n}")
 }
 
 /// A broker account: a user name bound to one client id, a password hash and a role.
@@ -335,6 +362,10 @@ pub struct Limits {
     /// Bytes queued for one client; with `max_queued_messages`, what one court flooding its
     /// `up` topic while cjn-ingest is away can make the broker hold.
     pub max_queued_bytes: u64,
+    /// Days after which the broker forgets the persistent session of a client that never came
+    /// back (a closed court): what was queued for it goes, and a listener that does return
+    /// sends again what the CJN did not receipt (the CJN answers a duplicate with its receipt).
+    pub persistent_client_expiration_days: u32,
 }
 
 impl Default for Limits {
@@ -344,6 +375,7 @@ impl Default for Limits {
             max_inflight_messages: 20,
             max_queued_messages: 100_000,
             max_queued_bytes: 256 * 1024 * 1024,
+            persistent_client_expiration_days: 90,
         }
     }
 }
@@ -370,6 +402,91 @@ pub struct BrokerConfig {
     /// `user` directive: the system user the broker runs as once started as root (Mosquitto
     /// defaults to `mosquitto`).
     pub run_as: Option<String>,
+    /// At the national broker: the courts behind each regional broker's bridge (the accounts
+    /// with [`Role::Region`]); empty without regional brokers.
+    pub regions: BTreeMap<u16, BTreeSet<CourtCode>>,
+    /// At a regional broker: its bridge to the national broker; `None` elsewhere.
+    pub bridge: Option<Bridge>,
+}
+
+/// A regional broker's bridge to the national broker (Mosquitto's bridge): it carries its
+/// courts' `up` and `enroll/request` messages to the national broker, their `down` and
+/// `enroll/answer` messages and the revocation list back, at QoS 1, in a persistent session
+/// at both ends (nothing is lost while the link is down: each side queues for the other).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Bridge {
+    /// Its name (the section of `mosquitto.conf`).
+    pub name: String,
+    /// The national broker's address (host name or IP).
+    pub address: String,
+    /// Its port.
+    pub port: u16,
+    /// The region's number: the bridge connects as `region-<n>` ([`region_account_name`]).
+    pub region: u16,
+    /// The account's password at the national broker (in clear in `mosquitto.conf`, which is
+    /// private to the broker).
+    pub password: String,
+    /// The courts behind this broker (the same list as the national broker's for this region).
+    pub courts: BTreeSet<CourtCode>,
+    /// The CA that signed the national broker's TLS certificate: TLS to it when given.
+    pub cafile: Option<PathBuf>,
+}
+
+impl fmt::Debug for Bridge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bridge")
+            .field("name", &self.name)
+            .field("address", &self.address)
+            .field("port", &self.port)
+            .field("region", &self.region)
+            .field("password", &"<redacted>")
+            .field("courts", &self.courts.len())
+            .field("cafile", &self.cafile)
+            .finish()
+    }
+}
+
+impl Bridge {
+    /// Its section of `mosquitto.conf` (after the listeners: a `connection` line starts it).
+    fn conf_section(&self) -> String {
+        let account = region_account_name(self.region);
+        let mut c = format!(
+            "\n# The bridge to the national broker, as {account}: its courts' messages go up, their\n\
+             # answers and the revocation list come down (QoS 1, persistent sessions both ends).\n\
+             connection {name}\n\
+             address {address}:{port}\n\
+             bridge_protocol_version mqttv311\n\
+             remote_clientid {account}\n\
+             remote_username {account}\n\
+             remote_password {password}\n\
+             local_clientid bridge-{name}\n\
+             cleansession false\n\
+             notifications false\n\
+             try_private true\n\
+             restart_timeout 2 60\n",
+            name = self.name,
+            address = self.address,
+            port = self.port,
+            password = self.password,
+        );
+        if let Some(ca) = &self.cafile {
+            c.push_str(&format!(
+                "bridge_cafile {}\nbridge_insecure false\n",
+                ca.display()
+            ));
+        }
+        for &court in &self.courts {
+            c.push_str(&format!(
+                "topic {} out 1\ntopic {} out 1\ntopic {} in 1\ntopic {} in 1\n",
+                topics::up(court),
+                topics::enroll_request(court),
+                topics::down(court),
+                topics::enroll_answer(court),
+            ));
+        }
+        c.push_str(&format!("topic {} in 1\n", topics::REVOCATIONS));
+        c
+    }
 }
 
 /// Where Debian and Ubuntu (and a build from source) put the dynamic-security plugin.
@@ -465,6 +582,30 @@ impl BrokerConfig {
         if let Some(p) = &self.pid_file {
             conf_value("PID file", &p.to_string_lossy())?;
         }
+        if let Some(b) = &self.bridge {
+            check_name("bridge name", &b.name)?;
+            conf_value("bridge address", &b.address)?;
+            conf_value("bridge password", &b.password)?;
+            if let Some(ca) = &b.cafile {
+                conf_value("bridge CA file", &ca.to_string_lossy())?;
+            }
+            if b.courts.is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "bridge « {} »: no court behind it",
+                    b.name
+                )));
+            }
+        }
+        for a in &self.accounts {
+            if let Role::Region(n) = a.role
+                && !self.regions.contains_key(&n)
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "account « {} »: region {n} has no list of courts",
+                    a.username
+                )));
+            }
+        }
         if self.limits.max_packet_bytes < 1024 {
             return Err(ConfigError::Invalid(
                 "max_packet_size below 1 kB: nothing would pass".into(),
@@ -495,7 +636,8 @@ impl BrokerConfig {
              max_packet_size {packet}\n\
              max_inflight_messages {inflight}\n\
              max_queued_messages {queued}\n\
-             max_queued_bytes {queued_bytes}\n\n\
+             max_queued_bytes {queued_bytes}\n\
+             persistent_client_expiration {expiration}d\n\n\
              persistence true\n\
              persistence_location {persistence}/\n\
              autosave_interval {autosave}\n\n",
@@ -505,6 +647,7 @@ impl BrokerConfig {
             inflight = l.max_inflight_messages,
             queued = l.max_queued_messages,
             queued_bytes = l.max_queued_bytes,
+            expiration = l.persistent_client_expiration_days,
             persistence = self
                 .persistence_dir
                 .display()
@@ -534,6 +677,9 @@ impl BrokerConfig {
                 ));
             }
         }
+        if let Some(b) = &self.bridge {
+            c.push_str(&b.conf_section());
+        }
         Ok(c)
     }
 
@@ -559,7 +705,7 @@ impl BrokerConfig {
         });
         let roles = roles.iter().map(|r| {
             let acls: Vec<Value> = r
-                .acls()
+                .acls(&self.regions)
                 .into_iter()
                 .map(|(t, topic)| json!({"acltype": t, "topic": topic, "allow": true}))
                 .collect();
@@ -792,6 +938,8 @@ mod tests {
             log: LogDest::Stderr,
             pid_file: None,
             run_as: None,
+            regions: Default::default(),
+            bridge: None,
         }
     }
 
@@ -865,6 +1013,92 @@ mod tests {
     }
 
     #[test]
+    fn a_regions_bridge_may_act_only_for_its_courts() {
+        let p = PasswordHash::new("x").unwrap();
+        let mut cfg = config(vec![
+            Account::named(&region_account_name(1), Role::Region(1), p.clone()),
+            Account::named(&region_account_name(2), Role::Region(2), p.clone()),
+        ]);
+        assert!(cfg.check().is_err(), "a region without its list of courts");
+        cfg.regions.insert(1, [code("10001")].into());
+        cfg.regions.insert(2, [code("10002"), code("10003")].into());
+        let json = cfg.dynsec_json().unwrap();
+        let back = parse_dynsec_accounts(&json).unwrap();
+        assert_eq!(back[0].role, Role::Region(1));
+        let roles: Value = serde_json::from_str(&json).unwrap();
+        let acls = |name: &str| -> Vec<String> {
+            roles["roles"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["rolename"] == name)
+                .unwrap()["acls"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| format!("{} {}", a["acltype"].as_str().unwrap(), a["topic"].as_str().unwrap()))
+                .collect()
+        };
+        assert_eq!(
+            acls("region-1"),
+            [
+                "publishClientSend xmjuris/v1/10001/up",
+                "publishClientSend xmjuris/v1/10001/enroll/request",
+                "subscribeLiteral xmjuris/v1/10001/down",
+                "subscribeLiteral xmjuris/v1/10001/enroll/answer",
+                "subscribeLiteral xmjuris/v1/revocations",
+            ]
+        );
+        assert_eq!(acls("region-2").len(), 9);
+    }
+
+    #[test]
+    fn a_regional_broker_bridges_its_courts_topics_and_hides_the_password() {
+        let mut cfg = config(vec![Account::court(
+            code("10001"),
+            PasswordHash::new("x").unwrap(),
+        )]);
+        cfg.bridge = Some(Bridge {
+            name: "national-1".into(),
+            address: "cjn.example".into(),
+            port: 8883,
+            region: 1,
+            password: "s3cret".into(),
+            courts: [code("10001")].into(),
+            cafile: Some("/etc/xmjuris/cjn-ca.pem".into()),
+        });
+        let conf = cfg
+            .mosquitto_conf(Path::new("/etc/x/dynamic-security.json"))
+            .unwrap();
+        let bridge = conf.split_once("connection national-1\n").unwrap().1;
+        for line in [
+            "address cjn.example:8883",
+            "remote_username region-1",
+            "remote_clientid region-1",
+            "remote_password s3cret",
+            "cleansession false",
+            "bridge_cafile /etc/xmjuris/cjn-ca.pem",
+            "topic xmjuris/v1/10001/up out 1",
+            "topic xmjuris/v1/10001/enroll/request out 1",
+            "topic xmjuris/v1/10001/down in 1",
+            "topic xmjuris/v1/10001/enroll/answer in 1",
+            "topic xmjuris/v1/revocations in 1",
+        ] {
+            assert!(bridge.contains(line), "{line} missing from:\n{bridge}");
+        }
+        assert!(
+            bridge
+                .lines()
+                .filter(|l| l.starts_with("topic "))
+                .all(|l| !l.contains('+') && !l.contains('#')),
+            "a wildcard would carry other courts' messages: {bridge}"
+        );
+        assert!(!format!("{cfg:?}").contains("s3cret"));
+        cfg.bridge.as_mut().unwrap().courts.clear();
+        assert!(cfg.check().is_err(), "a bridge for no court");
+    }
+
+    #[test]
     fn conf_names_the_plugin_limits_and_listeners() {
         let mut cfg = config(vec![]);
         cfg.listeners.push(Listener {
@@ -885,6 +1119,7 @@ mod tests {
             "listener 1883 127.0.0.1",
             "listener 8883\ncertfile /etc/xmjuris/broker.crt\nkeyfile /etc/xmjuris/broker.key",
             "persistence_location /var/lib/mosquitto/",
+            "persistent_client_expiration 90d",
         ] {
             assert!(conf.contains(line), "{line} missing from:\n{conf}");
         }

@@ -282,6 +282,8 @@ impl Broker {
             log: bc::LogDest::File(d.join("mosquitto.log")),
             pid_file: Some(d.join("mosquitto.pid")),
             run_as: crate::running_as_root().then(|| "root".to_owned()),
+            regions: Default::default(),
+            bridge: None,
         })
     }
 

@@ -170,3 +170,55 @@ begin
     update registry.operation_setting set gap_alarm_after = delay, updated_by = session_user, updated_at = now();
 end
 $$;
+
+-- The alarms the CJN raised (sequence conflicts, audit forks, ...), newest first: those not yet
+-- acknowledged, or all of them (operator, auditor).
+create function cjn.alarms(include_acknowledged boolean default false)
+    returns table (alarm_id bigint, raised_at timestamptz, kind text, court_code text, message_id uuid,
+                   detail text, acknowledged_by text, acknowledged_at timestamptz)
+    language sql stable security definer
+    set search_path = pg_catalog, pg_temp
+begin atomic
+    select a.alarm_id, a.raised_at, a.kind, a.court_code, a.message_id, a.detail, a.acknowledged_by, a.acknowledged_at
+      from registry.alarm a
+     where include_acknowledged or a.acknowledged_at is null
+     order by a.raised_at desc, a.alarm_id desc;
+end;
+
+-- An operator acknowledges an alarm once he has dealt with it: who and when are kept, the
+-- alarm itself never changes nor goes away.
+create function cjn.acknowledge_alarm(alarm bigint) returns void
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    by_whom text;
+begin
+    select a.acknowledged_by into by_whom from registry.alarm a where a.alarm_id = alarm for update;
+    if not found then
+        raise exception 'Alarme inconnue : %.', alarm using errcode = 'XJ004', column = 'alarm_id';
+    end if;
+    if by_whom is not null then
+        raise exception 'Alarme % déjà prise en compte par %.', alarm, by_whom using errcode = 'XJ003', column = 'alarm_id';
+    end if;
+    update registry.alarm set acknowledged_by = session_user, acknowledged_at = now() where alarm_id = alarm;
+end
+$$;
+
+-- Closes (or reopens) a court: a closed court gets no broker account at the next
+-- `xmjuris broker config` (cjn.broker_courts()) and no new enrollment; what it sent stays.
+create function cjn.set_court_active(code text, active boolean) returns void
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if active is null then
+        raise exception 'Préciser si la juridiction est active (true) ou fermée (false).'
+            using errcode = 'XJ001', column = 'active';
+    end if;
+    update registry.court c set active = set_court_active.active, updated_at = now() where c.code = set_court_active.code;
+    if not found then
+        raise exception 'Juridiction inconnue : « % ».', code using errcode = 'XJ004', column = 'court_code';
+    end if;
+end
+$$;

@@ -65,3 +65,5 @@ to cjn_ingest;
 grant execute on function cjn.court_certificates(text), cjn.ingest_status(), cjn.gap_alarms()
     to cjn_operator, cjn_auditor;
 grant execute on function cjn.set_gap_alarm_after(interval) to cjn_operator;
+grant execute on function cjn.alarms(boolean) to cjn_operator, cjn_auditor;
+grant execute on function cjn.acknowledge_alarm(bigint), cjn.set_court_active(text, boolean) to cjn_operator;

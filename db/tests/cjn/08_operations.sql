@@ -2,7 +2,7 @@
 -- gap_alarms, ingest_status), the delay is an operator's setting; the fiche digests that
 -- `xmjuris reconcile` compares leave out only the signature's login, name and time.
 begin;
-select plan(15);
+select plan(23);
 
 grant all on table __tcache__ to public;
 grant all on sequence __tcache___id_seq, __tresults___numb_seq to public;
@@ -77,6 +77,31 @@ select throws_ok($$select cjn.extract('12345', 'g1', jsonb_build_object('surname
 select throws_ok(format('select pg_temp.ingest(%L)',
         jsonb_set(pg_temp.msg(5), '{fiche,justiciable,domicile}', to_jsonb(repeat('x', 600)))), 'XJ001', null,
     'a signed fiche past the courts'' limits is refused at the CJN too');
+reset session authorization;
+
+-- Alarms: an operator sees those open, acknowledges one (who and when are kept), and it leaves
+-- the open list but stays in the full one; acknowledging twice or an unknown alarm is refused.
+insert into registry.alarm (kind, court_code, detail) values ('audit_fork', '12345', 'two audit heads for seq 7');
+set session authorization tg_operator;
+select is((select count(*) from cjn.alarms() where kind = 'audit_fork'), 1::bigint, 'an operator sees the open alarm');
+select lives_ok(format('select cjn.acknowledge_alarm(%s)', (select alarm_id from cjn.alarms() where kind = 'audit_fork')),
+    'an operator acknowledges it');
+select is((select count(*) from cjn.alarms() where kind = 'audit_fork'), 0::bigint, 'it leaves the open alarms');
+select is((select acknowledged_by from cjn.alarms(true) where kind = 'audit_fork'), 'tg_operator',
+    'the full list keeps it, with who acknowledged it');
+select throws_ok(format('select cjn.acknowledge_alarm(%s)', (select alarm_id from cjn.alarms(true) where kind = 'audit_fork')),
+    'XJ003', null, 'an alarm is acknowledged once');
+select throws_ok('select cjn.acknowledge_alarm(-1)', 'XJ004', null, 'an unknown alarm is refused');
+reset session authorization;
+set session authorization tg_ingest;
+select throws_ok('select cjn.acknowledge_alarm(1)', '42501', null, 'cjn-ingest cannot acknowledge an alarm');
+reset session authorization;
+
+-- Closing a court: no broker account, no enrollment; unknown court refused.
+set session authorization tg_operator;
+select cjn.set_court_active('12345', false);
+select is((select count(*) from cjn.broker_courts() where code = '12345'), 0::bigint,
+    'a closed court gets no broker account');
 reset session authorization;
 
 select * from finish();
