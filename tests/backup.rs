@@ -8,6 +8,7 @@ mod common;
 
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{Court, PASSWORD, path_str, verified_fiche, xmjuris_cmd};
@@ -375,4 +376,39 @@ async fn the_cjn_restored_to_a_point_in_time_from_a_base_backup_and_its_wal_arch
     assert!(ok, "{report}");
     assert_eq!(report["matched"], 5, "{report}");
     assert!(report["resend_from"].is_null(), "{report}");
+}
+
+/// The backup units in `deploy/systemd/` pass `systemd-analyze verify` (their `xmjuris` the one
+/// just built); skipped where systemd-analyze is missing.
+#[test]
+fn the_backup_timers_pass_systemd_analyze_verify() {
+    if Command::new("systemd-analyze").arg("--version").output().is_err() {
+        eprintln!("systemd-analyze missing: skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src: PathBuf = [env!("CARGO_MANIFEST_DIR"), "deploy", "systemd"].iter().collect();
+    let mut units = Vec::new();
+    for entry in std::fs::read_dir(&src).expect("deploy/systemd") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("unit");
+        let target = dir.path().join(path.file_name().expect("name"));
+        std::fs::write(
+            &target,
+            text.replace("/usr/local/bin/xmjuris", env!("CARGO_BIN_EXE_xmjuris")),
+        )
+        .expect("write unit");
+        units.push(target);
+    }
+    assert_eq!(units.len(), 4, "{units:?}");
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .args(&units)
+        .output()
+        .expect("systemd-analyze");
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

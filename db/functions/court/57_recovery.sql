@@ -138,7 +138,7 @@ declare
     f court.fiche;
     g court.fiche;
     signer text;
-    at timestamptz;
+    signed_time timestamptz;
     e jsonb;
 begin
     perform juris._require_listener();
@@ -163,7 +163,7 @@ begin
     end if;
     if kind in ('fiche_signed', 'fiche_rectified') then
         signer := doc ->> 'signed_by';
-        at := (doc ->> 'signed_at')::timestamptz;
+        signed_time := (doc ->> 'signed_at')::timestamptz;
         select * into f from court.fiche x where x.number = (doc ->> 'number')::bigint for update;
         if found and f.niu is distinct from msg_niu and f.niu is not null then
             raise exception 'La fiche n° % porte le NIU % à la juridiction, % au CJN : restauration impossible sans l''administrateur.',
@@ -184,7 +184,7 @@ begin
                     using errcode = 'XJ003';
             end if;
             perform juris._store_content(f.fiche_id, g, null, null);
-            update court.fiche t set status = 'signee', niu = msg_niu, version = 1, signed_by = signer, signed_at = at,
+            update court.fiche t set status = 'signee', niu = msg_niu, version = 1, signed_by = signer, signed_at = signed_time,
                    first_signed_by = coalesce(t.first_signed_by, signer)
              where t.fiche_id = f.fiche_id
             returning * into f;
@@ -209,7 +209,7 @@ begin
                 revoked_suspension_niu = g.revoked_suspension_niu, minor_decided = g.minor_decided,
                 ban_start = g.ban_start, ban_end = g.ban_end, ban_from_release = g.ban_from_release,
                 status = 'signee', version = ver, rectification_motive = message ->> 'motive',
-                signed_by = signer, signed_at = at, verified_by = null, verified_at = null, archived_at = null
+                signed_by = signer, signed_at = signed_time, verified_by = null, verified_at = null, archived_at = null
              where t.fiche_id = f.fiche_id
             returning * into f;
         end if;
