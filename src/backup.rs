@@ -122,7 +122,9 @@ pub async fn run(cmd: BackupCommand) -> anyhow::Result<()> {
             let maintenance = format!("{database} dbname=postgres");
             // The sessions still open on the court's database (workstations left open) would
             // keep it from being dropped: closed first.
-            let name = conninfo_value(&database, "dbname").unwrap_or_default().to_owned();
+            let name = conninfo_value(&database, "dbname")
+                .unwrap_or_default()
+                .to_owned();
             let admin = db::connect(&maintenance).await?;
             for _ in 0..50 {
                 let open: i64 = admin
@@ -169,8 +171,9 @@ pub async fn run(cmd: BackupCommand) -> anyhow::Result<()> {
             keep,
             pg_bindir,
         } => {
-            let path = db::backup::base_backup(&program(pg_bindir.as_deref()), &database, &out, keep)
-                .context("taking a base backup of the CJN")?;
+            let path =
+                db::backup::base_backup(&program(pg_bindir.as_deref()), &database, &out, keep)
+                    .context("taking a base backup of the CJN")?;
             println!(
                 "Sauvegarde de base écrite / base backup written: {} (the {keep} newest kept).",
                 path.display()

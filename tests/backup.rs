@@ -201,8 +201,12 @@ async fn the_cjn_restored_to_a_point_in_time_from_a_base_backup_and_its_wal_arch
     let cjn_cluster = sandbox::PgCluster::start().expect("start the CJN's PostgreSQL");
     let archive = cjn_cluster.root().join("wal-archive");
     std::fs::create_dir(&archive).expect("archive folder");
-    let owner = std::fs::metadata(cjn_cluster.data_dir()).expect("data").uid();
-    let group = std::fs::metadata(cjn_cluster.data_dir()).expect("data").gid();
+    let owner = std::fs::metadata(cjn_cluster.data_dir())
+        .expect("data")
+        .uid();
+    let group = std::fs::metadata(cjn_cluster.data_dir())
+        .expect("data")
+        .gid();
     std::os::unix::fs::chown(&archive, Some(owner), Some(group)).expect("chown");
     let conf = cjn_cluster.data_dir().join("postgresql.conf");
     let mut text = std::fs::read_to_string(&conf).expect("postgresql.conf");
@@ -333,7 +337,10 @@ async fn the_cjn_restored_to_a_point_in_time_from_a_base_backup_and_its_wal_arch
         if !recovering {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "still recovering");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "still recovering"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let seqs: Vec<i64> = cjn
@@ -351,9 +358,15 @@ async fn the_cjn_restored_to_a_point_in_time_from_a_base_backup_and_its_wal_arch
     assert!(!ok, "{report}");
     assert_eq!(report["missing_at_cjn"][0]["seq"], 5, "{report}");
     assert_eq!(report["resend_from"], 5, "{report}");
-    let out = xmjuris_cmd(&["reconcile", "--court", &court.url("kamdem"), "--cjn", &cjn_url])
-        .output()
-        .expect("reconcile");
+    let out = xmjuris_cmd(&[
+        "reconcile",
+        "--court",
+        &court.url("kamdem"),
+        "--cjn",
+        &cjn_url,
+    ])
+    .output()
+    .expect("reconcile");
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("xmjuris-listener resend --from-seq 5"),
         "{}",
@@ -382,12 +395,18 @@ async fn the_cjn_restored_to_a_point_in_time_from_a_base_backup_and_its_wal_arch
 /// just built); skipped where systemd-analyze is missing.
 #[test]
 fn the_backup_timers_pass_systemd_analyze_verify() {
-    if Command::new("systemd-analyze").arg("--version").output().is_err() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("systemd-analyze missing: skipped");
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let src: PathBuf = [env!("CARGO_MANIFEST_DIR"), "deploy", "systemd"].iter().collect();
+    let src: PathBuf = [env!("CARGO_MANIFEST_DIR"), "deploy", "systemd"]
+        .iter()
+        .collect();
     let mut units = Vec::new();
     for entry in std::fs::read_dir(&src).expect("deploy/systemd") {
         let path = entry.expect("entry").path();

@@ -810,7 +810,9 @@ pub(crate) async fn ingest_payload(
                 let detail = format!(
                     "sequence number {} already holds message {} (NIU {}, version {}) of this court, with other content",
                     h.seq,
-                    v.get("held_message_id").and_then(|x| x.as_str()).unwrap_or("?"),
+                    v.get("held_message_id")
+                        .and_then(|x| x.as_str())
+                        .unwrap_or("?"),
                     v.get("held_niu").and_then(|x| x.as_str()).unwrap_or("-"),
                     v.get("held_version").and_then(|x| x.as_i64()).unwrap_or(0),
                 );

@@ -259,7 +259,11 @@ mod tests {
     #[test]
     fn names_sort_by_time_and_prune_keeps_the_newest() {
         let dir = tempfile::tempdir().unwrap();
-        for stamp in ["20250101T000000000Z", "20250102T000000000Z", "20250103T000000000Z"] {
+        for stamp in [
+            "20250101T000000000Z",
+            "20250102T000000000Z",
+            "20250103T000000000Z",
+        ] {
             std::fs::write(dir.path().join(format!("court-1-{stamp}.dump")), b"x").unwrap();
         }
         std::fs::write(dir.path().join("other-20240101T000000000Z.dump"), b"x").unwrap();

@@ -203,7 +203,8 @@ async fn a_court_restored_from_a_backup_taken_before_20_signatures_takes_them_ba
     let listener = real_cjn::spawn_listener(w.listener_config(A));
     let mut signed_after = later.clone();
     for i in 15..27 {
-        signed_after.push(real_cjn::verify_fiche(&agent, &secretaire, &real_cjn::varied_fiche(i)).await);
+        signed_after
+            .push(real_cjn::verify_fiche(&agent, &secretaire, &real_cjn::varied_fiche(i)).await);
     }
     w.sign(A, &signed_after).await;
     assert_eq!(signed_after.len(), 20);
@@ -258,7 +259,11 @@ async fn a_court_restored_from_a_backup_taken_before_20_signatures_takes_them_ba
     restore_court(&w, &dump, true).await;
     let greffier = login(&w, "g").await;
     let at_backup = court_fiches(&w).await;
-    assert_eq!(at_backup.len(), 7, "the backup holds the 7 fiches signed before it");
+    assert_eq!(
+        at_backup.len(),
+        7,
+        "the backup holds the 7 fiches signed before it"
+    );
     let refused = greffier
         .execute("select juris.sign_fiche($1)", &[&later[0]])
         .await
@@ -310,20 +315,30 @@ async fn a_court_restored_from_a_backup_taken_before_20_signatures_takes_them_ba
     assert_eq!(court.len(), 27);
     for (niu, (status, version, content, signature)) in &court {
         let (state, v, c, s) = &before_fiches[niu];
-        let expected = if state == "withdrawn" { "declassee" } else { "archivee" };
+        let expected = if state == "withdrawn" {
+            "declassee"
+        } else {
+            "archivee"
+        };
         assert_eq!(status, expected, "status of {niu}");
         assert_eq!(v, version, "version of {niu}");
         assert_eq!(c, content, "content of {niu}");
         assert_eq!(s, signature, "signature of {niu}");
     }
     let receipts_after = court_messages(&w).await;
-    assert_eq!(receipts_after, receipts_before, "the same messages and receipts");
+    assert_eq!(
+        receipts_after, receipts_before,
+        "the same messages and receipts"
+    );
     let restored = count(
         &w.court_admin(A).await,
         "select count(*) from court.audit where action = 'restore' and data ->> 'note' = 'restaurée depuis le CJN'",
     )
     .await;
-    assert_eq!(restored, 23, "20 signatures, a rectification, a withdrawal, an event");
+    assert_eq!(
+        restored, 23,
+        "20 signatures, a rectification, a withdrawal, an event"
+    );
     let events = count(
         &w.court_admin(A).await,
         "select count(*) from court.sentence_event",
@@ -405,7 +420,10 @@ async fn a_court_restored_by_hand_that_reuses_a_number_is_refused_precisely_and_
     assert_eq!(rejection[0].0.as_deref(), Some("sequence_reused"));
     let reason = rejection[0].1.clone().unwrap();
     assert!(reason.contains("déjà pris au CJN"), "{reason}");
-    assert!(reason.contains("sequence number 1 already holds message"), "{reason}");
+    assert!(
+        reason.contains("sequence number 1 already holds message"),
+        "{reason}"
+    );
 
     // The court stops signing; the recovery cannot take message 1 back (the court holds
     // another under that number): it waits for an operator, and says why.
@@ -424,7 +442,10 @@ async fn a_court_restored_by_hand_that_reuses_a_number_is_refused_precisely_and_
     )
     .await;
     assert!(
-        state["problem"].as_str().unwrap().contains("déjà pris à la juridiction"),
+        state["problem"]
+            .as_str()
+            .unwrap()
+            .contains("déjà pris à la juridiction"),
         "{state}"
     );
     let refused = greffier
@@ -432,15 +453,24 @@ async fn a_court_restored_by_hand_that_reuses_a_number_is_refused_precisely_and_
         .await
         .unwrap_err();
     assert!(
-        db::DbError::query("signing", refused).to_string().contains("Restauration en cours"),
+        db::DbError::query("signing", refused)
+            .to_string()
+            .contains("Restauration en cours"),
         "signing is suspended"
     );
     let cjn = w.cjn().await;
     assert_eq!(
-        count(&cjn, "select count(*) from registry.alarm where kind = 'reused_sequence'").await,
+        count(
+            &cjn,
+            "select count(*) from registry.alarm where kind = 'reused_sequence'"
+        )
+        .await,
         1
     );
-    assert_eq!(count(&cjn, "select count(*) from registry.message").await, 2);
+    assert_eq!(
+        count(&cjn, "select count(*) from registry.message").await,
+        2
+    );
 
     listener.cancel();
     stop_cjn.cancel();
@@ -481,8 +511,15 @@ async fn after_the_cjn_lost_the_last_messages_resend_from_seq_sends_them_again()
     let listener = real_cjn::spawn_listener(config);
     wait_all_receipted(&w, 60).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(cjn_fiches(&cjn).await, before, "the CJN holds the 5 fiches again");
-    assert_eq!(count(&cjn, "select count(*) from registry.message").await, 5);
+    assert_eq!(
+        cjn_fiches(&cjn).await,
+        before,
+        "the CJN holds the 5 fiches again"
+    );
+    assert_eq!(
+        count(&cjn, "select count(*) from registry.message").await,
+        5
+    );
     assert_eq!(w.statuses(A, &ids).await, vec!["archivee"; 5]);
     let resent = count(
         &w.court_admin(A).await,
