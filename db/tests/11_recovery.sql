@@ -66,11 +66,11 @@ select is((select seq from court.outbox where fiche_id = :v), 6::bigint, 'with t
 -- A CJN restore lost messages 5 and 6: queued again (the fiches stay as they are).
 update court.outbox set state = 'acknowledged', acknowledged_at = now(), receipt = '{}', receipt_sealed = '\x00'
  where state = 'pending';
+select message_id as m6 from court.outbox where seq = 6 \gset
 set session authorization tg_listener;
 select is(juris.requeue_messages(5), 2, 'resend from message 5: two messages');
 -- The CJN refuses a reused number: the court opens a recovery by itself.
-select juris.store_rejection((select message_id from court.outbox where seq = 6), 'sequence_reused',
-                             'Le CJN a refusé ce message.', '\x00');
+select juris.store_rejection(:'m6', 'sequence_reused', 'Le CJN a refusé ce message.', '\x00');
 select is((juris.recovery_state() ->> 'recovering')::boolean, true, 'a refused reused number opens a recovery');
 reset session authorization;
 

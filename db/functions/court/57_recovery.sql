@@ -51,7 +51,7 @@ begin
 end
 $$;
 
--- The state of the recovery, for the listener, the greffier and the operator:
+-- The state of the recovery, for the listener, the greffier and the database administrator:
 -- {"recovering": false} or the open recovery's fields; the last one finished too.
 create function juris.recovery_state() returns jsonb
     language plpgsql stable security definer
@@ -61,7 +61,8 @@ declare
     r court.recovery;
     last court.recovery;
 begin
-    if not exists (select from court.listener_login l where l.login = session_user) then
+    if not exists (select from court.listener_login l where l.login = session_user)
+       and not (select x.rolsuper from pg_catalog.pg_roles x where x.rolname = session_user) then
         perform juris._require(3, 'Consulter l''état de la restauration');
     end if;
     r := juris._open_recovery();
