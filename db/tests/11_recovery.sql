@@ -4,7 +4,7 @@
 -- the CJN's "complete" answer ends it; a CJN refusal of a reused number opens one by itself;
 -- messages are queued again after a CJN restore.
 begin;
-select plan(21);
+select plan(22);
 \ir setup.psql
 
 select juris.create_listener_login('tg_listener', pg_temp.pw());
@@ -54,6 +54,7 @@ select is((select value from court.counter where name = 'niu' and year = substr(
           'the NIU counter too');
 select is((select count(*) from court.audit where action = 'restore' and data ->> 'note' = 'restaurée depuis le CJN'),
           1::bigint, 'audited: restaurée depuis le CJN');
+select is((select ok from juris.audit_verify()), true, 'the audit trail verifies with the restored fiche');
 
 set session authorization tg_listener;
 select is((juris.recovery_answered(5, true) ->> 'recovering')::boolean, false, 'the CJN''s complete answer ends it');
