@@ -4,7 +4,7 @@
 -- the CJN's "complete" answer ends it; a CJN refusal of a reused number opens one by itself;
 -- messages are queued again after a CJN restore.
 begin;
-select plan(22);
+select plan(23);
 \ir setup.psql
 
 select juris.create_listener_login('tg_listener', pg_temp.pw());
@@ -20,9 +20,12 @@ select jsonb_set(jsonb_set(jsonb_set(jsonb_set(:'pa'::jsonb,
            '{message_id}', '"6f1c1f0e-0000-4000-8000-000000000005"'), '{seq}', '5'),
            '{niu}', to_jsonb(:'niu7'::text)), '{fiche,number}', '99') as p5 \gset
 
+select pg_temp.as_user('tg_greffier', format('select juris.record_sentence_event(%s, %L)', :a,
+    '{"kind": "sentence_served", "date": "2022-06-01", "reference": "Billet de sortie 412"}'));
+select is((select ok from juris.audit_verify()), true, 'a dated event keeps the audit trail verified');
 select is((juris.recovery_state() ->> 'recovering')::boolean, false, 'no recovery at first');
 select lives_ok($$select juris.begin_recovery('Base restaurée depuis une sauvegarde.')$$, 'the administrator opens a recovery');
-select is((juris.recovery_state() ->> 'after_seq')::bigint, 1::bigint, 'after the highest message number held');
+select is((juris.recovery_state() ->> 'after_seq')::bigint, 2::bigint, 'after the highest message number held');
 
 set session authorization tg_greffier;
 select throws_like(format('select juris.sign_fiche(%s)', :v), 'Restauration en cours%', 'signing waits for the recovery');
@@ -33,7 +36,7 @@ select throws_ok(format('select juris.save_fiche(%L)', pg_temp.sample_fiche()), 
 reset session authorization;
 
 set session authorization tg_listener;
-select is(juris.recovery_request(), 1::bigint, 'the listener asks after message 1');
+select is(juris.recovery_request(), 2::bigint, 'the listener asks after message 2');
 select is(juris.recovery_restore(:'p5'), 'restored', 'the CJN''s copy of a later signature is re-created');
 select is(juris.recovery_restore(:'p5'), 'present', 'a second time changes nothing');
 select throws_ok(format('select juris.recovery_restore(%L)',
