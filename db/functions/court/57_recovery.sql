@@ -287,6 +287,31 @@ begin
 end
 $$;
 
+-- Closes the open recovery by the database administrator's decision (granted to no role),
+-- after acting on what stopped it (docs/backup.md, « Base restaurée à la main »): the court
+-- signs again. The counters are left past every number the court holds.
+create function juris.end_recovery(note text) returns void
+    language plpgsql security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+declare
+    r court.recovery;
+begin
+    if coalesce(btrim(note), '') = '' then
+        raise exception 'Le motif de la clôture est requis.' using errcode = 'XJ001', column = 'note';
+    end if;
+    r := juris._open_recovery();
+    if r.recovery_id is null then
+        raise exception 'Aucune restauration en cours.' using errcode = 'XJ003';
+    end if;
+    update court.recovery x set finished_at = now() where x.recovery_id = r.recovery_id;
+    perform juris._audit_append('recovery_end', 'court', (select c.code from court.court c),
+        jsonb_build_object('recovery_id', r.recovery_id, 'restored', r.restored, 'problem', r.problem,
+                           'closed_by_administrator', btrim(note)));
+    notify xmjuris_transmission;
+end
+$$;
+
 -- After the CJN was restored from its own backup and lost the court's last messages
 -- (`xmjuris reconcile` lists them): the messages from number `from_seq` on that the CJN had
 -- receipted are sent again (pending once more; the fiches stay archived). Returns how many.
@@ -313,6 +338,7 @@ end
 $$;
 
 revoke all on function juris._open_recovery(), juris._begin_recovery(text), juris.begin_recovery(text),
+    juris.end_recovery(text),
     juris.recovery_state(), juris.recovery_request(), juris._counter_at_least(text, integer, bigint),
     juris.recovery_restore(jsonb), juris.recovery_answered(bigint, boolean, text),
     juris.requeue_messages(bigint) from public;
