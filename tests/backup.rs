@@ -220,7 +220,9 @@ async fn the_cjn_restored_to_a_point_in_time_from_a_base_backup_and_its_wal_arch
     cjn_cluster.start_again().expect("start with archiving");
 
     cjn_cluster.create_database("cjn").expect("create the CJN");
-    court.xmjuris(&["migrate", "--cjn", &cjn_cluster.admin_conninfo("cjn")]);
+    let mut migrate = xmjuris_cmd(&["migrate", "--cjn", &cjn_cluster.admin_conninfo("cjn")]);
+    cjn_cluster.client_env(&mut migrate);
+    assert!(migrate.status().expect("run migrate").success());
     let cjn = db::connect(&cjn_cluster.admin_url("cjn"))
         .await
         .expect("connect to the CJN");
