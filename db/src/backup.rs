@@ -272,6 +272,6 @@ mod tests {
         assert!(gone[0].ends_with("court-1-20250101T000000000Z.dump"));
         assert_eq!(dumps(dir.path(), "court-1").unwrap().len(), 2);
         assert_eq!(dumps(dir.path(), "other").unwrap().len(), 1);
-        assert!(dump_name("court-1") > "court-1-20250103T000000000Z.dump".to_owned());
+        assert!(dump_name("court-1").as_str() > "court-1-20250103T000000000Z.dump");
     }
 }
