@@ -1,5 +1,6 @@
 //! `xmjuris`: the operator's command line (set up, migrate, courts, PKI, printing, demo).
 
+mod backup;
 mod broker;
 mod court;
 mod demo;
@@ -55,6 +56,9 @@ enum Command {
     VerifyExtract(extract::VerifyArgs),
     /// Compare what a court signed and transmitted with what the CJN holds of it.
     Reconcile(reconcile::ReconcileArgs),
+    /// Backups: a court's dump and restore (with the recovery from the CJN), the CJN's base backups.
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
     /// Start XMJuris on this machine, as far as it is built, with sample users and fiches.
     Demo(demo::DemoArgs),
     /// Make a streaming replica of the CJN's database (pg_basebackup), where statisticians and
@@ -101,5 +105,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args).await,
         Command::Reconcile(args) => reconcile::run(args).await,
         Command::Replica(args) => replica::run(args).await,
+        Command::Backup(cmd) => backup::run(cmd).await,
     }
 }

@@ -7,6 +7,10 @@
 //! fiche changed at the court by a path that bypassed the triggers (a superuser, replication
 //! role) is reported even though its messages all reconcile.
 //!
+//! After the CJN was restored from an older backup, the messages it receipted and lost are
+//! `missing_at_cjn`, and the report names the first (`resend_from`): at the court,
+//! `xmjuris-listener resend --from-seq N` sends them again (`juris.requeue_messages`).
+//!
 //! The court's side comes from its database (`juris.transmission_manifest()`, as the greffier)
 //! or from a manifest file exported there (`--export`), for a court whose database the CJN
 //! cannot reach; the CJN's side from `cjn.court_manifest(code)` (operator or auditor).
@@ -119,6 +123,9 @@ pub struct Report {
     /// A signed fiche whose content or version differs between the court and the CJN although
     /// nothing is in transit: changed on one side outside the workflow.
     pub fiche_mismatched: Vec<Finding>,
+    /// The first message the CJN lost (receipted, absent: the CJN was restored from an older
+    /// backup): the court sends them again with `xmjuris-listener resend --from-seq N`.
+    pub resend_from: Option<i64>,
 }
 
 impl Report {
@@ -297,6 +304,7 @@ pub fn compare(court: &Manifest, cjn: &[CjnMessage], cjn_fiches: &[FicheDigest])
         });
     }
     compare_fiches(&court.fiches, cjn_fiches, &mut report);
+    report.resend_from = report.missing_at_cjn.iter().map(|f| f.seq).min();
     report
 }
 
@@ -451,6 +459,11 @@ fn print_report(r: &Report) {
             println!("  ... and {} more (--json lists them all)", list.len() - 50);
         }
     }
+    if let Some(n) = r.resend_from {
+        println!(
+            "To send again what the CJN lost, at the court: xmjuris-listener resend --from-seq {n}"
+        );
+    }
     if r.consistent() {
         println!("Reconciled: nothing lost, altered or unknown.");
     }
@@ -559,6 +572,7 @@ mod tests {
         assert_eq!(seqs(&r.rejected), [5]);
         assert_eq!(seqs(&r.mismatched), [6]);
         assert_eq!(seqs(&r.unknown_to_court), [9]);
+        assert_eq!(r.resend_from, Some(2));
         assert!(!r.consistent());
     }
 

@@ -719,6 +719,7 @@ async fn store_envelope(
             Body::AuditCheckpoint(c) => audit_checkpoint(&ctx, h, c).await?,
             Body::RenewalRequest(r) => renewal(&ctx, h, r).await?,
             Body::ExtractRequest(r) => crate::extract::request(&ctx, h, r).await?,
+            Body::RecoveryRequest(r) => crate::recovery::answer(&ctx, h, r).await?,
             other => {
                 let detail = format!("a court does not send {} messages", other.kind());
                 ctx.refuse(h, Reason::UnsupportedKind, &detail).await?
@@ -804,10 +805,23 @@ pub(crate) async fn ingest_payload(
             if ctx.savepoints {
                 ctx.release().await?;
             }
+            if v.get("reason").and_then(|r| r.as_str()) == Some("reused_sequence") {
+                // The court's own message that holds the number (ids only, no personal data).
+                let detail = format!(
+                    "sequence number {} already holds message {} (NIU {}, version {}) of this court, with other content",
+                    h.seq,
+                    v.get("held_message_id")
+                        .and_then(|x| x.as_str())
+                        .unwrap_or("?"),
+                    v.get("held_niu").and_then(|x| x.as_str()).unwrap_or("-"),
+                    v.get("held_version").and_then(|x| x.as_i64()).unwrap_or(0),
+                );
+                return ctx.refuse(h, Reason::SequenceReused, &detail).await;
+            }
             ctx.refuse(
                 h,
                 Reason::Conflict,
-                "the CJN holds another message with this id or sequence number",
+                "the CJN holds another message with this id and other content",
             )
             .await
         }

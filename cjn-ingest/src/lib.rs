@@ -22,6 +22,7 @@ mod crl;
 mod extract;
 mod handle;
 pub mod link;
+mod recovery;
 mod sentence_event;
 pub mod store;
 pub mod trust;

@@ -414,7 +414,7 @@ async fn every_refusal_is_quarantined_and_answered_and_the_daemon_keeps_serving(
         ("unknown_signer", Some(U)),
         ("court_unknown", Some(U)),
         ("code_unknown", Some(A)),
-        ("conflict", Some(A)),
+        ("sequence_reused", Some(A)),
         ("certificate_revoked", Some(B)),
     ]
     .into_iter()
@@ -451,7 +451,7 @@ async fn every_refusal_is_quarantined_and_answered_and_the_daemon_keeps_serving(
         30,
         "the courts store the rejections",
         || async { (rejected(&w, A).await, rejected(&w, B).await) },
-        |(a, b)| a == &["conflict"] && b == &["certificate_revoked"],
+        |(a, b)| a == &["sequence_reused"] && b == &["certificate_revoked"],
     )
     .await;
     assert_eq!(w.statuses(A, &conflicting).await, ["signee"]);
@@ -499,6 +499,34 @@ async fn every_refusal_is_quarantined_and_answered_and_the_daemon_keeps_serving(
         "{m:?}"
     );
     assert!(u_inbox.try_recv().is_err(), "nothing else for U");
+
+    // Court A stopped signing: its recovery cannot take the older message back (the court
+    // holds another under that number) and waits for an operator (docs/backup.md), who closes
+    // it once he has acted.
+    let state: serde_json::Value = wait_for(
+        30,
+        "court A's recovery stops on the reused number",
+        || async {
+            admin_a
+                .query_one("select juris.recovery_state()", &[])
+                .await
+                .unwrap()
+                .get(0)
+        },
+        |s: &serde_json::Value| s["recovering"] == true && !s["problem"].is_null(),
+    )
+    .await;
+    assert!(
+        state["problem"].as_str().unwrap().contains(&older_id),
+        "{state}"
+    );
+    admin_a
+        .execute(
+            "select juris.end_recovery('Message refusé ressaisi ; le message ancien est gardé au CJN.')",
+            &[],
+        )
+        .await
+        .unwrap();
 
     // The daemon kept serving.
     let later = w.verified_fiches(A, 2).await;

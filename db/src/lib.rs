@@ -6,6 +6,7 @@
 //! ordered list of files, in one transaction, under an advisory lock — and only when the files
 //! changed, so that a second `migrate` is a no-op.
 
+pub mod backup;
 mod error;
 mod passfile;
 
@@ -41,6 +42,7 @@ const COURT_FUNCTIONS: &[(&str, &str)] = &[
     function_file!("court/45_extract.sql"),
     function_file!("court/50_transmission.sql"),
     function_file!("court/55_reconcile.sql"),
+    function_file!("court/57_recovery.sql"),
     function_file!("court/60_statistics.sql"),
     function_file!("court/60_app.sql"),
     function_file!("court/62_gui_admin.sql"),
@@ -55,6 +57,7 @@ const CJN_FUNCTIONS: &[(&str, &str)] = &[
     function_file!("cjn/30_bulletins.sql"),
     function_file!("cjn/35_extract_seal.sql"),
     function_file!("cjn/40_reconcile.sql"),
+    function_file!("cjn/45_recovery.sql"),
     function_file!("cjn/50_broker.sql"),
     function_file!("cjn/50_statistics.sql"),
     function_file!("cjn/90_grants.sql"),

@@ -40,7 +40,7 @@ use std::time::Duration;
 
 use protocol::{
     Body, ExtractRequestPayload, Header, Identity, Message, Opened, OutboxPayload, Party, Reason,
-    RenewalRequest, SentenceEventPayload, TrustStore,
+    RecoveryAnswer, RecoveryRequest, RenewalRequest, SentenceEventPayload, TrustStore,
 };
 use rumqttc::{Publish, QoS};
 use tokio::time::Instant;
@@ -124,6 +124,16 @@ pub async fn run_once(config: Config, shutdown: CancellationToken) -> Result<Onc
     report
 }
 
+/// Makes the messages from `from_seq` on that the CJN had receipted pending again, so that the
+/// running listener sends them again (after the CJN was restored from its backup and lost them:
+/// `xmjuris reconcile` names the first); how many.
+pub async fn resend_from(config: &Config, from_seq: i64) -> Result<i32, Error> {
+    Store::connect(&config.database)
+        .await?
+        .requeue_messages(from_seq)
+        .await
+}
+
 /// The transmission counts of the court database (`juris.transmission_status()`).
 pub async fn status(config: &Config) -> Result<serde_json::Value, Error> {
     Store::connect(&config.database)
@@ -189,6 +199,8 @@ struct Engine {
     expiry_logged: bool,
     /// SHA-256 of the last revocation list refused (quarantined once, not on every reconnect).
     refused_crl: Option<[u8; 32]>,
+    /// When the last recovery request left (a court restored from a backup; see [`Engine::recover`]).
+    recovery_asked: Option<Instant>,
 }
 
 impl Engine {
@@ -213,6 +225,7 @@ impl Engine {
             renewal_request: None,
             expiry_logged: false,
             refused_crl: None,
+            recovery_asked: None,
         })
     }
 
@@ -315,6 +328,8 @@ impl Engine {
                         debug!(session_present, in_flight = self.in_flight.len(), "Resending what was in flight.");
                         self.in_flight.clear();
                         store.record_broker_contact().await?;
+                        self.recovery_asked = None;
+                        self.ask_recovery(store).await?;
                         self.drain(store).await?;
                         self.renew_if_due().await?;
                     }
@@ -329,6 +344,7 @@ impl Engine {
                     }
                 },
                 _ = tick.tick() => {
+                    self.ask_recovery(store).await?;
                     self.drain(store).await?;
                     self.renew_if_due().await?;
                 }
@@ -654,6 +670,7 @@ impl Engine {
                         store.quarantine(topic, &p.payload, &why).await?;
                     }
                 }
+                Body::RecoveryAnswer(a) => self.recover(store, a).await?,
                 other => {
                     let kind = other.kind();
                     warn!(%message_id, kind, "Message of a kind the listener does not handle; quarantined.");
@@ -861,9 +878,141 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// While a recovery is open at the court (restored from a backup), asks the CJN for the
+    /// court's messages after the highest number it holds; again after `resend_after_secs`
+    /// without an answer.
+    async fn ask_recovery(&mut self, store: &Store) -> Result<(), Error> {
+        if !self.connected {
+            return Ok(());
+        }
+        let resend_after = Duration::from_secs(self.config.transmission.resend_after_secs);
+        if self
+            .recovery_asked
+            .is_some_and(|at| at.elapsed() < resend_after)
+        {
+            return Ok(());
+        }
+        let Some(after_seq) = store.recovery_request().await? else {
+            self.recovery_asked = None;
+            return Ok(());
+        };
+        let Some(cjn) = self.trust.peer_certs(Party::Cjn).last().cloned() else {
+            return Err(Error::Pki("no CJN certificate in the trust store".into()));
+        };
+        let court = self.config.court.code;
+        let request = Message {
+            header: Header::new(Party::Court(court), Party::Cjn, 0),
+            body: Body::RecoveryRequest(RecoveryRequest {
+                after_seq: u64::try_from(after_seq).unwrap_or(0),
+            }),
+        };
+        let id = request.header.message_id;
+        let sealed = protocol::seal_messages(&[request], &self.identity, &cjn)
+            .map_err(|e| Error::Pki(format!("sealing the recovery request: {e}")))?;
+        self.link
+            .client
+            .publish(self.up.clone(), QoS::AtLeastOnce, false, sealed)
+            .await?;
+        self.recovery_asked = Some(Instant::now());
+        warn!(message_id = %id, after_seq, "Court restored from a backup: its messages after this number asked from the CJN.");
+        Ok(())
+    }
+
+    /// The CJN's answer to a recovery request: the court's own envelopes, whose signature is
+    /// verified with the court's certificates (the CJN's copy cannot be forged, only withheld),
+    /// then each message above the number asked is re-created at the court
+    /// (`juris.recovery_restore`); asks for more until the answer is complete. What cannot be
+    /// verified or restored stops the recovery for an operator (signing stays suspended).
+    async fn recover(&mut self, store: &Store, a: RecoveryAnswer) -> Result<(), Error> {
+        let me = Party::Court(self.config.court.code);
+        let mut trust = self.trust.clone();
+        for c in &a.certificates {
+            if let Ok(cert) = openssl::x509::X509::from_der(&c.der) {
+                // Only the court's own certificates (including expired ones: the chain is
+                // checked at each signing time).
+                if protocol::party_of(&cert) == Some(me) {
+                    let _ = trust.add_peer_unchecked(cert);
+                }
+            }
+        }
+        let _ = trust.add_peer_unchecked(self.identity.cert().clone());
+        if let Some(prev) = &self.previous {
+            let _ = trust.add_peer_unchecked(prev.cert().clone());
+        }
+        let (mut restored, mut present, mut problem) = (0usize, 0usize, None::<String>);
+        'envelopes: for env in &a.envelopes {
+            let messages = protocol::verify_signed(env.signed_der.clone(), &trust, me)
+                .and_then(|o| protocol::codec::decode(&o.payload));
+            let mut messages = match messages {
+                Ok(m) => m,
+                Err(e) => {
+                    problem = Some(format!(
+                        "une enveloppe renvoyée par le CJN ne porte pas une signature valide de la juridiction ({}) : rien n'en est repris",
+                        e.reason().name()
+                    ));
+                    break;
+                }
+            };
+            messages.sort_by_key(|m| m.header.seq);
+            for m in messages {
+                if m.header.sender != me || m.header.seq <= a.after_seq {
+                    continue;
+                }
+                // Audit checkpoints, requests for extracts and renewals are not restored.
+                let Some(json) = protocol::outbox_json(&m) else {
+                    continue;
+                };
+                match store.recovery_restore(&json).await {
+                    Ok(done) if done == "present" => present += 1,
+                    Ok(_) => restored += 1,
+                    Err(Error::Refused { message, .. }) => {
+                        problem = Some(format!(
+                            "message n° {} ({}) : {message}",
+                            m.header.seq, m.header.message_id
+                        ));
+                        break 'envelopes;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        let last_seq = i64::try_from(a.last_seq).unwrap_or(i64::MAX);
+        let state = store
+            .recovery_answered(last_seq, a.complete, problem.as_deref())
+            .await?;
+        if let Some(why) = &problem {
+            error!(restored, problem = %why, "Recovery from the CJN stopped: an operator is needed (signing stays suspended).");
+            return Ok(());
+        }
+        info!(
+            restored,
+            present,
+            cjn_last_seq = a.last_seq,
+            complete = a.complete,
+            recovering = state.get("recovering").and_then(|v| v.as_bool()),
+            "Messages taken back from the CJN."
+        );
+        // More to ask for (the answer was cut to the size limit): at once.
+        self.recovery_asked = None;
+        if !a.complete {
+            self.ask_recovery(store).await?;
+        }
+        Ok(())
+    }
+}
+
 /// The greffier's French text for a rejection.
 fn reason_fr(r: &protocol::Rejection) -> String {
-    let mut text = format!("Le CJN a refusé ce message (motif : {}).", r.reason.name());
+    let mut text = if r.reason == Reason::SequenceReused {
+        "Le CJN a refusé ce message : son numéro est déjà pris au CJN par un autre message de cette \
+         juridiction, dont la base a sans doute été restaurée depuis une ancienne sauvegarde. Les \
+         signatures sont suspendues et le démon de transmission reprend du CJN les fiches signées \
+         depuis ; ce message-ci demande l'administrateur (docs/backup.md)."
+            .to_owned()
+    } else {
+        format!("Le CJN a refusé ce message (motif : {}).", r.reason.name())
+    };
     if let Some(d) = &r.detail {
         text.push(' ');
         text.push_str(d);

@@ -39,6 +39,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Send again the messages from this number on that the CJN had receipted (after the CJN
+    /// was restored from its backup and lost them: `xmjuris reconcile` names the first).
+    Resend {
+        /// The first message number to send again.
+        #[arg(long, value_name = "N")]
+        from_seq: i64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -54,6 +61,15 @@ fn main() -> ExitCode {
 async fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     let config =
         Config::load(&cli.config).with_context(|| format!("loading {}", cli.config.display()))?;
+    if let Some(Command::Resend { from_seq }) = cli.command {
+        let n = listener::resend_from(&config, from_seq)
+            .await
+            .context("queuing the messages again")?;
+        println!(
+            "{n} message(s) from number {from_seq} on will be sent again by the running listener."
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(Command::Status { json }) = cli.command {
         let s = listener::status(&config)
             .await

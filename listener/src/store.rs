@@ -214,4 +214,54 @@ impl Store {
             .map_err(db("reading the transmission status"))?;
         Ok(row.get(0))
     }
+
+    /// The number after which to ask the CJN for the court's messages, when a recovery is open
+    /// (`juris.recovery_request()`; the request's time is recorded).
+    pub async fn recovery_request(&self) -> Result<Option<i64>, Error> {
+        let row = self
+            .client
+            .query_one("select juris.recovery_request()", &[])
+            .await
+            .map_err(db("reading the recovery state"))?;
+        Ok(row.get(0))
+    }
+
+    /// Re-creates one of the court's own messages the CJN sent back (already verified).
+    pub async fn recovery_restore(&self, message: &serde_json::Value) -> Result<String, Error> {
+        let row = self
+            .client
+            .query_one("select juris.recovery_restore($1::jsonb)", &[message])
+            .await
+            .map_err(db("restoring a message from the CJN"))?;
+        Ok(row.get(0))
+    }
+
+    /// Records the CJN's answer to a recovery request; the recovery's state after it.
+    pub async fn recovery_answered(
+        &self,
+        cjn_last_seq: i64,
+        complete: bool,
+        problem: Option<&str>,
+    ) -> Result<serde_json::Value, Error> {
+        let row = self
+            .client
+            .query_one(
+                "select juris.recovery_answered($1::bigint, $2::boolean, $3::text)",
+                &[&cjn_last_seq, &complete, &problem],
+            )
+            .await
+            .map_err(db("recording the CJN's recovery answer"))?;
+        Ok(row.get(0))
+    }
+
+    /// Makes the messages from `from_seq` on that the CJN had receipted pending again (after a
+    /// restore of the CJN); how many.
+    pub async fn requeue_messages(&self, from_seq: i64) -> Result<i32, Error> {
+        let row = self
+            .client
+            .query_one("select juris.requeue_messages($1::bigint)", &[&from_seq])
+            .await
+            .map_err(db("queuing messages again"))?;
+        Ok(row.get(0))
+    }
 }

@@ -114,6 +114,9 @@ reasons! {
     /// Several people match the identity of a request for an extract: no bulletin is issued
     /// until the court gives the birth place and parents.
     IdentityAmbiguous = 304, "identity_ambiguous";
+    /// The CJN holds another message under this sequence number of the court: the court reused
+    /// it (restored from an old backup?). It stops signing until it recovers its messages.
+    SequenceReused = 305, "sequence_reused";
 }
 
 impl std::fmt::Display for Reason {

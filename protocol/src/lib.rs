@@ -113,6 +113,6 @@ pub use extract::{
 pub use ids::{CourtCode, Niu, Party, Sha256Hash};
 pub use message::*;
 pub use seal::{
-    Identity, MAX_SEALED_BYTES, Opened, TrustStore, open, open_from_topic, open_messages, seal,
-    seal_messages, sign, verify_signed,
+    Identity, MAX_SEALED_BYTES, Opened, TrustStore, open, open_from_topic, open_messages, party_of,
+    seal, seal_messages, sign, verify_signed,
 };

@@ -133,6 +133,13 @@ pub enum Body {
     /// signed by the greffier like a rectification.
     #[n(12)]
     SentenceEvent(#[n(0)] SentenceEvent),
+    /// Court → CJN: a court restored from a backup asks for its own messages after a sequence
+    /// number (the CJN is the court's off-site copy).
+    #[n(13)]
+    RecoveryRequest(#[n(0)] RecoveryRequest),
+    /// CJN → court: the court's own signed envelopes that hold its messages after that number.
+    #[n(14)]
+    RecoveryAnswer(#[n(0)] RecoveryAnswer),
 }
 
 impl Body {
@@ -152,6 +159,8 @@ impl Body {
             Body::AuditCheckpoint(_) => "audit_checkpoint",
             Body::RenewalRequest(_) => "renewal_request",
             Body::SentenceEvent(_) => "sentence_event",
+            Body::RecoveryRequest(_) => "recovery_request",
+            Body::RecoveryAnswer(_) => "recovery_answer",
         }
     }
 }
@@ -786,6 +795,90 @@ pub struct RenewalRequest {
     /// PKCS#10 CSR, DER (new key, same court code).
     #[cbor(n(0), with = "minicbor::bytes")]
     pub csr_der: Vec<u8>,
+}
+
+/// Court → CJN: send back this court's own messages whose sequence number is above `after_seq`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[cbor(map)]
+pub struct RecoveryRequest {
+    /// The highest sequence number the court holds.
+    #[n(0)]
+    pub after_seq: u64,
+}
+
+/// One envelope as the court signed it and the CJN keeps it: CMS SignedData, DER.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[cbor(map)]
+pub struct SignedEnvelope {
+    /// The SignedData, DER (its content is an encoded batch of messages).
+    #[cbor(n(0), with = "minicbor::bytes")]
+    pub signed_der: Vec<u8>,
+}
+
+/// A certificate, DER.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[cbor(map)]
+pub struct CertificateDer {
+    /// The certificate, DER.
+    #[cbor(n(0), with = "minicbor::bytes")]
+    pub der: Vec<u8>,
+}
+
+/// CJN → court: the court's own signed envelopes holding its messages above `after_seq`, in
+/// sequence order (an envelope may hold messages at or below `after_seq` too: the court skips
+/// them). The court verifies its own signature on each before it restores anything.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[cbor(map)]
+pub struct RecoveryAnswer {
+    /// The request answered.
+    #[cbor(n(0), with = "cbor_uuid")]
+    pub request_id: Uuid,
+    /// The request's `after_seq`.
+    #[n(1)]
+    pub after_seq: u64,
+    /// The envelopes.
+    #[n(2)]
+    pub envelopes: Vec<SignedEnvelope>,
+    /// The court's certificates the CJN knows (DER), to verify envelopes signed before a renewal.
+    #[n(3)]
+    pub certificates: Vec<CertificateDer>,
+    /// The highest sequence number the CJN holds of this court.
+    #[n(4)]
+    pub last_seq: u64,
+    /// True when these envelopes reach `last_seq`; false when the court must ask again after
+    /// the highest number they hold (an answer is kept under the broker's size limit).
+    #[n(5)]
+    pub complete: bool,
+}
+
+/// A fiche event or a sentence event as the court's outbox wrote it, from the message: the
+/// body's fields and the header's (`message_id`, `kind`, `court_code`, `seq`, `created_at`).
+/// What cjn-ingest stores as the payload, and what a court restored from a backup writes back
+/// into its outbox. `None` for other kinds.
+pub fn outbox_json(m: &Message) -> Option<serde_json::Value> {
+    let (kind, body) = match &m.body {
+        Body::FicheSigned(e) => ("fiche_signed", serde_json::to_value(e)),
+        Body::FicheRectified(e) => ("fiche_rectified", serde_json::to_value(e)),
+        Body::FicheWithdrawn(e) => ("fiche_withdrawn", serde_json::to_value(e)),
+        Body::SentenceEvent(e) => ("sentence_event", serde_json::to_value(e)),
+        _ => return None,
+    };
+    let mut body = body.ok()?;
+    let Party::Court(court) = m.header.sender else {
+        return None;
+    };
+    let created_at = m
+        .header
+        .created_at
+        .format(&time::format_description::well_known::Rfc3339)
+        .ok()?;
+    let map = body.as_object_mut()?;
+    map.insert("message_id".into(), m.header.message_id.to_string().into());
+    map.insert("kind".into(), kind.into());
+    map.insert("court_code".into(), court.to_string().into());
+    map.insert("seq".into(), m.header.seq.into());
+    map.insert("created_at".into(), created_at.into());
+    Some(body)
 }
 
 /// Which fiche event an outbox row holds.

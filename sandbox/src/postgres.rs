@@ -426,7 +426,10 @@ impl PgCluster {
             "# Written by the XMJuris sandbox: a password (SCRAM) for everyone, through the socket\n\
              # (its folder private to the server's OS user) and on 127.0.0.1 only.\n\
              local all all scram-sha-256\n\
-             host all all 127.0.0.1/32 scram-sha-256\n",
+             host all all 127.0.0.1/32 scram-sha-256\n\
+             # Base backups (pg_basebackup) and replicas, by a role with REPLICATION.\n\
+             local replication all scram-sha-256\n\
+             host replication all 127.0.0.1/32 scram-sha-256\n",
         )
         .map_err(io_err(format!("writing {}", hba.display())))?;
         for path in [&conf, &hba] {

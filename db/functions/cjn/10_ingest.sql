@@ -232,7 +232,7 @@ begin
         insert into registry.alarm (kind, court_code, message_id, detail)
         values ('conflicting_duplicate', court_code, message_id,
                 format('Message %s reçu à nouveau avec un contenu différent ; l''original est conservé.', message_id));
-        return jsonb_build_object('conflict', true, 'message_id', message_id);
+        return jsonb_build_object('conflict', true, 'reason', 'conflicting_duplicate', 'message_id', message_id);
     end if;
     -- The courts' limits on every text (a court's own database enforces them; a court that does
     -- not is refused here rather than filling the registry, which keeps everything for ever).
@@ -245,11 +245,17 @@ begin
     if not found then
         raise exception 'Juridiction inconnue du CJN : %.', court_code using errcode = 'XJ004';
     end if;
-    if exists (select from registry.message m where m.court_code = ingest.court_code and m.seq = ingest.seq) then
+    select m.message_id, m.payload ->> 'niu' as niu, (m.payload ->> 'version')::integer as version into existing
+      from registry.message m where m.court_code = ingest.court_code and m.seq = ingest.seq;
+    if found then
         insert into registry.alarm (kind, court_code, message_id, detail)
         values ('reused_sequence', court_code, message_id,
                 format('Numéro de séquence %s déjà utilisé par un autre message de la juridiction %s.', seq, court_code));
-        return jsonb_build_object('conflict', true, 'message_id', message_id);
+        -- What the court needs to know (its own message, no personal data): which message holds
+        -- the number (a court restored from an old backup recovers it with a RecoveryRequest).
+        return jsonb_build_object('conflict', true, 'reason', 'reused_sequence', 'message_id', message_id,
+                                  'held_message_id', existing.message_id, 'held_niu', existing.niu,
+                                  'held_version', existing.version);
     end if;
     receipt := jsonb_build_object('message_id', message_id, 'seq', seq, 'niu', payload ->> 'niu',
         'version', (payload ->> 'version')::integer, 'stored_at', now(), 'signed_hash', encode(hash, 'hex'));

@@ -57,14 +57,27 @@ end
 $$;
 
 -- Next value of a gapless counter (the row stays locked until commit; a rollback leaves no hole).
+-- Refused for fiche numbers, NIUs and message numbers while a recovery is open (court.recovery:
+-- the court was restored from a backup and takes back from the CJN what it signed since; a
+-- number taken now could be one the CJN already holds with other content).
 create function juris._next(counter_name text, counter_year integer) returns bigint
-    language sql
+    language plpgsql
     set search_path = pg_catalog, pg_temp
-begin atomic
+as $$
+declare
+    v bigint;
+begin
+    if counter_name in ('fiche', 'niu', 'message')
+       and exists (select from court.recovery r where r.finished_at is null) then
+        raise exception 'Restauration en cours : la base de la juridiction a été restaurée depuis une sauvegarde et le démon de transmission récupère auprès du CJN les fiches signées depuis. Aucune fiche ne peut être créée, signée, rectifiée ou déclassée avant la fin de la restauration (état : juris.recovery_state()).'
+            using errcode = 'XJ003';
+    end if;
     insert into court.counter as c (name, year, value) values (counter_name, counter_year, 1)
     on conflict (name, year) do update set value = c.value + 1
-    returning value;
-end;
+    returning value into v;
+    return v;
+end
+$$;
 
 -- ISO 7064 MOD 97-10 check digits of a number given as digits.
 create function juris._mod97_check(digits text) returns text

@@ -174,7 +174,9 @@ begin
      order by c.seq
      limit 1;
     -- The chain holds; now its meaning. A fiche's content changes only by creation, edition of a
-    -- draft or rectification (never by a submission, verification, signature, archive...).
+    -- draft or rectification (never by a submission, verification, signature, archive...). The
+    -- rows of a dated event (`event`) and of a restoration from the CJN (`restore`) name a fiche
+    -- without being a picture of it: they are left out of these two checks.
     if broken is null then
         select x.seq, format('Le contenu de la fiche n° %s a changé lors d''une action « %s » : modifié hors de l''application.',
                              x.number, x.action)
@@ -184,7 +186,7 @@ begin
                        lag(juris._fiche_content(jsonb_populate_record(null::court.fiche, a.data)))
                            over (partition by a.entity_id order by a.seq) as previous
                   from court.audit a
-                 where a.entity = 'fiche' and a.action <> 'erase') x
+                 where a.entity = 'fiche' and a.action not in ('erase', 'event', 'restore')) x
          where x.previous is not null and x.action not in ('create', 'update', 'rectify')
            and x.content is distinct from x.previous
          order by x.seq
@@ -199,6 +201,7 @@ begin
           from court.fiche f
           join lateral (select l.seq, l.data from court.audit l
                          where l.entity = 'fiche' and l.entity_id = f.fiche_id::text
+                           and l.action not in ('event', 'restore')
                          order by l.seq desc limit 1) a on true
          where not ((to_jsonb(f) - 'name_norm' - 'name_tokens') @> a.data)
          order by f.fiche_id

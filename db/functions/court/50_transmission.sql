@@ -206,6 +206,14 @@ begin
            rejection_reason = coalesce(nullif(btrim(reason), ''), 'Refus du CJN sans motif.'),
            receipt_sealed = sealed
      where x.outbox_id = o.outbox_id;
+    -- The CJN holds another message of this court under this number: the court was restored
+    -- from an old backup. It stops taking numbers and takes back from the CJN what it lacks
+    -- (57_recovery.sql); this message is for an operator.
+    if reason_code = 'sequence_reused' then
+        perform juris._begin_recovery(format(
+            'Le CJN a refusé le message n° %s : ce numéro est déjà pris au CJN par un autre message de la juridiction (base restaurée depuis une ancienne sauvegarde ?).',
+            o.seq));
+    end if;
     notify xmjuris_transmission;
     return true;
 end
