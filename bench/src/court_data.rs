@@ -110,15 +110,16 @@ pub async fn fill(admin: &Client, count: u64) -> Result<(), tokio_postgres::Erro
                    from generate_series(1::bigint, {count}) g)
              insert into court.fiche (number, status, niu, reference, surname, given_names, name_norm, name_tokens,
                  birth_date, birth_place, sex, conviction_date, offence_date, offence_nature, offence_category,
-                 offence_class, sentence_type, sentence_months, created_by, updated_by, signed_by, signed_at)
+                 offence_class, sentence_type, sentence_months, created_by, updated_by, content_by, content_editors,
+                 signed_by, signed_at)
              select number, status,
                     case when status >= 'signee' then
-                        (1234500000000000 + number)::text || juris._mod97_check((1234500000000000 + number)::text) end,
+                        (123450000000000 + number)::text || juris._mod97_check((123450000000000 + number)::text) end,
                     (g % 997) || '/SD/Just/' || extract(year from convicted), surname, given,
                     juris._norm(surname || ' ' || given), string_to_array(juris._norm(surname || ' ' || given), ' '),
                     convicted - (6570 + (g * 7) % 18000)::integer, 'Maroua', (array['M', 'F']::court.sex[])[1 + g % 2],
                     convicted, convicted - (30 + g % 300)::integer, 'Vol simple', category, 'delit', 'emprisonnement',
-                    1 + g % 36, 'mbarga', 'mbarga',
+                    1 + g % 36, 'mbarga', 'mbarga', 'mbarga', '{{mbarga}}',
                     case when status >= 'signee' then 'kamdem' end,
                     case when status >= 'signee' then convicted + 20 end
                from s;

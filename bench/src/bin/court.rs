@@ -203,12 +203,12 @@ async fn run(fiches: u64, total: u64, queries: usize) -> anyhow::Result<()> {
                         from generate_series(1::bigint, {fill}) g)
              insert into court.fiche (number, reference, surname, given_names, name_norm, name_tokens, birth_date, birth_place, sex,
                  conviction_date, offence_date, offence_nature, offence_category, offence_class, sentence_type,
-                 sentence_months, created_by, updated_by)
+                 sentence_months, created_by, updated_by, content_by, content_editors)
              select 10000000 + g, (g % 1000) || '/SD/Just/2023', surname, given,
                     juris._norm(surname || ' ' || given), string_to_array(juris._norm(surname || ' ' || given), ' '),
                     date '1950-01-01' + (g % 18000)::integer, 'Maroua', 'M',
                     date '2023-05-01', date '2023-01-01', 'Vol simple', 'VOL', 'delit', 'emprisonnement', 6,
-                    'mbarga', 'mbarga'
+                    'mbarga', 'mbarga', 'mbarga', '{{mbarga}}'
                from s;
              insert into court.name_token (token)
              select distinct unnest(name_tokens) from court.fiche on conflict do nothing;

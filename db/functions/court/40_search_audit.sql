@@ -4,12 +4,13 @@
 -- names, for a query built with the parameters $1 the names (normalised), $2 the NIU, $3 the
 -- reference, $4 the birth date, $5 the status (0 to 5), $6 and $7 the first and last
 -- conviction dates. `condition` is null when a word of the names is like no known word: nothing
--- can match. Refuses (XJ001, at the field) a mistyped NIU, an oversized name or reference, an
--- unknown status, a range of dates that ends before it starts.
+-- can match. `selective` when a criterion has an index that finds few fiches (names, NIU,
+-- reference, birth date). Refuses (XJ001, at the field) a mistyped NIU, an oversized name or
+-- reference, an unknown status, a range of dates that ends before it starts.
 create function juris._search_filter(
     by_name text, by_niu text, by_reference text, by_birth_date date, by_status integer,
     convicted_from date, convicted_to date,
-    out name_query text, out condition text, out score text)
+    out name_query text, out condition text, out score text, out selective boolean)
     language plpgsql stable
     set search_path = pg_catalog, ext, pg_temp
 as $$
@@ -19,6 +20,7 @@ declare
     similar_words text[];
 begin
     score := '1::real';
+    selective := false;
     -- Bounded input: a name is a few words (each looked up in the dictionary); checked before
     -- anything costly is done with it.
     if length(by_name) > 200 then
@@ -40,12 +42,15 @@ begin
                 using errcode = 'XJ001', column = 'niu';
         end if;
         conditions := array_append(conditions, 'f.niu = $2');
+        selective := true;
     end if;
     if by_reference is not null and btrim(by_reference) <> '' then
         conditions := array_append(conditions, 'lower(f.reference) = lower(btrim($3))');
+        selective := true;
     end if;
     if by_birth_date is not null then
         conditions := array_append(conditions, 'f.birth_date = $4');
+        selective := true;
     end if;
     if by_status is not null then
         if by_status not between 0 and 5 then
@@ -65,6 +70,7 @@ begin
         conditions := array_append(conditions, 'f.conviction_date <= $7');
     end if;
     if name_query is not null then
+        selective := true;
         score := 'greatest(ext.similarity(f.name_norm, $1), ext.word_similarity($1, f.name_norm))';
         if by_birth_date is not null then
             -- Anchored on the birth date (btree): a looser likeness is enough.
@@ -135,8 +141,10 @@ $$;
 -- conviction dates), sorted in the database by `sort_by` — relevance (name likeness, then
 -- newest), number, status, name, birth_date or conviction_date; ties by number — and the
 -- number of fiches found, counted up to 10 000 (`total_exact` false beyond: the search should
--- be narrowed). Pages reach the 10 000th fiche at most, so that every page is quick to read
--- whatever the size of the register: each sort has an index in its order (V9).
+-- be narrowed). Pages reach the 10 000th fiche at most. Names, a NIU, a reference or a birth
+-- date find few fiches through their indexes: those are found first, then sorted and counted
+-- in one pass. Otherwise (a status, a range of dates, nothing) the page is read along the
+-- index of its sort (V9) and the count stops at the limit: no search reads the whole register.
 create function juris.search_fiches_page(
     by_name text default null,
     by_niu text default null,
@@ -186,8 +194,28 @@ begin
     end if;
     page_size := greatest(1, least(coalesce(page_size, 25), 200));
     page_offset := greatest(0, least(coalesce(page_offset, 0), count_limit - page_size));
-    -- Counted apart from the page, and only up to the limit: the page of a sort with an index
-    -- in its order then stops after a page's worth of rows.
+    if filter.selective then
+        -- Few fiches: found once (materialised, so that no index of the sort order tempts the
+        -- planner into walking the register), then counted, sorted and cut.
+        return query execute format(
+            'with found as materialized (
+                 select f.fiche_id, f.number, f.status, f.niu, f.version, f.reference, f.surname,
+                        f.given_names, f.birth_date, f.birth_place, f.conviction_date, f.name_norm,
+                        (%s)::real as score
+                   from court.fiche f
+                  where %s)
+             select f.fiche_id, f.number, juris._status_number(f.status), juris._status_label(f.status),
+                    f.niu, f.version, f.reference, f.surname, f.given_names, f.birth_date, f.birth_place,
+                    f.conviction_date, f.score, least(count(*) over (), $10), count(*) over () <= $10
+               from found f
+              order by %s
+              limit $8 offset $9', filter.score, filter.condition, ordering)
+        using filter.name_query, btrim(by_niu), by_reference, by_birth_date, by_status, convicted_from,
+              convicted_to, page_size, page_offset, count_limit::bigint;
+        return;
+    end if;
+    -- Broad: counted apart from the page and only up to the limit; the page then stops after a
+    -- page's worth of rows of the index in its order.
     execute format('select count(*) from (select from court.fiche f where %s limit %s) s',
                    filter.condition, count_limit + 1)
        into found_count
