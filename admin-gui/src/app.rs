@@ -128,7 +128,11 @@ impl XmApp {
     /// Logs in as the command line asks, with the password from libpq's places.
     fn start_login(&mut self, start: &StartLogin) {
         let s = &mut self.state;
-        let server = match start.server.as_deref().map(|t| config::parse_server(t, &s.workstation.server)) {
+        let server = match start
+            .server
+            .as_deref()
+            .map(|t| config::parse_server(t, &s.workstation.server))
+        {
             Some(Ok(server)) => Some(server),
             Some(Err(e)) => {
                 tracing::warn!(error = %e, "Server of the command line ignored.");

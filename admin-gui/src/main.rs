@@ -57,7 +57,12 @@ fn main() -> anyhow::Result<()> {
     }
     match (server, login) {
         (server, Some(login)) => options.start = Some(StartLogin { server, login }),
-        (Some(server), None) => options.start = Some(StartLogin { server: Some(server), login: String::new() }),
+        (Some(server), None) => {
+            options.start = Some(StartLogin {
+                server: Some(server),
+                login: String::new(),
+            })
+        }
         (None, None) => {}
     }
     eframe::run_native(

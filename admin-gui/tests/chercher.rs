@@ -69,7 +69,11 @@ fn a_range_of_conviction_dates_finds_only_the_fiches_convicted_within_it() {
     .lines()
     .map(|l| l.parse().expect("number"))
     .collect();
-    assert_eq!(expected.len(), 12, "the register holds 12 fiches convicted in 2019");
+    assert_eq!(
+        expected.len(),
+        12,
+        "the register holds 12 fiches convicted in 2019"
+    );
     assert_eq!(numbers(&app), expected, "exactly those, newest first");
     let (from, to) = (
         time::macros::date!(2019 - 01 - 01),
@@ -152,12 +156,18 @@ fn a_click_on_a_column_sorts_the_whole_register_by_it() {
             .map(|r| r.surname.clone().unwrap_or_default())
             .collect()
     };
-    assert_eq!(surnames(&app)[..3], ["Essomba 01", "Essomba 02", "Essomba 03"]);
+    assert_eq!(
+        surnames(&app)[..3],
+        ["Essomba 01", "Essomba 02", "Essomba 03"]
+    );
     click(&mut app, "Noms et prénoms");
     wait_for(&mut app, "sorted by name, the other way", |a| {
         !a.state().state.chercher.searching()
     });
-    assert_eq!(surnames(&app)[..3], ["Essomba 30", "Essomba 29", "Essomba 28"]);
+    assert_eq!(
+        surnames(&app)[..3],
+        ["Essomba 30", "Essomba 29", "Essomba 28"]
+    );
     // The sort is the database's, over every fiche found, not the page's: the oldest
     // conviction of the 30 comes first when sorted by conviction date.
     click(&mut app, "Condamnation");
@@ -215,7 +225,10 @@ fn assert_table_fits(app: &App, width: f32, height: f32) {
         );
     }
     let r = app.get_by_label("au").rect();
-    assert!(r.max.x <= width, "the last criterion at {r:?} is past the right edge");
+    assert!(
+        r.max.x <= width,
+        "the last criterion at {r:?} is past the right edge"
+    );
 }
 
 #[test]
@@ -226,7 +239,10 @@ fn the_results_table_fits_1366_by_768_and_125_percent_scaling() {
     let mut app = chercher(&court, dir.path());
     search(&mut app);
     assert_table_fits(&app, 1366.0, 768.0);
-    assert!(shows(&app, "103/SD/Just/2018"), "the reference column is shown");
+    assert!(
+        shows(&app, "103/SD/Just/2018"),
+        "the reference column is shown"
+    );
     std::mem::forget(app);
 
     // 1366×768 pixels at 125 %: a window of 1092.8×614.4 points.

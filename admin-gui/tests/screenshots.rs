@@ -165,7 +165,9 @@ fn render_the_screens() {
     );
     court.psql_as(
         SECRETAIRE,
-        &format!("select count(juris.verify_fiche(id)) from unnest('{{{to_verify}}}'::bigint[]) id"),
+        &format!(
+            "select count(juris.verify_fiche(id)) from unnest('{{{to_verify}}}'::bigint[]) id"
+        ),
     );
 
     for lang in [Lang::Fr, Lang::En] {
@@ -368,8 +370,15 @@ fn render_the_screens() {
 
         // Chercher through many results: two years of convictions, sorted by date, page 2.
         click(&mut app, search);
-        click(&mut app, tr(lang, "Effacer les critères", "Clear the criteria"));
-        type_into(&mut app, tr(lang, "Condamné(e) du", "Convicted from"), "01012020");
+        click(
+            &mut app,
+            tr(lang, "Effacer les critères", "Clear the criteria"),
+        );
+        type_into(
+            &mut app,
+            tr(lang, "Condamné(e) du", "Convicted from"),
+            "01012020",
+        );
         type_into(&mut app, tr(lang, "au", "to"), "31122021");
         click(&mut app, find);
         wait_for(&mut app, "the search", |a| {
@@ -377,7 +386,9 @@ fn render_the_screens() {
             c.searched && !c.searching()
         });
         click(&mut app, tr(lang, "Condamnation", "Convicted"));
-        wait_for(&mut app, "sorted", |a| !a.state().state.chercher.searching());
+        wait_for(&mut app, "sorted", |a| {
+            !a.state().state.chercher.searching()
+        });
         click(&mut app, tr(lang, "Suivant", "Next"));
         wait_for(&mut app, "page 2", |a| {
             let c = &a.state().state.chercher;

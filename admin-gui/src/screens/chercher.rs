@@ -94,7 +94,11 @@ impl Default for ChercherScreen {
 }
 
 /// A date criterion as typed: none, a date, or the error to show at its field.
-fn date_criterion(text: &str, field: &str, tr: &Tr) -> Result<Option<time::Date>, (Option<String>, String)> {
+fn date_criterion(
+    text: &str,
+    field: &str,
+    tr: &Tr,
+) -> Result<Option<time::Date>, (Option<String>, String)> {
     match dates::parse(text) {
         DateInput::Empty => Ok(None),
         DateInput::Valid(d) => Ok(Some(d)),
@@ -245,7 +249,8 @@ impl ChercherScreen {
                 } else {
                     0.0
                 };
-                let results_h = (ui.available_height() - detail_h - spacing::SECTION_GAP).max(180.0);
+                let results_h =
+                    (ui.available_height() - detail_h - spacing::SECTION_GAP).max(180.0);
                 theme::card().show(ui, |ui| {
                     ui.set_width(ui.available_width());
                     ui.set_height(results_h - 2.0 * spacing::SECTION_INNER - 2.0);
@@ -286,16 +291,24 @@ impl ChercherScreen {
                 _ => None,
             };
             let (niu_err, name_err, reference_err) = (err("niu"), err("name"), err("reference"));
-            let (birth_err, from_err, to_err) =
-                (err("birth_date"), err("convicted_from"), err("convicted_to"));
+            let (birth_err, from_err, to_err) = (
+                err("birth_date"),
+                err("convicted_from"),
+                err("convicted_to"),
+            );
             // Three criteria a row on a wide window, two on a narrow one (125 % scaling).
             let gap = 12.0;
             // (Some slack: a field's frame and a combo box's arrow add a few points.)
             let lw = 110.0;
             let slack = 24.0;
             let room = ui.available_width() - slack;
-            let per_row = if room >= 3.0 * (lw + 220.0) + 5.0 * gap { 3 } else { 2 };
-            let fw = ((room - (2 * per_row - 1) as f32 * gap) / per_row as f32 - lw).clamp(200.0, 260.0);
+            let per_row = if room >= 3.0 * (lw + 220.0) + 5.0 * gap {
+                3
+            } else {
+                2
+            };
+            let fw =
+                ((room - (2 * per_row - 1) as f32 * gap) / per_row as f32 - lw).clamp(200.0, 260.0);
             let opts = |error: Option<&'_ str>| FieldOpts {
                 width: fw,
                 editable: true,
@@ -434,8 +447,16 @@ impl ChercherScreen {
         // A click on a row's text selects the row, it does not start a text selection.
         ui.style_mut().interaction.selectable_labels = false;
         let mut columns: Vec<(Option<SortKey>, &str, Column)> = vec![
-            (Some(SortKey::Number), "search.col.number", Column::exact(58.0)),
-            (Some(SortKey::Status), "search.col.status", Column::exact(104.0)),
+            (
+                Some(SortKey::Number),
+                "search.col.number",
+                Column::exact(58.0),
+            ),
+            (
+                Some(SortKey::Status),
+                "search.col.status",
+                Column::exact(104.0),
+            ),
             (None, "search.col.niu", Column::exact(158.0)),
         ];
         if wide {
@@ -447,7 +468,11 @@ impl ChercherScreen {
                 "search.col.name",
                 Column::remainder().at_least(160.0).clip(true),
             ),
-            (Some(SortKey::BirthDate), "search.col.birth_date", Column::exact(104.0)),
+            (
+                Some(SortKey::BirthDate),
+                "search.col.birth_date",
+                Column::exact(104.0),
+            ),
             (
                 Some(SortKey::ConvictionDate),
                 "search.col.conviction_date",
@@ -539,8 +564,7 @@ impl ChercherScreen {
         ui.add_space(6.0);
         ui.horizontal(|ui| {
             let busy = self.searching();
-            if widgets::action_button(ui, self.page > 0 && !busy, tr.t("search.previous"))
-                .clicked()
+            if widgets::action_button(ui, self.page > 0 && !busy, tr.t("search.previous")).clicked()
             {
                 go_page = Some(self.page - 1);
             }

@@ -83,7 +83,10 @@ async fn run(total: u64, searches: usize, dir: Option<PathBuf>) -> anyhow::Resul
         durable: true,
         ..Default::default()
     })?;
-    let exists = cluster.psql("postgres", "select count(*) from pg_database where datname = 'court'")?;
+    let exists = cluster.psql(
+        "postgres",
+        "select count(*) from pg_database where datname = 'court'",
+    )?;
     if exists.trim() == "0" {
         cluster.create_database("court")?;
     }
@@ -145,9 +148,7 @@ async fn run(total: u64, searches: usize, dir: Option<PathBuf>) -> anyhow::Resul
     let agent = db::connect(&cluster.user_url(AGENT, PASSWORD, "court")).await?;
     // The floor: the app's own way to the database (TCP, the agent's login, a juris function
     // that checks the caller) around a bare B-tree lookup of a fiche by its number.
-    let lookup = agent
-        .prepare("select juris.fiche_id_by_number($1)")
-        .await?;
+    let lookup = agent.prepare("select juris.fiche_id_by_number($1)").await?;
     let mut t_lookup = Vec::new();
     for i in 0..200i64 {
         let number = 1 + (i * 4999) % fiches.max(1);
@@ -233,7 +234,11 @@ async fn run(total: u64, searches: usize, dir: Option<PathBuf>) -> anyhow::Resul
         "  start: opening the app to the Saisie screen (connect, log in, first frame): {start_ms:.0} ms (target < 1000 ms)"
     );
     for (label, key, target) in [
-        ("names, a spelling variant in another word order", "names", Some(150.0)),
+        (
+            "names, a spelling variant in another word order",
+            "names",
+            Some(150.0),
+        ),
         ("a year of conviction dates, sorted by date", "range", None),
         ("the next page of a name search", "next", None),
     ] {
@@ -300,8 +305,14 @@ mod measure {
     fn report(key: &str, mut times: Vec<Duration>) {
         times.sort();
         println!("{key}_count {}", times.len());
-        println!("{key}_p50_ms {:.3}", super::ms(super::percentile(&times, 0.5)));
-        println!("{key}_p95_ms {:.3}", super::ms(super::percentile(&times, 0.95)));
+        println!(
+            "{key}_p50_ms {:.3}",
+            super::ms(super::percentile(&times, 0.5))
+        );
+        println!(
+            "{key}_p95_ms {:.3}",
+            super::ms(super::percentile(&times, 0.95))
+        );
     }
 
     /// Clicks a button and times the search it sends until its results are drawn.
@@ -309,8 +320,12 @@ mod measure {
         let start = Instant::now();
         app.get_by_role_and_label(Role::Button, button)
             .click_accesskit();
-        until(app, "the search sent", |a| a.state().state.chercher.searching())?;
-        until(app, "the results", |a| !a.state().state.chercher.searching())?;
+        until(app, "the search sent", |a| {
+            a.state().state.chercher.searching()
+        })?;
+        until(app, "the results", |a| {
+            !a.state().state.chercher.searching()
+        })?;
         Ok(start.elapsed())
     }
 
