@@ -309,11 +309,13 @@ impl ChercherScreen {
             };
             let fw =
                 ((room - (2 * per_row - 1) as f32 * gap) / per_row as f32 - lw).clamp(200.0, 260.0);
-            let opts = |error: Option<&'_ str>| FieldOpts {
-                width: fw,
-                editable: true,
-                error,
-            };
+            fn field(width: f32, error: Option<&str>) -> FieldOpts<'_> {
+                FieldOpts {
+                    width,
+                    editable: true,
+                    error,
+                }
+            }
             let mut cell = 0;
             let mut next_cell = |ui: &mut Ui| {
                 cell += 1;
@@ -326,7 +328,7 @@ impl ChercherScreen {
                 .spacing([gap, 8.0])
                 .show(ui, |ui| {
                     let l = widgets::label_cell(ui, tr.t("search.name"), lw);
-                    let r = widgets::text_field(ui, l, &mut self.name, opts(name_err.as_deref()));
+                    let r = widgets::text_field(ui, l, &mut self.name, field(fw, name_err.as_deref()));
                     if self.focus_first {
                         r.request_focus();
                         self.focus_first = false;
@@ -334,7 +336,7 @@ impl ChercherScreen {
                     go |= entered(ui, &r);
                     next_cell(ui);
                     let l = widgets::label_cell(ui, tr.t("search.niu"), lw);
-                    let r = widgets::text_field(ui, l, &mut self.niu, opts(niu_err.as_deref()));
+                    let r = widgets::text_field(ui, l, &mut self.niu, field(fw, niu_err.as_deref()));
                     go |= entered(ui, &r);
                     next_cell(ui);
                     let l = widgets::label_cell(ui, tr.t("search.reference"), lw);
@@ -342,7 +344,7 @@ impl ChercherScreen {
                         ui,
                         l,
                         &mut self.reference,
-                        opts(reference_err.as_deref()),
+                        field(fw, reference_err.as_deref()),
                     );
                     go |= entered(ui, &r);
                     next_cell(ui);
@@ -352,7 +354,7 @@ impl ChercherScreen {
                         tr,
                         l,
                         &mut self.birth_date,
-                        opts(birth_err.as_deref()),
+                        field(fw, birth_err.as_deref()),
                     );
                     go |= entered(ui, &r);
                     next_cell(ui);
@@ -367,7 +369,7 @@ impl ChercherScreen {
                         &mut self.status,
                         &statuses,
                         tr.t("search.any_status"),
-                        opts(None),
+                        field(fw, None),
                     );
                     next_cell(ui);
                     // The range of conviction dates: "Condamné(e) du [ ] au [ ]".
@@ -381,7 +383,7 @@ impl ChercherScreen {
                             &mut self.convicted_from,
                             FieldOpts {
                                 width: date_w,
-                                ..opts(from_err.as_deref())
+                                ..field(fw, from_err.as_deref())
                             },
                         );
                         go |= entered(ui, &r);
@@ -393,7 +395,7 @@ impl ChercherScreen {
                             &mut self.convicted_to,
                             FieldOpts {
                                 width: date_w,
-                                ..opts(to_err.as_deref())
+                                ..field(fw, to_err.as_deref())
                             },
                         );
                         go |= entered(ui, &r);
