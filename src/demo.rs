@@ -411,6 +411,30 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         &dir.join("credentials.txt"),
         &(credentials.join("\n") + "\n"),
     )?;
+    // The desktop application's way in: a password file in libpq's format (mode 0600) for
+    // every staff login, and the server and login `scripts/demo` opens it with.
+    let mut gui_passwords = Vec::new();
+    for c in COURTS {
+        let logins = std::iter::once(c.greffier.0).chain(c.staff.iter().map(|s| s.0));
+        for login in logins {
+            gui_passwords.push(format!(
+                "127.0.0.1:{}:court_{}:{login}:{}",
+                courts.port(),
+                c.code,
+                state.secret(&format!("{}/{login}", c.code))?
+            ));
+        }
+    }
+    write_private(&dir.join("gui.pgpass"), &(gui_passwords.join("\n") + "\n"))?;
+    write_private(
+        &dir.join("gui.env"),
+        &format!(
+            "XMJURIS_GUI_SERVER=127.0.0.1:{}/court_{}\nXMJURIS_GUI_LOGIN={}\n",
+            courts.port(),
+            COURTS[0].code,
+            COURTS[0].greffier.0
+        ),
+    )?;
 
     // The daemons, with their configurations.
     let ingest_toml = dir.join("cjn-ingest.toml");
@@ -564,6 +588,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!(
         "  Logins and passwords: {}",
         dir.join("credentials.txt").display()
+    );
+    println!(
+        "  Desktop application (xmjuris-gui): PGPASSFILE={} xmjuris-gui --dir {} --server 127.0.0.1:{}/court_{} --login {}",
+        dir.join("gui.pgpass").display(),
+        dir.join("gui").display(),
+        courts.port(),
+        COURTS[0].code,
+        COURTS[0].greffier.0
     );
     println!("  Logs of the daemons: {}", dir.join("logs").display());
     if example.exists() {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use egui::{RichText, Ui};
 
 use crate::backend::{Backend, ConnState, ConnectError, Event, Reply, Request, Session};
-use crate::config::{AppPaths, Workstation};
+use crate::config::{self, AppPaths, StartLogin, Workstation};
 use crate::draft::DraftStore;
 use crate::i18n::Tr;
 use crate::notify::Toasts;
@@ -30,6 +30,8 @@ pub struct AppOptions {
     /// How often what a screen watches (Transmission, Extraits) is read again when no
     /// notification came: the fallback of LISTEN/NOTIFY.
     pub refresh_poll: Duration,
+    /// Whom to log in at start (`--server`, `--login`), if anyone.
+    pub start: Option<StartLogin>,
 }
 
 impl Default for AppOptions {
@@ -37,6 +39,7 @@ impl Default for AppOptions {
         AppOptions {
             paths: AppPaths::for_user(),
             refresh_poll: Duration::from_secs(60),
+            start: None,
         }
     }
 }
@@ -103,7 +106,7 @@ impl XmApp {
         theme::apply(&cc.egui_ctx);
         let workstation = Workstation::load(&options.paths.workstation);
         let tr = Tr::new(workstation.language);
-        XmApp {
+        let mut app = XmApp {
             backend: Backend::start(cc.egui_ctx.clone(), options.refresh_poll),
             printing: Printing::start(cc.egui_ctx.clone()),
             state: AppState {
@@ -127,7 +130,39 @@ impl XmApp {
                 categories_tag: None,
                 limits_tag: None,
             },
+        };
+        if let Some(start) = &options.start {
+            app.start_login(start);
         }
+        app
+    }
+
+    /// Logs in as the command line asks, with the password from libpq's places.
+    fn start_login(&mut self, start: &StartLogin) {
+        let s = &mut self.state;
+        let server = match start
+            .server
+            .as_deref()
+            .map(|t| config::parse_server(t, &s.workstation.server))
+        {
+            Some(Ok(server)) => Some(server),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "Server of the command line ignored.");
+                None
+            }
+            None => None,
+        };
+        let target = server.as_ref().unwrap_or(&s.workstation.server);
+        let mut pg = tokio_postgres::Config::new();
+        pg.host(&target.host)
+            .port(target.port)
+            .dbname(&target.database)
+            .user(&start.login);
+        let password = (!start.login.is_empty())
+            .then(|| db::stored_password(&pg))
+            .flatten();
+        s.login
+            .start_with(server, &start.login, password, &mut self.backend, &s.tr);
     }
 
     /// Opens a fiche in Saisie, as Chercher's "Ouvrir" does (tests and demonstrations drive the

@@ -254,7 +254,35 @@ pub enum Done {
     Erased,
 }
 
-/// The criteria of a search (`juris.search_fiches`); empty ones are left out.
+/// A column the results of a search are sorted by (`sort_by` of `juris.search_fiches_page`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    /// Name likeness, then newest first (newest first without names).
+    #[default]
+    Relevance,
+    Number,
+    Status,
+    Name,
+    BirthDate,
+    ConvictionDate,
+}
+
+impl SortKey {
+    /// The name `juris.search_fiches_page` takes.
+    pub fn sql(self) -> &'static str {
+        match self {
+            SortKey::Relevance => "relevance",
+            SortKey::Number => "number",
+            SortKey::Status => "status",
+            SortKey::Name => "name",
+            SortKey::BirthDate => "birth_date",
+            SortKey::ConvictionDate => "conviction_date",
+        }
+    }
+}
+
+/// A search and the page of its results wanted (`juris.search_fiches_page`); empty criteria
+/// are left out. The database sorts and pages.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SearchCriteria {
     pub name: String,
@@ -262,7 +290,23 @@ pub struct SearchCriteria {
     pub reference: String,
     pub birth_date: Option<time::Date>,
     pub status: Option<i32>,
-    pub max_rows: i32,
+    /// The range of conviction dates, both ends included.
+    pub convicted_from: Option<time::Date>,
+    pub convicted_to: Option<time::Date>,
+    pub sort: SortKey,
+    pub descending: bool,
+    pub page_size: i32,
+    pub offset: i32,
+}
+
+/// One page of the fiches a search found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchPage {
+    pub rows: Vec<SearchRow>,
+    /// How many fiches the search found, counted up to 10 000 ...
+    pub total: i64,
+    /// ... and false when there are more.
+    pub total_exact: bool,
 }
 
 /// One fiche found.
@@ -396,7 +440,7 @@ pub enum Reply {
     Actions(Result<Vec<ActionRow>, Failure>),
     /// A write: what it did, and the fiche read back (`None` once erased).
     Written(Result<(Done, Option<LoadedFiche>), Failure>),
-    Search(Result<Vec<SearchRow>, Failure>),
+    Search(Result<SearchPage, Failure>),
     History(Result<Vec<HistoryRow>, Failure>),
     Audit(Result<AuditCheck, Failure>),
     /// What is watched, read again (first answer, then each change).
@@ -1281,7 +1325,8 @@ async fn transition(
     Ok((done, fiche))
 }
 
-async fn search(c: &Client, q: SearchCriteria) -> Result<Vec<SearchRow>, tokio_postgres::Error> {
+/// A page of a search's results, sorted and paged by the database.
+pub async fn search(c: &Client, q: SearchCriteria) -> Result<SearchPage, tokio_postgres::Error> {
     let opt = |s: &str| {
         let t = s.trim();
         (!t.is_empty()).then(|| t.to_owned())
@@ -1289,37 +1334,50 @@ async fn search(c: &Client, q: SearchCriteria) -> Result<Vec<SearchRow>, tokio_p
     let rows = c
         .query(
             "select fiche_id, number, status, status_label, niu, reference, surname, given_names,
-                    birth_date, birth_place, conviction_date, score
-               from juris.search_fiches(by_name => $1, by_niu => $2, by_reference => $3,
-                                        by_birth_date => $4, by_status => $5, max_rows => $6)",
+                    birth_date, birth_place, conviction_date, score, total, total_exact
+               from juris.search_fiches_page(by_name => $1, by_niu => $2, by_reference => $3,
+                                             by_birth_date => $4, by_status => $5,
+                                             convicted_from => $6, convicted_to => $7,
+                                             sort_by => $8, descending => $9,
+                                             page_size => $10, page_offset => $11)",
             &[
                 &opt(&q.name),
                 &opt(&q.niu),
                 &opt(&q.reference),
                 &q.birth_date,
                 &q.status,
-                &q.max_rows.max(1),
+                &q.convicted_from,
+                &q.convicted_to,
+                &q.sort.sql(),
+                &q.descending,
+                &q.page_size.max(1),
+                &q.offset.max(0),
             ],
         )
         .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(SearchRow {
-                fiche_id: r.try_get(0)?,
-                number: r.try_get(1)?,
-                status: r.try_get(2)?,
-                status_label: r.try_get(3)?,
-                niu: r.try_get(4)?,
-                reference: r.try_get(5)?,
-                surname: r.try_get(6)?,
-                given_names: r.try_get(7)?,
-                birth_date: r.try_get(8)?,
-                birth_place: r.try_get(9)?,
-                conviction_date: r.try_get(10)?,
-                score: r.try_get(11)?,
-            })
-        })
-        .collect()
+    let mut page = SearchPage {
+        total_exact: true,
+        ..SearchPage::default()
+    };
+    for r in &rows {
+        page.total = r.try_get(12)?;
+        page.total_exact = r.try_get(13)?;
+        page.rows.push(SearchRow {
+            fiche_id: r.try_get(0)?,
+            number: r.try_get(1)?,
+            status: r.try_get(2)?,
+            status_label: r.try_get(3)?,
+            niu: r.try_get(4)?,
+            reference: r.try_get(5)?,
+            surname: r.try_get(6)?,
+            given_names: r.try_get(7)?,
+            birth_date: r.try_get(8)?,
+            birth_place: r.try_get(9)?,
+            conviction_date: r.try_get(10)?,
+            score: r.try_get(11)?,
+        });
+    }
+    Ok(page)
 }
 
 async fn history(c: &Client, id: i64) -> Result<Vec<HistoryRow>, tokio_postgres::Error> {

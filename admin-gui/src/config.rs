@@ -59,6 +59,44 @@ impl Default for ServerSettings {
     }
 }
 
+/// A server as the command line gives it: `HOST`, `HOST:PORT`, `HOST/DATABASE` or
+/// `HOST:PORT/DATABASE`; what is left out is taken from `base` (TLS always is).
+pub fn parse_server(text: &str, base: &ServerSettings) -> Result<ServerSettings, String> {
+    let (address, database) = match text.split_once('/') {
+        Some((a, d)) => (a, Some(d)),
+        None => (text, None),
+    };
+    let (host, port) = match address.rsplit_once(':') {
+        Some((h, p)) => (
+            h,
+            Some(
+                p.parse::<u16>()
+                    .map_err(|_| format!("{p:?} is not a port number"))?,
+            ),
+        ),
+        None => (address, None),
+    };
+    if host.is_empty() || database.is_some_and(str::is_empty) {
+        return Err(format!("{text:?} is not HOST:PORT/DATABASE"));
+    }
+    Ok(ServerSettings {
+        host: host.to_owned(),
+        port: port.unwrap_or(base.port),
+        database: database.map_or_else(|| base.database.clone(), str::to_owned),
+        ..base.clone()
+    })
+}
+
+/// Whom to log in at start (`xmjuris-gui --server … --login …`: the demo, a desktop shortcut).
+/// The password is never an argument: it is taken where libpq takes it (`PGPASSWORD`, the
+/// password file `PGPASSFILE` or `~/.pgpass`); without one the login screen opens, filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartLogin {
+    /// The server, when given (else the workstation's).
+    pub server: Option<String>,
+    pub login: String,
+}
+
 /// The workstation file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -199,6 +237,26 @@ mod tests {
         assert!(text.contains("tls = \"verify-full\""), "{text}");
         assert!(!text.to_lowercase().contains("password"));
         assert_eq!(Workstation::load(&path), w);
+    }
+
+    #[test]
+    fn a_server_is_host_port_and_database_with_defaults_for_what_is_left_out() {
+        let base = ServerSettings {
+            tls: TlsMode::Require,
+            ..ServerSettings::default()
+        };
+        let s = parse_server("10.0.0.5:5433/court_10001", &base).expect("parse");
+        assert_eq!(
+            (s.host.as_str(), s.port, s.database.as_str(), s.tls),
+            ("10.0.0.5", 5433, "court_10001", TlsMode::Require)
+        );
+        let s = parse_server("serveur", &base).expect("parse");
+        assert_eq!((s.port, s.database.as_str()), (5432, "court"));
+        let s = parse_server("serveur/tpi", &base).expect("parse");
+        assert_eq!((s.port, s.database.as_str()), (5432, "tpi"));
+        assert!(parse_server("serveur:port/tpi", &base).is_err());
+        assert!(parse_server(":5432/tpi", &base).is_err());
+        assert!(parse_server("serveur/", &base).is_err());
     }
 
     #[test]

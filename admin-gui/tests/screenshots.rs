@@ -137,6 +137,39 @@ fn render_the_screens() {
          \"birth_date\": \"1975-12-24\"}', 2, 'Recrutement dans la fonction publique')",
     );
 
+    // A register of some size, through the API: 300 more fiches, convicted from 2019 on, two
+    // thirds submitted, one third verified (Chercher pages through them).
+    let base = testkit::sample_fiche_json("X", "X").replace('\'', "''");
+    court.psql_as(
+        AGENT,
+        &format!(
+            "create temporary table bulk as
+             select juris.save_fiche(jsonb_set(jsonb_set(jsonb_set(jsonb_set(jsonb_set('{base}'::jsonb,
+                        '{{justiciable,surname}}', to_jsonb((array['Abena', 'Ayissi', 'Belinga', 'Biyong', 'Ebogo',
+                            'Ekambi', 'Essomba', 'Fouda', 'Kamga', 'Mballa', 'Mbida', 'Moukoko', 'Ndzana', 'Ngah',
+                            'Nkoulou', 'Onana', 'Owona', 'Tagne', 'Tchoua', 'Zambo'])[1 + i % 20])),
+                        '{{justiciable,given_names}}', to_jsonb((array['Alice', 'Brice', 'Cédric', 'Chantal', 'Élise',
+                            'Gaëlle', 'Hamadou', 'Joseph', 'Léon', 'Marie', 'Oumarou', 'Samuel', 'Yannick'])[1 + (i * 7) % 13])),
+                        '{{justiciable,birth_date}}', to_jsonb((date '1960-01-01' + i * 37)::text)),
+                        '{{condamnation,conviction_date}}', to_jsonb((date '2019-01-07' + i * 5)::text)),
+                        '{{condamnation,offence_date}}', to_jsonb((date '2019-01-07' + i * 5 - 60)::text))) as id,
+                    i
+               from generate_series(1, 300) i;
+             select count(juris.submit_fiche(id)) from bulk where i % 3 <> 0;
+             select string_agg(id::text, ',') from bulk where i % 3 = 1;"
+        ),
+    );
+    let to_verify = sql(
+        &court,
+        "select string_agg(fiche_id::text, ',') from court.fiche where status = 'soumise' and number % 2 = 0 and number > 10",
+    );
+    court.psql_as(
+        SECRETAIRE,
+        &format!(
+            "select count(juris.verify_fiche(id)) from unnest('{{{to_verify}}}'::bigint[]) id"
+        ),
+    );
+
     for lang in [Lang::Fr, Lang::En] {
         let dir = tempfile::tempdir().expect("tempdir");
         remember_server(dir.path(), court.port(), lang);
@@ -175,6 +208,14 @@ fn render_the_screens() {
             a.state().state.chercher.rows.len() >= 5
         });
         shot(&mut app, lang, "04-chercher");
+        // The signed fiches of Kobila, among the register's names.
+        let names = tr(lang, "Noms", "Names");
+        type_into(&mut app, names, "kobila");
+        click(&mut app, find);
+        wait_for(&mut app, "the search", |a| {
+            let c = &a.state().state.chercher;
+            !c.searching() && c.rows.iter().any(|r| r.status == 3)
+        });
         let first = app
             .state()
             .state
@@ -222,12 +263,15 @@ fn render_the_screens() {
         // A verified fiche, and the signature's confirmation.
         let verified = sql(
             &court,
-            "select fiche_id from court.fiche where status = 'verifiee' limit 1",
+            "select fiche_id from court.fiche where status = 'verifiee' and given_names = 'Françoise'",
         );
         let verified: i64 = verified.parse().expect("id");
         click(&mut app, search);
+        replace(&mut app, names, "mbida françoise");
+        click(&mut app, find);
         wait_for(&mut app, "the search", |a| {
-            !a.state().state.chercher.rows.is_empty()
+            let c = &a.state().state.chercher;
+            !c.searching() && c.rows.iter().any(|r| r.fiche_id == verified)
         });
         let label = {
             let r = app
@@ -326,6 +370,34 @@ fn render_the_screens() {
             a.state().state.impression.rendered.is_some()
         });
         shot(&mut app, lang, "13-impression");
+
+        // Chercher through many results: two years of convictions, sorted by date, page 2.
+        click(&mut app, search);
+        click(
+            &mut app,
+            tr(lang, "Effacer les critères", "Clear the criteria"),
+        );
+        type_into(
+            &mut app,
+            tr(lang, "Condamné(e) du", "Convicted from"),
+            "01012020",
+        );
+        type_into(&mut app, tr(lang, "au", "to"), "31122021");
+        click(&mut app, find);
+        wait_for(&mut app, "the search", |a| {
+            let c = &a.state().state.chercher;
+            c.searched && !c.searching()
+        });
+        click(&mut app, tr(lang, "Condamnation", "Convicted"));
+        wait_for(&mut app, "sorted", |a| {
+            !a.state().state.chercher.searching()
+        });
+        click(&mut app, tr(lang, "Suivant", "Next"));
+        wait_for(&mut app, "page 2", |a| {
+            let c = &a.state().state.chercher;
+            c.page == 1 && !c.searching()
+        });
+        shot(&mut app, lang, "14-chercher-pages");
         std::mem::forget(app);
 
         // An agent's new fiche, with a field refused by the database.
@@ -375,4 +447,52 @@ fn render_the_screens() {
         shot(&mut app, lang, "10-saisie-erreur");
         std::mem::forget(app);
     }
+
+    // At 125 % scaling on a 1366×768 screen (1092.8×614.4 points): Chercher with a fiche's
+    // history, and Saisie.
+    let dir = tempfile::tempdir().expect("tempdir");
+    remember_server(dir.path(), court.port(), Lang::Fr);
+    let paths = AppPaths::in_dir(dir.path());
+    let mut app: App = Harness::builder()
+        .with_size(egui::vec2(1366.0 / 1.25, 768.0 / 1.25))
+        .with_pixels_per_point(1.25)
+        .with_max_steps(32)
+        .wgpu()
+        .build_eframe(move |cc| {
+            XmApp::new(
+                cc,
+                AppOptions {
+                    paths,
+                    ..AppOptions::default()
+                },
+            )
+        });
+    login(&mut app, GREFFIER, PASSWORD);
+    wait_for(&mut app, "the categories", |a| {
+        !a.state().state.categories.is_empty()
+    });
+    shot(&mut app, Lang::Fr, "15-saisie-125");
+    click(&mut app, "Chercher");
+    type_into(&mut app, "Noms", "kobila");
+    click(&mut app, "Rechercher");
+    wait_for(&mut app, "the search", |a| {
+        let c = &a.state().state.chercher;
+        c.searched && !c.searching()
+    });
+    let first = app.state().state.chercher.rows[0].clone();
+    {
+        use egui_kittest::kittest::Queryable as _;
+        app.get_by_label(&format!(
+            "{} {}",
+            first.surname.unwrap_or_default(),
+            first.given_names.unwrap_or_default()
+        ))
+        .click();
+    }
+    settle(&mut app);
+    wait_for(&mut app, "the history", |a| {
+        !a.state().state.chercher.history.is_empty()
+    });
+    shot(&mut app, Lang::Fr, "16-chercher-125");
+    std::mem::forget(app);
 }

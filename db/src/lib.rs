@@ -153,6 +153,12 @@ pub fn scram_verifier(password: &str) -> String {
     postgres_protocol::password::scram_sha_256(password.as_bytes())
 }
 
+/// The password libpq (`psql`) would use for `config`: `PGPASSWORD`, then the password file
+/// `PGPASSFILE` or `~/.pgpass` (ignored when others may read it). `None` when there is none.
+pub fn stored_password(config: &tokio_postgres::Config) -> Option<String> {
+    passfile::password_for(config)
+}
+
 /// Connects to PostgreSQL (no TLS: the court database is reached on the LAN or a local socket),
 /// driving the connection on a background task. A connection string without a password takes it
 /// where `psql` would: `PGPASSWORD`, then the password file `PGPASSFILE` or `~/.pgpass`.

@@ -90,6 +90,32 @@ impl LoginScreen {
         }
     }
 
+    /// Fills the form as the command line asks (`--server`, `--login`); with a password
+    /// (found where libpq finds one), logs in at once.
+    pub fn start_with(
+        &mut self,
+        server: Option<ServerSettings>,
+        login: &str,
+        password: Option<String>,
+        backend: &mut Backend,
+        tr: &Tr,
+    ) {
+        if let Some(server) = server {
+            self.port_text = server.port.to_string();
+            self.server = server;
+        }
+        if !login.is_empty() {
+            self.login = login.to_owned();
+        }
+        if let Some(password) = password {
+            self.password = password;
+            self.submit(backend, tr);
+            self.password.clear();
+        } else {
+            self.focus_pending = true;
+        }
+    }
+
     fn submit(&mut self, backend: &mut Backend, tr: &Tr) {
         self.error = None;
         let Ok(port) = self.port_text.trim().parse::<u16>() else {

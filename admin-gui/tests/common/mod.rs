@@ -1,7 +1,7 @@
 //! Driving the real app (the `XmApp` that `xmjuris-gui` runs) with egui_kittest against a
 //! throw-away court database (`testkit`), finding widgets by their visible labels.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -17,6 +17,7 @@ grant execute on function
     juris.fiche_list_document(date, date),
     juris.fiche_id_by_niu(text),
     juris.search_fiches(text, text, text, date, integer, integer),
+    juris.search_fiches_page(text, text, text, date, integer, date, date, text, boolean, integer, integer),
     juris.fiche_history(bigint),
     juris.offence_categories(),
     juris.niu_valid(text),
