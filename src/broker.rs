@@ -141,7 +141,12 @@ pub async fn write(args: &ConfigArgs) -> anyhow::Result<Written> {
             .with_context(|| format!("--region « {r} »: N is a region number"))?;
         let listed = courts_from_file(Path::new(file))?;
         if regions
-            .insert(n, listed.into_iter().collect::<std::collections::BTreeSet<_>>())
+            .insert(
+                n,
+                listed
+                    .into_iter()
+                    .collect::<std::collections::BTreeSet<_>>(),
+            )
             .is_some()
         {
             bail!("--region {n} given twice");

@@ -18,9 +18,12 @@ fn text(b: &[u8]) -> String {
 /// `xmjuris broker config …` (must succeed); the `<account> <password>` lines it printed.
 fn config(out: &Path, data: &Path, port: u16, extra: &[&str]) -> BTreeMap<String, String> {
     let listen = format!("127.0.0.1:{port}");
+    let log = out.with_extension("log");
     let mut args = vec![
         "broker",
         "config",
+        "--log-file",
+        log.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
         "--listen",
@@ -117,8 +120,9 @@ impl Node {
 
     fn publish(&self, who: (&str, &str, &str), topic: &str, message: &str, retain: bool) -> bool {
         let mut c = Command::new("mosquitto_pub");
+        // -c: a client id's persistent session (its subscriptions) survives its publishing.
         c.args(self.client(who.0, who.1, who.2))
-            .args(["-t", topic, "-m", message]);
+            .args(["-c", "-t", topic, "-m", message]);
         if retain {
             c.arg("-r");
         }

@@ -86,7 +86,10 @@ async fn activity(client: &tokio_postgres::Client) -> i64 {
 #[tokio::test(flavor = "multi_thread")]
 async fn statistics_answer_on_the_replica_while_ingest_goes_on_at_the_primary() {
     let court = Court::new();
-    court.cluster.create_database("cjn").expect("create the CJN");
+    court
+        .cluster
+        .create_database("cjn")
+        .expect("create the CJN");
     court.xmjuris(&["migrate", "--cjn", &court.cluster.admin_conninfo("cjn")]);
     let cjn = db::connect(&court.cluster.admin_url("cjn"))
         .await
@@ -128,17 +131,26 @@ async fn statistics_answer_on_the_replica_while_ingest_goes_on_at_the_primary() 
         sockets.to_str().unwrap(),
         "--start",
     ];
+    let hba = court.cluster.data_dir().join("pg_hba.conf");
+    let sandbox_hba = std::fs::read_to_string(&hba).unwrap();
+    let without: String = sandbox_hba
+        .lines()
+        .filter(|l| !l.contains("replication"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&hba, without).unwrap();
+    cjn.batch_execute("select pg_reload_conf()").await.unwrap();
     let refused = court.xmjuris_cmd(&args).output().expect("run xmjuris");
     assert!(!refused.status.success());
     let said = String::from_utf8_lossy(&refused.stderr);
-    assert!(
-        said.contains("host replication cjn_replication"),
-        "{said}"
-    );
+    assert!(said.contains("host replication cjn_replication"), "{said}");
     assert!(!pgdata.join("PG_VERSION").exists(), "nothing made");
 
-    let hba = court.cluster.data_dir().join("pg_hba.conf");
-    let mut lines = std::fs::read_to_string(&hba).unwrap();
+    let mut lines: String = sandbox_hba
+        .lines()
+        .filter(|l| !l.contains("replication"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     lines.push_str("host replication cjn_replication 127.0.0.1/32 scram-sha-256\n");
     std::fs::write(&hba, lines).unwrap();
     cjn.batch_execute("select pg_reload_conf()").await.unwrap();
@@ -147,16 +159,22 @@ async fn statistics_answer_on_the_replica_while_ingest_goes_on_at_the_primary() 
     let out = court.xmjuris_cmd(&args).output().expect("run xmjuris");
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{said}");
-    assert!(said.contains("The replica streams from the primary"), "{said}");
+    assert!(
+        said.contains("The replica streams from the primary"),
+        "{said}"
+    );
     let passfile = root.join("cjn_replica.pgpass");
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&passfile).unwrap().permissions());
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&passfile).unwrap().permissions(),
+    );
     assert_eq!(mode & 0o777, 0o600, "the replication password is private");
 
     // The statistician reads the replica, which refuses writes.
-    let url = format!(
-        "host=127.0.0.1 port={replica_port} user=tg_stat password='{PASSWORD}' dbname=cjn"
-    );
-    let stat = db::connect(&url).await.expect("the statistician on the replica");
+    let url =
+        format!("host=127.0.0.1 port={replica_port} user=tg_stat password='{PASSWORD}' dbname=cjn");
+    let stat = db::connect(&url)
+        .await
+        .expect("the statistician on the replica");
     let in_recovery: bool = stat
         .query_one("select pg_is_in_recovery()", &[])
         .await
@@ -213,5 +231,8 @@ async fn statistics_answer_on_the_replica_while_ingest_goes_on_at_the_primary() 
     let again = court.xmjuris_cmd(&args).output().expect("run xmjuris");
     let said = String::from_utf8_lossy(&again.stderr);
     assert!(again.status.success(), "{said}");
-    assert!(said.contains("already holds a replica: nothing changed"), "{said}");
+    assert!(
+        said.contains("already holds a replica: nothing changed"),
+        "{said}"
+    );
 }

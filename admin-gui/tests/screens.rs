@@ -29,6 +29,7 @@ fn app_polling(dir: &Path, poll: Duration) -> App {
                 AppOptions {
                     paths,
                     refresh_poll: poll,
+                    start: None,
                 },
             )
         })

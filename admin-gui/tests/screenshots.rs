@@ -397,7 +397,7 @@ fn render_the_screens() {
             let c = &a.state().state.chercher;
             c.page == 1 && !c.searching()
         });
-        shot(&mut app, lang, "14-chercher-pages");
+        shot(&mut app, lang, "16-chercher-pages");
         std::mem::forget(app);
 
         // An agent's new fiche, with a field refused by the database.
@@ -471,7 +471,7 @@ fn render_the_screens() {
     wait_for(&mut app, "the categories", |a| {
         !a.state().state.categories.is_empty()
     });
-    shot(&mut app, Lang::Fr, "15-saisie-125");
+    shot(&mut app, Lang::Fr, "17-saisie-125");
     click(&mut app, "Chercher");
     type_into(&mut app, "Noms", "kobila");
     click(&mut app, "Rechercher");
@@ -493,6 +493,6 @@ fn render_the_screens() {
     wait_for(&mut app, "the history", |a| {
         !a.state().state.chercher.history.is_empty()
     });
-    shot(&mut app, Lang::Fr, "16-chercher-125");
+    shot(&mut app, Lang::Fr, "18-chercher-125");
     std::mem::forget(app);
 }

@@ -1036,7 +1036,13 @@ mod tests {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|a| format!("{} {}", a["acltype"].as_str().unwrap(), a["topic"].as_str().unwrap()))
+                .map(|a| {
+                    format!(
+                        "{} {}",
+                        a["acltype"].as_str().unwrap(),
+                        a["topic"].as_str().unwrap()
+                    )
+                })
                 .collect()
         };
         assert_eq!(

@@ -328,7 +328,8 @@ impl ChercherScreen {
                 .spacing([gap, 8.0])
                 .show(ui, |ui| {
                     let l = widgets::label_cell(ui, tr.t("search.name"), lw);
-                    let r = widgets::text_field(ui, l, &mut self.name, field(fw, name_err.as_deref()));
+                    let r =
+                        widgets::text_field(ui, l, &mut self.name, field(fw, name_err.as_deref()));
                     if self.focus_first {
                         r.request_focus();
                         self.focus_first = false;
@@ -336,7 +337,8 @@ impl ChercherScreen {
                     go |= entered(ui, &r);
                     next_cell(ui);
                     let l = widgets::label_cell(ui, tr.t("search.niu"), lw);
-                    let r = widgets::text_field(ui, l, &mut self.niu, field(fw, niu_err.as_deref()));
+                    let r =
+                        widgets::text_field(ui, l, &mut self.niu, field(fw, niu_err.as_deref()));
                     go |= entered(ui, &r);
                     next_cell(ui);
                     let l = widgets::label_cell(ui, tr.t("search.reference"), lw);

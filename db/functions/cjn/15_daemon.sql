@@ -194,14 +194,15 @@ as $$
 declare
     by_whom text;
 begin
-    select a.acknowledged_by into by_whom from registry.alarm a where a.alarm_id = alarm for update;
+    select a.acknowledged_by into by_whom from registry.alarm a where a.alarm_id = acknowledge_alarm.alarm for update;
     if not found then
         raise exception 'Alarme inconnue : %.', alarm using errcode = 'XJ004', column = 'alarm_id';
     end if;
     if by_whom is not null then
         raise exception 'Alarme % déjà prise en compte par %.', alarm, by_whom using errcode = 'XJ003', column = 'alarm_id';
     end if;
-    update registry.alarm set acknowledged_by = session_user, acknowledged_at = now() where alarm_id = alarm;
+    update registry.alarm a set acknowledged_by = session_user, acknowledged_at = now()
+     where a.alarm_id = acknowledge_alarm.alarm;
 end
 $$;
 
