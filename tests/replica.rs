@@ -1,6 +1,7 @@
 //! `xmjuris replica`: a streaming replica of the CJN's database made with pg_basebackup, where a
 //! statistician reads the `stat` schema while ingest goes on at the primary; the replica
 //! refuses writes, catches up by itself, and a second run changes nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -3,7 +3,6 @@
 //! with egui_kittest: the same `XmApp` as `xmjuris-gui`, against a real throw-away court
 //! database. Outcomes are checked in the database itself.
 
-#[allow(unused_imports)]
 mod common;
 
 use admin_gui::backend::ConnectErrorKind;

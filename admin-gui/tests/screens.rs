@@ -3,7 +3,6 @@
 //! own SQL API (`juris.store_receipt`, `juris.store_extract_answer`... as the court's listener
 //! login), with a genuine extract sealed by a real CJN PKI (`protocol`).
 
-#[allow(unused_imports)]
 mod common;
 
 use std::path::Path;
