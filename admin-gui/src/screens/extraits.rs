@@ -189,7 +189,9 @@ impl ExtraitsScreen {
                         |ui| {
                             theme::card().show(ui, |ui| {
                                 ui.set_width(440.0 - 2.0 * spacing::SECTION_INNER);
-                                ui.set_min_height(full - 2.0 * spacing::SECTION_INNER - 2.0);
+                                ui.set_min_height(
+                                    (full - 2.0 * spacing::SECTION_INNER - 2.0).max(0.0),
+                                );
                                 self.request_form(ui, env);
                             });
                         },
@@ -211,7 +213,8 @@ impl ExtraitsScreen {
                             theme::card().show(ui, |ui| {
                                 ui.set_width(ui.available_width());
                                 ui.set_min_height(
-                                    ui.available_height() - 2.0 * spacing::SECTION_INNER - 2.0,
+                                    (ui.available_height() - 2.0 * spacing::SECTION_INNER - 2.0)
+                                        .max(0.0),
                                 );
                                 self.answer(ui, env);
                             });

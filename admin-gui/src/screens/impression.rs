@@ -327,7 +327,9 @@ impl ImpressionScreen {
                         |ui| {
                             theme::card().show(ui, |ui| {
                                 ui.set_width(400.0 - 2.0 * spacing::SECTION_INNER);
-                                ui.set_min_height(full - 2.0 * spacing::SECTION_INNER - 2.0);
+                                ui.set_min_height(
+                                    (full - 2.0 * spacing::SECTION_INNER - 2.0).max(0.0),
+                                );
                                 settings_changed = self.controls(ui, env, printing, settings);
                             });
                         },
@@ -335,7 +337,7 @@ impl ImpressionScreen {
                     ui.add_space(spacing::SECTION_GAP - 8.0);
                     theme::card().show(ui, |ui| {
                         ui.set_width(ui.available_width());
-                        ui.set_min_height(full - 2.0 * spacing::SECTION_INNER - 2.0);
+                        ui.set_min_height((full - 2.0 * spacing::SECTION_INNER - 2.0).max(0.0));
                         self.preview_area(ui, env.tr);
                     });
                 });

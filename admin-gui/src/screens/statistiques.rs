@@ -179,15 +179,20 @@ impl StatistiquesScreen {
         let half = (width - spacing::SECTION_GAP) / 2.0;
         ui.horizontal_top(|ui| {
             ui.spacing_mut().item_spacing.x = spacing::SECTION_GAP;
+            // Each card top-down (a frame inside a row would lay its content out in a row).
             theme::card().show(ui, |ui| {
                 ui.set_width(half - 2.0 * spacing::SECTION_INNER);
-                widgets::section_title(ui, tr.t("stats.offences"));
-                offences_chart(ui, tr, &stats);
+                ui.vertical(|ui| {
+                    widgets::section_title(ui, tr.t("stats.offences"));
+                    offences_chart(ui, tr, &stats);
+                });
             });
             theme::card().show(ui, |ui| {
                 ui.set_width(half - 2.0 * spacing::SECTION_INNER);
-                widgets::section_title(ui, tr.t("stats.delays"));
-                delays_chart(ui, tr, &stats, &months);
+                ui.vertical(|ui| {
+                    widgets::section_title(ui, tr.t("stats.delays"));
+                    delays_chart(ui, tr, &stats, &months);
+                });
             });
         });
         ui.add_space(spacing::SECTION_GAP);

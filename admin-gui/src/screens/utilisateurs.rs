@@ -225,15 +225,20 @@ impl UtilisateursScreen {
         let half = (width - spacing::SECTION_GAP) / 2.0;
         ui.horizontal_top(|ui| {
             ui.spacing_mut().item_spacing.x = spacing::SECTION_GAP;
+            // Each card top-down (a frame inside a row would lay its content out in a row).
             theme::card().show(ui, |ui| {
                 ui.set_width(half - 2.0 * spacing::SECTION_INNER);
-                widgets::section_title(ui, tr.t("users.selected"));
-                self.selected_user(ui, env);
+                ui.vertical(|ui| {
+                    widgets::section_title(ui, tr.t("users.selected"));
+                    self.selected_user(ui, env);
+                });
             });
             theme::card().show(ui, |ui| {
                 ui.set_width(half - 2.0 * spacing::SECTION_INNER);
-                widgets::section_title(ui, tr.t("users.new"));
-                self.new_user(ui, env, &page);
+                ui.vertical(|ui| {
+                    widgets::section_title(ui, tr.t("users.new"));
+                    self.new_user(ui, env, &page);
+                });
             });
         });
     }
