@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Court, PASSWORD, path_str, verified_fiche, xmjuris_cmd};
+use common::{Court, PASSWORD, ingest, path_str, verified_fiche, xmjuris_cmd};
 
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777
@@ -132,19 +132,6 @@ async fn backup_court_writes_private_dumps_keeps_the_newest_and_restore_court_su
         .expect("audit")
         .get(0);
     assert_eq!(audited, 1);
-}
-
-/// Ingests a court's outbox message at the CJN, as cjn-ingest does after opening it.
-async fn ingest(cjn: &tokio_postgres::Client, payload: &serde_json::Value) -> serde_json::Value {
-    cjn.query_one(
-        "select cjn.ingest(($1::jsonb ->> 'message_id')::uuid, $1::jsonb ->> 'court_code', \
-         ($1::jsonb ->> 'seq')::bigint, $1::jsonb ->> 'kind', ($1::jsonb ->> 'created_at')::timestamptz, \
-         $1::jsonb, $2::bytea)",
-        &[payload, &format!("signed {}", payload["seq"]).into_bytes()],
-    )
-    .await
-    .expect("ingest")
-    .get(0)
 }
 
 /// The CJN receives the court's message `seq` and the court stores its receipt.

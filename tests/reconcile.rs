@@ -3,20 +3,7 @@
 
 mod common;
 
-use common::{Court, PASSWORD, verified_fiche, xmjuris_cmd};
-
-/// Ingests a court's outbox message at the CJN, as cjn-ingest does after opening it.
-async fn ingest(cjn: &tokio_postgres::Client, payload: &serde_json::Value) -> serde_json::Value {
-    cjn.query_one(
-        "select cjn.ingest(($1::jsonb ->> 'message_id')::uuid, $1::jsonb ->> 'court_code', \
-         ($1::jsonb ->> 'seq')::bigint, $1::jsonb ->> 'kind', ($1::jsonb ->> 'created_at')::timestamptz, \
-         $1::jsonb, $2::bytea)",
-        &[payload, &format!("signed {}", payload["seq"]).into_bytes()],
-    )
-    .await
-    .expect("ingest")
-    .get(0)
-}
+use common::{Court, PASSWORD, ingest, verified_fiche, xmjuris_cmd};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reconcile_tells_in_transit_from_lost_and_unknown() {

@@ -9,19 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Court, PASSWORD, verified_fiche};
-
-/// Ingests a court's outbox message at the CJN, as cjn-ingest does after opening it.
-async fn ingest(cjn: &tokio_postgres::Client, payload: &serde_json::Value) {
-    cjn.query_one(
-        "select cjn.ingest(($1::jsonb ->> 'message_id')::uuid, $1::jsonb ->> 'court_code', \
-         ($1::jsonb ->> 'seq')::bigint, $1::jsonb ->> 'kind', ($1::jsonb ->> 'created_at')::timestamptz, \
-         $1::jsonb, $2::bytea)",
-        &[payload, &format!("signed {}", payload["seq"]).into_bytes()],
-    )
-    .await
-    .expect("ingest");
-}
+use common::{Court, PASSWORD, ingest, verified_fiche};
 
 /// Signs fiches for `names` at the court and ingests their messages at the CJN.
 async fn sign_and_ingest(court: &Court, cjn: &tokio_postgres::Client, names: &[&str]) {

@@ -213,3 +213,19 @@ pub fn zbarimg(png: &Path) -> String {
     );
     String::from_utf8_lossy(&out.stdout).trim_end().to_owned()
 }
+
+/// Ingests a court's outbox message at the CJN, as cjn-ingest does after opening it.
+pub async fn ingest(
+    cjn: &tokio_postgres::Client,
+    payload: &serde_json::Value,
+) -> serde_json::Value {
+    cjn.query_one(
+        "select cjn.ingest(($1::jsonb ->> 'message_id')::uuid, $1::jsonb ->> 'court_code', \
+         ($1::jsonb ->> 'seq')::bigint, $1::jsonb ->> 'kind', ($1::jsonb ->> 'created_at')::timestamptz, \
+         $1::jsonb, $2::bytea)",
+        &[payload, &format!("signed {}", payload["seq"]).into_bytes()],
+    )
+    .await
+    .expect("ingest")
+    .get(0)
+}
