@@ -218,7 +218,10 @@ fn an_agent_sees_no_utilisateurs_and_the_statistiques_count_the_fiches_created()
     let stats = app.state().state.statistiques.stats.clone().expect("stats");
     assert_eq!(stats.fiches_created(), 3);
     assert!(shows(&app, "Fiches créées sur la période : 3"));
-    assert!(shows(&app, "Condamnations signées sur la période : 1"));
+    assert!(shows(
+        &app,
+        "Condamnations prononcées sur la période, signées : 1"
+    ));
     // The figures under the charts: the signed conviction's category, and its delay.
     assert!(shows(
         &app,

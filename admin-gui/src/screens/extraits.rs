@@ -540,6 +540,20 @@ impl ExtraitsScreen {
 }
 
 fn entries_table(ui: &mut Ui, tr: &Tr, answer: &protocol::ExtractAnswer) {
+    // Columns of bounded width, the long texts wrapped inside them: the table never runs off the
+    // right edge (1366×768 at 125 %), whatever the offence's or the reason's length.
+    const SPACING: f32 = 14.0;
+    let free = (ui.available_width() - 4.0 * SPACING - 16.0).max(480.0);
+    let (court_w, date_w, sentence_w) = (free * 0.2, 84.0, free * 0.16);
+    let rest = free - court_w - date_w - sentence_w;
+    let (offence_w, why_w) = (rest * 0.45, rest * 0.55);
+    let cell = |ui: &mut Ui, width: f32, add: &mut dyn FnMut(&mut Ui)| {
+        ui.vertical(|ui| {
+            ui.set_width(width);
+            ui.spacing_mut().item_spacing.y = 0.0;
+            add(ui);
+        });
+    };
     egui::ScrollArea::vertical()
         .id_salt("extract_entries")
         .max_height(ui.available_height() - 50.0)
@@ -547,34 +561,42 @@ fn entries_table(ui: &mut Ui, tr: &Tr, answer: &protocol::ExtractAnswer) {
             egui::Grid::new("extract_entries_grid")
                 .num_columns(5)
                 .striped(true)
-                .spacing([14.0, 6.0])
+                .spacing([SPACING, 6.0])
                 .show(ui, |ui| {
-                    for key in [
-                        "extraits.col.court",
-                        "extraits.col.date",
-                        "extraits.col.offence",
-                        "extraits.col.sentence",
-                        "extraits.col.why",
+                    for (key, width) in [
+                        ("extraits.col.court", court_w),
+                        ("extraits.col.date", date_w),
+                        ("extraits.col.offence", offence_w),
+                        ("extraits.col.sentence", sentence_w),
+                        ("extraits.col.why", why_w),
                     ] {
-                        ui.label(theme::bold(tr.t(key), 13.5));
+                        cell(ui, width, &mut |ui| {
+                            ui.label(theme::bold(tr.t(key), 13.5));
+                        });
                     }
                     ui.end_row();
                     for e in &answer.entries {
                         let c = &e.fiche.condamnation;
-                        ui.vertical(|ui| {
-                            ui.spacing_mut().item_spacing.y = 0.0;
-                            ui.label(e.court_name.clone().unwrap_or_default());
+                        cell(ui, court_w, &mut |ui| {
+                            ui.add(
+                                egui::Label::new(e.court_name.clone().unwrap_or_default()).wrap(),
+                            );
                             ui.label(
                                 RichText::new(format_niu(&e.niu.to_string()))
                                     .color(theme::TEXT_MUTED)
                                     .size(12.5),
                             );
                         });
-                        ui.label(dates::format(c.conviction_date));
-                        ui.add(egui::Label::new(c.offence_nature.as_str()).wrap());
-                        ui.label(sentence(tr, c));
-                        ui.vertical(|ui| {
-                            ui.spacing_mut().item_spacing.y = 0.0;
+                        cell(ui, date_w, &mut |ui| {
+                            ui.label(dates::format(c.conviction_date));
+                        });
+                        cell(ui, offence_w, &mut |ui| {
+                            ui.add(egui::Label::new(c.offence_nature.as_str()).wrap());
+                        });
+                        cell(ui, sentence_w, &mut |ui| {
+                            ui.add(egui::Label::new(sentence(tr, c)).wrap());
+                        });
+                        cell(ui, why_w, &mut |ui| {
                             ui.add(
                                 egui::Label::new(
                                     e.reason
@@ -584,10 +606,13 @@ fn entries_table(ui: &mut Ui, tr: &Tr, answer: &protocol::ExtractAnswer) {
                                 .wrap(),
                             );
                             if let Some(rule) = &e.rule {
-                                ui.label(
-                                    RichText::new(tr.f("extraits.rule", &[("rule", rule)]))
-                                        .color(theme::TEXT_MUTED)
-                                        .size(12.0),
+                                ui.add(
+                                    egui::Label::new(
+                                        RichText::new(tr.f("extraits.rule", &[("rule", rule)]))
+                                            .color(theme::TEXT_MUTED)
+                                            .size(12.0),
+                                    )
+                                    .wrap(),
                                 );
                             }
                         });
