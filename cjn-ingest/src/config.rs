@@ -107,7 +107,8 @@ pub struct IngestConfig {
     /// How often the PKI directory's CRL is looked at (a revocation takes effect within this).
     #[serde(default = "default_crl_check")]
     pub crl_check_secs: u64,
-    /// How often the CRL is published again (retained) even when unchanged.
+    /// How often the CRL is published again (retained) even when unchanged (a day: each
+    /// publication reaches every court; a new CRL is published at once).
     #[serde(default = "default_crl_publish")]
     pub crl_publish_interval_secs: u64,
     /// `--once`: exit after this long without a message.
@@ -162,7 +163,7 @@ fn default_backoff_max() -> u64 {
     30
 }
 fn default_workers() -> usize {
-    2
+    4
 }
 fn default_max_sealed() -> usize {
     256 * 1024
@@ -171,7 +172,7 @@ fn default_crl_check() -> u64 {
     30
 }
 fn default_crl_publish() -> u64 {
-    3600
+    86_400
 }
 fn default_once_idle() -> u64 {
     5
@@ -218,14 +219,17 @@ backoff_max_secs = 30
 dir = "/var/lib/xmjuris/cjn-pki"
 
 [ingest]
-# Database sessions working in parallel; one court's messages always go to the same one.
-workers = 2
+# Database sessions working in parallel; one court's messages always go to the same one. Four
+# keep two cores busy (while one worker opens or seals an envelope, another waits on the database).
+workers = 4
 # Larger envelopes are refused (quarantined) unopened.
 max_sealed_bytes = 262144
 # Look at the PKI directory's CRL this often (revocations take effect within this delay).
 crl_check_secs = 30
-# Publish the CRL again (retained) this often even when unchanged.
-crl_publish_interval_secs = 3600
+# Publish the CRL again (retained) this often even when unchanged: once a day. A new CRL (a
+# revocation) is published at once; each publication reaches every court over its satellite
+# link (bench/RESULTS.md § Link and satellite), and the broker keeps the retained one meanwhile.
+crl_publish_interval_secs = 86400
 # --once: exit after this long without a message.
 once_idle_secs = 5
 # Courts whose certificates stay parsed (the most recently used, 5–7 kB each); the others are

@@ -1,7 +1,8 @@
 //! An emulated slow link between a client and a server on this machine: a TCP relay that
 //! serialises each direction at a given bit rate and delays every byte by a fixed one-way time,
 //! as a satellite link would (15 kbit/s and 300 ms each way for a remote court), and counts the
-//! bytes that cross it in each direction (TCP payload: the link's own headers are not counted).
+//! bytes that cross it in each direction (TCP payload: the link's own headers are not counted;
+//! the chunks relayed are counted too, an estimate of the packets that carried them).
 //!
 //! ```no_run
 //! let relay = sandbox::SlowRelay::start(1883, 15_000, std::time::Duration::from_millis(300)).unwrap();
@@ -27,6 +28,8 @@ pub struct SlowRelay {
     port: u16,
     up: Arc<AtomicU64>,
     down: Arc<AtomicU64>,
+    chunks_up: Arc<AtomicU64>,
+    chunks_down: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
 }
 
@@ -34,16 +37,31 @@ impl SlowRelay {
     /// Listens on a free loopback port and relays each connection to `127.0.0.1:target_port`,
     /// at `bits_per_sec` in each direction with `one_way` delay.
     pub fn start(target_port: u16, bits_per_sec: u64, one_way: Duration) -> Result<SlowRelay> {
+        Self::start_asymmetric(target_port, bits_per_sec, bits_per_sec, one_way)
+    }
+
+    /// As [`SlowRelay::start`], at `up_bits_per_sec` from the clients to the server and
+    /// `down_bits_per_sec` back (a VSAT link: 15 kbit/s up, 60 kbit/s down).
+    pub fn start_asymmetric(
+        target_port: u16,
+        up_bits_per_sec: u64,
+        down_bits_per_sec: u64,
+        one_way: Duration,
+    ) -> Result<SlowRelay> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(Error::NoPort)?;
         let port = listener.local_addr().map_err(Error::NoPort)?.port();
         let relay = SlowRelay {
             port,
             up: Arc::new(AtomicU64::new(0)),
             down: Arc::new(AtomicU64::new(0)),
+            chunks_up: Arc::new(AtomicU64::new(0)),
+            chunks_down: Arc::new(AtomicU64::new(0)),
             stop: Arc::new(AtomicBool::new(false)),
         };
-        let bytes_per_sec = bits_per_sec as f64 / 8.0;
-        let (up, down, stop) = (relay.up.clone(), relay.down.clone(), relay.stop.clone());
+        let (up_rate, down_rate) = (up_bits_per_sec as f64 / 8.0, down_bits_per_sec as f64 / 8.0);
+        let up = (relay.up.clone(), relay.chunks_up.clone());
+        let down = (relay.down.clone(), relay.chunks_down.clone());
+        let stop = relay.stop.clone();
         std::thread::Builder::new()
             .name("slow-relay".into())
             .spawn(move || {
@@ -60,8 +78,8 @@ impl SlowRelay {
                     let (Ok(i2), Ok(o2)) = (inbound.try_clone(), outbound.try_clone()) else {
                         continue;
                     };
-                    slow_pipe(inbound, outbound, bytes_per_sec, one_way, up.clone());
-                    slow_pipe(o2, i2, bytes_per_sec, one_way, down.clone());
+                    slow_pipe(inbound, outbound, up_rate, one_way, up.clone());
+                    slow_pipe(o2, i2, down_rate, one_way, down.clone());
                 }
             })
             .map_err(io_err("starting the relay's thread"))?;
@@ -82,6 +100,16 @@ impl SlowRelay {
     pub fn bytes_down(&self) -> u64 {
         self.down.load(Ordering::Relaxed)
     }
+
+    /// Chunks (reads of the relay, each at least one packet) relayed from the clients so far.
+    pub fn chunks_up(&self) -> u64 {
+        self.chunks_up.load(Ordering::Relaxed)
+    }
+
+    /// Chunks relayed from the server to the clients so far.
+    pub fn chunks_down(&self) -> u64 {
+        self.chunks_down.load(Ordering::Relaxed)
+    }
 }
 
 impl Drop for SlowRelay {
@@ -99,7 +127,7 @@ fn slow_pipe(
     mut to: TcpStream,
     bytes_per_sec: f64,
     one_way: Duration,
-    counter: Arc<AtomicU64>,
+    (counter, chunks): (Arc<AtomicU64>, Arc<AtomicU64>),
 ) {
     let (tx, rx) = mpsc::channel::<(Instant, Vec<u8>)>();
     let _ = std::thread::Builder::new()
@@ -127,6 +155,7 @@ fn slow_pipe(
                     Ok(n) => n,
                 };
                 counter.fetch_add(n as u64, Ordering::Relaxed);
+                chunks.fetch_add(1, Ordering::Relaxed);
                 let start = link_free.max(Instant::now());
                 link_free = start + Duration::from_secs_f64(n as f64 / bytes_per_sec);
                 if tx.send((link_free + one_way, buf[..n].to_vec())).is_err() {
