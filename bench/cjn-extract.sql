@@ -13,8 +13,11 @@
 select set_config('bench.n', :'n', false);
 set maintenance_work_mem = '512MB';
 select cjn.register_court('55555', 'Tribunal de test', 'R', 'D', 'A');
-insert into registry.message (message_id, court_code, seq, kind, created_at, payload, signed, signed_hash, receipt)
-values ('00000000-0000-0000-0000-000000000001', '55555', 1, 'fiche_signed', now(), '{}', '\x00', '\x00', '{}');
+insert into registry.envelope (signed_hash, signed) values (sha256('\x00'), '\x00');
+insert into registry.message (message_id, court_code, seq, kind, created_at, niu, version, payload, payload_hash,
+                              signed_hash)
+values ('00000000-0000-0000-0000-000000000001', '55555', 1, 'fiche_signed', now(), '', 1, '{}', sha256('\x00'),
+        sha256('\x00'));
 create temporary table syl as select array['ba','be','bi','bo','ka','ke','ko','ma','me','mo','na','ne','no','ta','te','to','la','le','lo','nga','ndo','mbe','ze','zo'] s;
 create function pg_temp.word(n int, seed bigint) returns text language sql immutable as $$
   select string_agg((select s from syl)[1 + ((seed / (24 ^ i)::bigint) % 24)], '' order by i) from generate_series(0, n - 1) i $$;

@@ -156,9 +156,11 @@ select benchgen.court_code(i),
        'REGION ' || (i % 10), 'DEPARTEMENT ' || (i % 58), 'ARRONDISSEMENT ' || i
   from generate_series(0, 199) i
 on conflict do nothing;
-insert into registry.message (message_id, court_code, seq, kind, created_at, payload, signed, signed_hash, receipt, applied_at)
-select benchgen.message_id(i), benchgen.court_code(i), 1, 'fiche_signed', now(), '{"bulk": true}', '\x00',
-       sha256('\x00'), '{}', now()
+insert into registry.envelope (signed_hash, signed) values (sha256('\x00'), '\x00') on conflict do nothing;
+insert into registry.message (message_id, court_code, seq, kind, created_at, niu, version, payload_hash, signed_hash,
+                              applied_at)
+select benchgen.message_id(i), benchgen.court_code(i), 1, 'fiche_signed', now(), '', 1, sha256('\x00'),
+       sha256('\x00'), now()
   from generate_series(0, 199) i
 on conflict do nothing;
 

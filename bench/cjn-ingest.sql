@@ -1,22 +1,27 @@
--- Database CPU of storing fiches at the CJN: cjn.ingest as cjn-ingest calls it, in envelopes of
--- 10 messages a transaction, each transaction committed (durable when the cluster is).
+-- Database CPU of storing fiches at the CJN: cjn.ingest_envelope as cjn-ingest calls it, one
+-- call and one transaction an envelope, each committed (durable when the cluster is).
 -- Run against a throw-away CJN database migrated with `xmjuris migrate --cjn`, as a superuser,
 -- on a cluster with fsync and synchronous_commit on, pg_stat_statements preloaded:
 --   shared_preload_libraries = 'pg_stat_statements'   (postgresql.conf)
 --   psql -X -v n=20000 -f bench/cjn-ingest.sql <url>
 -- Settings (psql -v): n (timed messages, default 20000), courts (default 50), warm (messages
 -- stored and analyzed first, untimed, default 2000), profile (messages of the profiled run,
--- default n/4; 0: none).
--- Messages: a court's messages in sequence order, envelopes of 10 from the courts in turn;
+-- default n/4; 0: none), per (messages an envelope, default 10).
+-- Messages: a court's messages in sequence order, envelopes of :per from the courts in turn;
 -- 85 % fiches signed, 10 % rectified (version 2 of one of the court's earlier fiches), 5 %
 -- withdrawn; one signed fiche in 6 about a person already in the registry (same identity), the
 -- others about new people (Cameroonian names with accents, hyphens, apostrophes, born over 52
--- years); one in 5 from the long sample (protocol/src/samples.rs), its names long; the signed
--- bytes of an envelope (its 10 payloads and 1 kB of signature) stored with each of its messages.
--- Prints, for the timed run: µs of wall time per cjn.ingest call (median, p95, mean), the
--- backend's CPU per fiche (user + system, /proc, commits included) and fiches/s; then, for the
--- profiled run (pg_stat_statements.track = all, track_functions = all: slower), the statements
--- and functions by total time per fiche.
+-- years); one in 5 from the long sample (protocol/src/samples.rs), its names long; an
+-- envelope's signed bytes as large as the daemon's (random: 300 bytes and 130 a message, what a
+-- compressed SignedData of such fiches weighs, bench/RESULTS.md § Message sizes).
+-- Prints, for the timed run: µs of wall time per fiche (median, p95 of the calls divided by
+-- their messages), the backend's CPU per fiche (user + system, /proc, commits included),
+-- fiches/s and WAL bytes per fiche; beside it the floor, measured in the same session just
+-- before: the same payloads inserted by a plain INSERT … SELECT into a table with a primary key,
+-- one transaction an envelope, and the ratio. Then the bytes on disk per fiche of each registry
+-- table (heap, TOAST and indexes) after all runs; then, for the profiled run
+-- (pg_stat_statements.track = all, track_functions = all: slower), the statements and functions
+-- by total time per fiche.
 -- It writes to the registry: never run it on a real CJN.
 \set ON_ERROR_STOP 1
 \if :{?n}
@@ -30,6 +35,10 @@
 \if :{?warm}
 \else
 \set warm 2000
+\endif
+\if :{?per}
+\else
+\set per 10
 \endif
 \if :{?profile}
 \else
@@ -81,10 +90,10 @@ create function pg_temp.niu(court int, s bigint) returns text language sql immut
 return lpad(court::text, 5, '0') || '2026' || lpad(s::text, 6, '0')
        || lpad((97 - ((lpad(court::text, 5, '0') || '2026' || lpad(s::text, 6, '0'))::numeric * 100 % 97))::text, 2, '0');
 
--- The messages: i = 0, 1, ...; envelope i / 10 from court 1 + (i / 10) % courts; seq in the court.
+-- The messages: i = 0, 1, ...; envelope i / per from court 1 + (i / per) % courts; seq in the court.
 create temporary table bench_msg as
 with m as (
-    select i, i / 10 as env, 1 + (i / 10) % :courts as court, (i / 10) / :courts * 10 + i % 10 + 1 as s
+    select i, i / :per as env, 1 + (i / :per) % :courts as court, (i / :per) / :courts * :per + i % :per + 1 as s
       from generate_series(0, :warm + :n + :profile - 1) i
 ), k as (
     select m.*,
@@ -130,54 +139,61 @@ select i, env, court, s, kind, gen_random_uuid() as message_id,
 update bench_msg set payload = jsonb_set(jsonb_set(jsonb_set(payload, '{message_id}', to_jsonb(message_id::text)),
                                          '{created_at}', to_jsonb(created_at)), '{fiche,signed_at}', to_jsonb(created_at));
 create index on bench_msg (i);
--- An envelope's signed bytes: its payloads and a signature with the court's certificate.
+-- An envelope: its court, its messages as cjn.ingest_envelope takes them, and signed bytes
+-- as large as a real SignedData of them (random, incompressible).
 create temporary table bench_env as
-select env, convert_to(string_agg(payload::text, ',' order by i), 'UTF8')
-            || (select decode(string_agg(md5(env::text || ':' || j), '' order by j), 'hex') from generate_series(1, 64) j)
-            as signed
-  from bench_msg
- group by env;
-create index on bench_env (env);
+select g.*, (select decode(string_agg(md5(g.env::text || ':' || j), '' order by j), 'hex')
+               from generate_series(1, (300 + 130 * g.messages) / 16) j) as signed
+  from (select env, min(i) as first_i, count(*) as messages, lpad(min(court)::text, 5, '0') as court_code,
+               jsonb_agg(jsonb_build_object('message_id', message_id, 'seq', s, 'kind', kind, 'created_at', created_at,
+                                            'payload', payload) order by i) as body
+          from bench_msg
+         group by env) g;
+create index on bench_env (first_i);
 analyze bench_msg, bench_env;
 
-create temporary table bench_result (run text, calls bigint, us double precision[], cpu_ms double precision, wall_ms double precision);
+create temporary table bench_result (run text, calls bigint, us double precision[], cpu_ms double precision,
+                                     wall_ms double precision, wal bigint);
+-- (a regular table: a temporary one is not WAL-logged, so not as durable)
+drop table if exists public.bench_floor;
+create table public.bench_floor (message_id uuid primary key, payload jsonb not null);
 
--- Stores messages [from, to) in envelopes of 10, one transaction each; records per call times.
-create procedure pg_temp.run(name text, first bigint, last bigint)
+-- Stores the envelopes whose first message is in [from, to), one call and one transaction each
+-- (or, floor = true, inserts their payloads into bench_floor); records µs a fiche for each call.
+create procedure pg_temp.run(name text, first bigint, last bigint, floor boolean default false)
 language plpgsql as $$
 declare
-    m record;
-    signed bytea;
-    cur_env bigint := -1;
+    e record;
     t0 timestamptz;
     us double precision[] := '{}';
     stat text[];
     cpu0 double precision;
+    wal0 pg_lsn := pg_current_wal_insert_lsn();
     wall0 timestamptz := clock_timestamp();
     r jsonb;
+    n bigint := 0;
 begin
     stat := regexp_split_to_array(split_part(pg_read_file('/proc/' || pg_backend_pid() || '/stat'), ') ', 2), ' ');
     cpu0 := (stat[12]::bigint + stat[13]::bigint) * 10.0;  -- USER_HZ = 100: 10 ms ticks
-    for m in select * from pg_temp.bench_msg where i >= first and i < last order by i loop
-        if m.env <> cur_env then
-            if cur_env >= 0 then
-                commit;
-            end if;
-            cur_env := m.env;
-            select e.signed into signed from pg_temp.bench_env e where e.env = m.env;
-        end if;
+    for e in select * from pg_temp.bench_env x where x.first_i >= first and x.first_i < last order by x.first_i loop
         t0 := clock_timestamp();
-        r := cjn.ingest(m.message_id, lpad(m.court::text, 5, '0'), m.s, m.kind, m.created_at, m.payload, signed);
-        us := us || extract(epoch from clock_timestamp() - t0) * 1e6;
-        if r ? 'conflict' then
-            raise exception 'conflict at message %: %', m.i, r;
+        if floor then
+            insert into public.bench_floor (message_id, payload)
+            select (x ->> 'message_id')::uuid, x -> 'payload' from jsonb_array_elements(e.body) x;
+        else
+            r := cjn.ingest_envelope(e.court_code, e.signed, e.body);
+        end if;
+        commit;
+        us := us || extract(epoch from clock_timestamp() - t0) * 1e6 / e.messages;
+        n := n + e.messages;
+        if r is not null and jsonb_path_exists(r, '$[*] ? (@.conflict == true)') then
+            raise exception 'conflict in envelope %: %', e.env, r;
         end if;
     end loop;
-    commit;
     stat := regexp_split_to_array(split_part(pg_read_file('/proc/' || pg_backend_pid() || '/stat'), ') ', 2), ' ');
     insert into pg_temp.bench_result
-    values (name, last - first, us, (stat[12]::bigint + stat[13]::bigint) * 10.0 - cpu0,
-            extract(epoch from clock_timestamp() - wall0) * 1000);
+    values (name, n, us, (stat[12]::bigint + stat[13]::bigint) * 10.0 - cpu0,
+            extract(epoch from clock_timestamp() - wall0) * 1000, pg_current_wal_insert_lsn() - wal0);
     commit;
 end
 $$;
@@ -188,15 +204,22 @@ vacuum analyze;
 select pg_stat_statements_reset();
 set pg_stat_statements.track = none;
 set track_functions = none;
+\echo floor: the same payloads by a plain INSERT … SELECT, one transaction an envelope
+call pg_temp.run('floor', :warm, :warm + :n, true);
 \echo timed run
 call pg_temp.run('timed', :warm, :warm + :n);
 \pset footer off
-select run, calls, round(percentile_cont(0.5) within group (order by u)::numeric, 1) as "µs/call p50",
-       round(percentile_cont(0.95) within group (order by u)::numeric, 1) as "µs/call p95",
-       round(avg(u)::numeric, 1) as "µs/call mean",
+select run, calls as fiches, round(percentile_cont(0.5) within group (order by u)::numeric, 1) as "µs/fiche p50",
+       round(percentile_cont(0.95) within group (order by u)::numeric, 1) as "µs/fiche p95",
        round((cpu_ms * 1000 / calls)::numeric, 0) as "backend CPU µs/fiche",
-       round((calls / wall_ms * 1000)::numeric, 0) as "fiches/s (one session)"
-  from bench_result, unnest(us) u where run = 'timed' group by run, calls, cpu_ms, wall_ms;
+       round((calls / wall_ms * 1000)::numeric, 0) as "fiches/s (one session)",
+       round(wal::numeric / calls) as "WAL bytes/fiche"
+  from bench_result, unnest(us) u where run in ('floor', 'timed') group by run, calls, cpu_ms, wall_ms, wal
+ order by run;
+select round(((t.cpu_ms / t.calls) / nullif(f.cpu_ms / f.calls, 0))::numeric, 1) as "CPU/fiche: ingest ÷ floor",
+       round(((t.wall_ms / t.calls) / (f.wall_ms / f.calls))::numeric, 1) as "wall/fiche: ingest ÷ floor",
+       round(t.wal::numeric / t.calls / (f.wal::numeric / f.calls), 1) as "WAL/fiche: ingest ÷ floor"
+  from bench_result t, bench_result f where t.run = 'timed' and f.run = 'floor';
 
 \if :do_profile
 set pg_stat_statements.track = 'all';
@@ -221,6 +244,18 @@ select schemaname || '.' || funcname as function, calls,
   from pg_stat_user_functions where schemaname in ('cjn', 'registry', 'ext') and calls > 0
  order by total_time desc;
 \endif
+\echo bytes on disk per fiche (heap, TOAST and indexes), all runs
+select c.relname as "table", pg_total_relation_size(c.oid) as bytes,
+       round(pg_total_relation_size(c.oid)::numeric / (select count(*) from registry.fiche)) as "bytes/fiche",
+       round(pg_indexes_size(c.oid)::numeric / (select count(*) from registry.fiche)) as "of which indexes"
+  from pg_class c where c.relnamespace = 'registry'::regnamespace and c.relkind = 'r'
+   and pg_total_relation_size(c.oid) > 100000
+union all
+select 'total', sum(pg_total_relation_size(c.oid)),
+       round(sum(pg_total_relation_size(c.oid))::numeric / (select count(*) from registry.fiche)),
+       round(sum(pg_indexes_size(c.oid))::numeric / (select count(*) from registry.fiche))
+  from pg_class c where c.relnamespace = 'registry'::regnamespace and c.relkind = 'r'
+ order by 2 desc;
 select (select count(*) from registry.fiche) as fiches, (select count(*) from registry.person) as people,
        (select count(*) from registry.person_candidate) as candidates,
        (select count(*) from registry.message where applied_at is null) as unapplied;

@@ -1,8 +1,10 @@
-//! Upgrading court databases made by an older release (migrations V1–V5) to this one: what they
+//! Upgrading databases made by an older release to this one. Courts (migrations V1–V5): what they
 //! hold must pass the new integrity migration (V6), stay workable, and never open a door.
 //! The old state is made with the old schema alone (`db::migrate_until`), filled by plain SQL
 //! as the old functions would have: a signed fiche past today's text limits, fines as
-//! numeric(14, 2) in the outbox, two courts' listeners in one cluster.
+//! numeric(14, 2) in the outbox, two courts' listeners in one cluster. The CJN (migrations
+//! V1–V7): messages stored with their envelope's bytes and their receipts, as the old
+//! `cjn.ingest` stored them, must keep their receipts once each envelope is stored once (V8).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::json;
@@ -167,5 +169,179 @@ async fn a_court_of_the_previous_release_upgrades_and_stays_workable() {
     let again = db::migrate(&cluster.admin_url("o1"), db::Schema::Court)
         .await
         .unwrap();
+    assert!(again.is_noop(), "{again}");
+}
+
+/// A CJN payload as cjn-ingest passes it to `cjn.ingest` (a fiche signed).
+fn cjn_payload(id: &str, code: &str, seq: i64, niu: &str, surname: &str) -> serde_json::Value {
+    json!({
+        "message_id": id, "kind": "fiche_signed", "court_code": code, "seq": seq,
+        "created_at": "2026-01-02T10:00:00.000000Z", "niu": niu, "version": 1, "motive": null,
+        "audit_head": {"seq": seq * 3, "hash": "cd".repeat(32)},
+        "fiche": {"number": seq, "reference": format!("{seq}/SD/2026"), "signed_by": "kamdem",
+                  "signed_by_name": "Kamdem Jean", "signed_at": "2026-01-02T10:00:00.000000Z",
+                  "justiciable": {"surname": surname, "given_names": "Paul", "birth_date": "1980-01-01",
+                                  "birth_place": "Garoua", "sex": "M"},
+                  "condamnation": {"conviction_date": "2025-01-01", "offence_date": "2024-01-01",
+                                   "offence_nature": "Vol", "offence_category": "VOL", "offence_class": "delit",
+                                   "sentence_type": "emprisonnement", "sentence_months": 6,
+                                   "legal_recidivism": false, "minor": false, "excluded_b2": false,
+                                   "excluded_b3": false}}
+    })
+}
+
+/// A CJN of the previous release (V7: every message with its whole envelope's signed bytes and
+/// its receipt) upgrades to envelopes stored once (V8) without changing what it answers: a
+/// duplicate gets the receipt it got before, a conflict is still one, and a message that waited
+/// for its turn keeps its payload until it is applied.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cjn_of_the_previous_release_keeps_its_receipts_and_stores_each_envelope_once() {
+    let cluster = sandbox::PgCluster::start().expect("start PostgreSQL");
+    cluster.create_database("cjn").unwrap();
+    let url = cluster.admin_url("cjn");
+    db::migrate_until(&url, db::Schema::Cjn, 7).await.unwrap();
+    let code = "10001";
+    let ids = [
+        "6f1c1f0e-0000-4000-8000-000000000001",
+        "6f1c1f0e-0000-4000-8000-000000000002",
+        "6f1c1f0e-0000-4000-8000-000000000004",
+    ];
+    let payloads = [
+        cjn_payload(ids[0], code, 1, &niu(code, 1), "Kobila"),
+        cjn_payload(ids[1], code, 2, &niu(code, 2), "Ngono"),
+        cjn_payload(ids[2], code, 4, &niu(code, 4), "Abena"),
+    ];
+    // As the old cjn.ingest stored them: messages 1 and 2 in one envelope (its bytes twice),
+    // applied; message 4 in another, waiting for 3 (a gap).
+    let c = db::connect(&url).await.unwrap();
+    c.batch_execute(&format!(
+        "insert into registry.court (code, name, region, departement, arrondissement, applied_seq, last_seq)
+             values ('{code}', 'Tribunal {code}', 'NORD', 'BENOUE', 'Garoua I', 2, 4);
+         insert into registry.sequence_gap (court_code, seq) values ('{code}', 3);"
+    ))
+    .await
+    .unwrap();
+    for (i, p) in payloads.iter().enumerate() {
+        let (signed, applied): (&[u8], bool) = if i < 2 {
+            (b"\x30\x82envelope-one", true)
+        } else {
+            (b"\x30\x82envelope-two", false)
+        };
+        c.execute(
+            "insert into registry.message (message_id, court_code, seq, kind, created_at, payload, signed,
+                                           signed_hash, receipt, applied_at, received_at)
+             select ($1::text)::uuid, $2::text, ($3::jsonb ->> 'seq')::bigint, 'fiche_signed', '2026-01-02 10:00:00+00', $3::jsonb,
+                    $4::bytea, sha256($4::bytea),
+                    jsonb_build_object('message_id', $1::text, 'seq', ($3::jsonb ->> 'seq')::bigint, 'niu', $3::jsonb ->> 'niu',
+                                       'version', 1, 'stored_at', t, 'signed_hash', encode(sha256($4::bytea), 'hex')),
+                    case when $5::boolean then t end, t
+               from (select timestamptz '2026-01-02 10:00:01.234567+00' as t) x",
+            &[&ids[i], &code, p, &signed, &applied],
+        )
+        .await
+        .unwrap();
+    }
+    let old_receipt: serde_json::Value = c
+        .query_one("select receipt from registry.message where seq = 1", &[])
+        .await
+        .unwrap()
+        .get(0);
+
+    db::migrate(&url, db::Schema::Cjn)
+        .await
+        .expect("upgrade the CJN");
+    let counts: (i64, i64, i64) = {
+        let r = c
+            .query_one(
+                "select (select count(*) from registry.envelope),
+                        (select count(*) from registry.message where payload is not null),
+                        (select count(*) from registry.message m join registry.envelope e using (signed_hash)
+                          where m.payload_hash = sha256(convert_to(($1::jsonb)::text, 'UTF8')) and m.seq = 1)",
+                &[&payloads[0]],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2))
+    };
+    assert_eq!(
+        counts,
+        (2, 1, 1),
+        "two envelopes once each; only the waiting message keeps its payload"
+    );
+
+    // Message 1 again, as cjn-ingest would pass it: the same receipt as before the upgrade.
+    let ingest = "select cjn.ingest(($1::text)::uuid, $2, $3, 'fiche_signed', '2026-01-02 10:00:00+00', $4, $5)";
+    let again: serde_json::Value = c
+        .query_one(
+            ingest,
+            &[
+                &ids[0],
+                &code,
+                &1i64,
+                &payloads[0],
+                &b"\x30\x82envelope-one".as_slice(),
+            ],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        again, old_receipt,
+        "a duplicate gets the receipt it got before the upgrade"
+    );
+    // The same id with other content is a conflict; the original stays.
+    let mut other = payloads[0].clone();
+    other["fiche"]["reference"] = json!("autre");
+    let conflict: serde_json::Value = c
+        .query_one(
+            ingest,
+            &[
+                &ids[0],
+                &code,
+                &1i64,
+                &other,
+                &b"\x30\x82envelope-one".as_slice(),
+            ],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(conflict["conflict"], json!(true));
+    // Message 3 fills the gap: 3 and the waiting 4 are applied, 4 leaves its payload.
+    let id3 = "6f1c1f0e-0000-4000-8000-000000000003";
+    let p3 = cjn_payload(id3, code, 3, &niu(code, 3), "Essomba");
+    let r3: serde_json::Value = c
+        .query_one(
+            ingest,
+            &[
+                &id3,
+                &code,
+                &3i64,
+                &p3,
+                &b"\x30\x82envelope-three".as_slice(),
+            ],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(r3["seq"], json!(3));
+    let after: (i64, i64, i64) = {
+        let r = c
+            .query_one(
+                "select (select applied_seq from registry.court),
+                        (select count(*) from registry.message where payload is not null),
+                        (select count(*) from registry.fiche where niu in ($1, $2))",
+                &[&niu(code, 3), &niu(code, 4)],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2))
+    };
+    assert_eq!(
+        after,
+        (4, 0, 2),
+        "3 and the message that waited for it are applied"
+    );
+    let again = db::migrate(&url, db::Schema::Cjn).await.unwrap();
     assert!(again.is_noop(), "{again}");
 }

@@ -23,7 +23,6 @@ mod extract;
 mod handle;
 pub mod link;
 mod recovery;
-mod sentence_event;
 pub mod store;
 pub mod trust;
 

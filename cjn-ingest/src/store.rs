@@ -55,13 +55,23 @@ pub struct CertInfo {
 /// A session on the CJN database.
 pub struct Store {
     client: Client,
-    /// `cjn.ingest(...)`, prepared once per session: one round trip a fiche instead of two, and
-    /// no parsing (measurable at a thousand fiches a second).
-    ingest: Statement,
+    /// `cjn.ingest(...)` and `cjn.ingest_envelope(...)`, prepared once per session: no parsing
+    /// nor planning per call (measurable at a thousand fiches a second).
+    statements: IngestStatements,
 }
 
-/// The statement [`Store::ingest_statement`] prepares.
+/// The session's prepared statements for storing messages (cheap to clone).
+#[derive(Clone)]
+pub struct IngestStatements {
+    /// One message (under a savepoint): [`ingest`].
+    pub one: Statement,
+    /// The messages of one envelope at once: [`ingest_envelope`].
+    pub envelope: Statement,
+}
+
+/// The statements [`Store::ingest_statements`] prepares.
 const INGEST_SQL: &str = "select cjn.ingest(($1::text)::uuid, $2, $3, $4, $5, $6, $7)";
+const INGEST_ENVELOPE_SQL: &str = "select cjn.ingest_envelope($1, $2, $3)";
 
 impl Store {
     /// Connects (the connection is driven on a background task).
@@ -77,16 +87,23 @@ impl Store {
                 tracing::debug!(error = %e, "Database connection closed.");
             }
         });
-        let ingest = client
+        let one = client
             .prepare(INGEST_SQL)
             .await
             .map_err(db("preparing cjn.ingest"))?;
-        Ok(Store { client, ingest })
+        let envelope = client
+            .prepare(INGEST_ENVELOPE_SQL)
+            .await
+            .map_err(db("preparing cjn.ingest_envelope"))?;
+        Ok(Store {
+            client,
+            statements: IngestStatements { one, envelope },
+        })
     }
 
-    /// The prepared `cjn.ingest` of this session (cheap to clone), for [`ingest`].
-    pub fn ingest_statement(&self) -> Statement {
-        self.ingest.clone()
+    /// The prepared statements of this session, for [`ingest`] and [`ingest_envelope`].
+    pub fn ingest_statements(&self) -> IngestStatements {
+        self.statements.clone()
     }
 
     /// Whether the connection is gone.
@@ -261,6 +278,28 @@ pub async fn ingest(
         .await
         .map_err(db("storing a message"))?;
     Ok(row.get(0))
+}
+
+/// Stores the messages of one envelope at once (`cjn.ingest_envelope`): `messages` is a JSON
+/// array of `{message_id, seq, kind, created_at, payload}`; the answer, one JSON value per
+/// message in the same order (a receipt, or `{"conflict": true, ...}`).
+pub async fn ingest_envelope(
+    c: &impl GenericClient,
+    statement: &Statement,
+    court_code: &str,
+    signed: &[u8],
+    messages: &serde_json::Value,
+) -> Result<Vec<serde_json::Value>, Error> {
+    let row = c
+        .query_one(statement, &[&court_code, &signed, messages])
+        .await
+        .map_err(db("storing an envelope"))?;
+    match row.get::<_, serde_json::Value>(0) {
+        serde_json::Value::Array(answers) => Ok(answers),
+        other => Err(Error::Internal(format!(
+            "cjn.ingest_envelope answered {other} instead of an array"
+        ))),
+    }
 }
 
 /// Records a court's audit checkpoint; the function's verdict as JSON.

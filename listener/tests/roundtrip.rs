@@ -332,7 +332,7 @@ async fn every_field_of_every_fiche_reaches_the_cjn_value_for_value() {
     // The largest fiche a court can sign seals far under the CJN's limit.
     let largest = count(
         &cjn,
-        "select max(octet_length(signed))::bigint from registry.message",
+        "select max(octet_length(signed))::bigint from registry.envelope",
     )
     .await;
     println!("largest sealed envelope: {largest} bytes (the CJN's limit: 262144)");

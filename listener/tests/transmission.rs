@@ -46,8 +46,8 @@ async fn every_signed_fiche_reaches_the_real_cjn_once_and_is_archived() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(w.statuses(A, &fifty).await.iter().all(|s| s == "archivee"));
-    // Batched: 50 messages in a few envelopes (each envelope's signed bytes are kept once per
-    // message at the CJN), not 50.
+    // Batched: 50 messages in a few envelopes (each envelope's signed bytes are kept once at
+    // the CJN, registry.envelope), not 50.
     let envelopes = count(
         &cjn,
         "select count(distinct signed_hash) from registry.message",
@@ -248,7 +248,10 @@ async fn certificate_renewed_before_expiry_and_revocation_list_applied_from_the_
     w.wait_archived(A, &ids, 30).await;
     let ski = protocol::ids::hex(renewed.subject_key_id().unwrap().as_slice());
     let signed: Vec<String> = cjn
-        .query("select encode(signed, 'hex') from registry.message", &[])
+        .query(
+            "select encode(e.signed, 'hex') from registry.message m join registry.envelope e using (signed_hash)",
+            &[],
+        )
         .await
         .unwrap()
         .iter()

@@ -159,6 +159,7 @@ struct Opts {
     paced_rate: f64,
     paced_secs: u64,
     workers: usize,
+    instances: usize,
     receive_maximum: u16,
     cache: PathBuf,
     ingest_bin: PathBuf,
@@ -168,7 +169,8 @@ struct Opts {
 
 const HELP: &str = "options: --registered 1000,99999  --senders 1000  --connections 8  --runs 3
   --batch-size 10  --batch-envelopes 2 (per sender and run)  --single-envelopes 3 (per sender and run)
-  --paced-rate 100 (single-fiche envelopes/s)  --paced-secs 10  --workers 2  --receive-maximum 64
+  --paced-rate 100 (single-fiche envelopes/s)  --paced-secs 10  --workers 4  --receive-maximum 64
+  --instances 1 (cjn-ingest processes sharing the broker's shared subscription, accounts cjn-1..)
   --cache DIR  --ingest-bin PATH (default: cjn-ingest beside this program)  --pg-stat-statements
   --prepare-only (issue the certificates into the cache, and stop)";
 
@@ -184,7 +186,8 @@ fn parse_opts() -> anyhow::Result<Opts> {
         single_envelopes: 3,
         paced_rate: 100.0,
         paced_secs: 10,
-        workers: 2,
+        workers: 4,
+        instances: 1,
         receive_maximum: 64,
         cache: std::env::temp_dir().join("xmjuris-bench-ingest"),
         ingest_bin: exe.with_file_name("cjn-ingest"),
@@ -225,6 +228,7 @@ fn parse_opts() -> anyhow::Result<Opts> {
             "--paced-rate" => o.paced_rate = v.parse().context("--paced-rate")?,
             "--paced-secs" => o.paced_secs = num(&v)?,
             "--workers" => o.workers = num(&v)?.max(1) as usize,
+            "--instances" => o.instances = num(&v)?.clamp(1, 8) as usize,
             "--receive-maximum" => o.receive_maximum = num(&v)?.clamp(1, 65535) as u16,
             "--cache" => o.cache = PathBuf::from(v),
             "--ingest-bin" => o.ingest_bin = PathBuf::from(v),
@@ -520,7 +524,8 @@ struct Cpu {
 }
 
 struct Pids {
-    ingest: u32,
+    /// Every cjn-ingest process.
+    ingest: Vec<u32>,
     postmaster: u32,
     broker: Option<u32>,
 }
@@ -528,7 +533,7 @@ struct Pids {
 fn cpu_now(p: &Pids) -> Cpu {
     let pg_by_kind = pg_cpu_by_kind(p.postmaster);
     Cpu {
-        ingest: cpu_ticks(p.ingest),
+        ingest: p.ingest.iter().map(|&pid| cpu_ticks(pid)).sum(),
         pg: pg_by_kind.values().sum(),
         pg_by_kind,
         broker: p.broker.map(cpu_ticks).unwrap_or(0),
@@ -815,31 +820,45 @@ impl Bench {
                 published[n] = Some(at);
             }
         }
-        // Match: a court's k-th answer answers its k-th envelope (one connection, one worker,
-        // in order); opened and checked after the clock.
-        let mut pending: Vec<std::collections::VecDeque<usize>> =
-            vec![Default::default(); self.courts.len()];
-        for (n, (court, _)) in meta.iter().enumerate() {
-            pending[*court].push_back(n);
+        // Match each answer to its envelope by the message ids it receipts (opened and checked
+        // after the clock): with several workers or instances a court's answers may come in
+        // another order than its envelopes.
+        let answers: Vec<(usize, Instant, bytes::Bytes)> = got
+            .into_iter()
+            .enumerate()
+            .flat_map(|(court, list)| list.into_iter().map(move |(at, p)| (court, at, p)))
+            .collect();
+        let receipted = self.verify(&answers)?;
+        let mut envelope_of: HashMap<Vec<Uuid>, usize> = HashMap::with_capacity(total);
+        for (n, (_, ids)) in meta.iter().enumerate() {
+            let mut ids = ids.clone();
+            ids.sort();
+            envelope_of.insert(ids, n);
         }
-        let mut pairs: Vec<(usize, usize, Instant, bytes::Bytes)> = Vec::with_capacity(total);
-        for (court, answers) in got.into_iter().enumerate() {
-            for (at, payload) in answers {
-                let n = pending[court]
-                    .pop_front()
-                    .context("more answers than envelopes")?;
-                pairs.push((n, court, at, payload));
+        let mut pairs: Vec<(usize, usize, Instant)> = Vec::with_capacity(total);
+        for ((court, at, _), ids) in answers.iter().zip(receipted) {
+            let n = envelope_of.remove(&ids).with_context(|| {
+                format!(
+                    "court {}: an answer whose receipts match no envelope sent (or one answered twice)",
+                    self.courts[*court].code
+                )
+            })?;
+            if meta[n].0 != *court {
+                bail!(
+                    "an answer on court {}'s topic for another court's envelope",
+                    self.courts[*court].code
+                );
             }
+            pairs.push((n, *court, *at));
         }
         let latencies_ms: Vec<f64> = pairs
             .iter()
-            .map(|(n, _, at, _)| {
+            .map(|(n, _, at)| {
                 published[*n]
                     .map(|p| (*at - p).as_secs_f64() * 1000.0)
                     .unwrap_or(f64::NAN)
             })
             .collect();
-        self.verify(&pairs, &meta)?;
         self.fiches_sent += fiches as i64;
         let in_registry: i64 = self
             .admin
@@ -878,19 +897,18 @@ impl Bench {
         })
     }
 
-    /// Every answer opens with the court's key, comes from the CJN, and is a receipt for each
-    /// message of its envelope (on two threads).
-    fn verify(
-        &self,
-        pairs: &[(usize, usize, Instant, bytes::Bytes)],
-        meta: &[(usize, Vec<Uuid>)],
-    ) -> anyhow::Result<()> {
+    /// Every answer opens with the court's key, comes from the CJN, and holds receipts only (on
+    /// two threads); the ids each receipts, sorted.
+    fn verify(&self, answers: &[(usize, Instant, bytes::Bytes)]) -> anyhow::Result<Vec<Vec<Uuid>>> {
         let threads = 2;
-        std::thread::scope(|s| -> anyhow::Result<()> {
+        std::thread::scope(|s| -> anyhow::Result<Vec<Vec<Uuid>>> {
             let hs: Vec<_> = (0..threads)
                 .map(|k| {
-                    s.spawn(move || -> anyhow::Result<()> {
-                        for (n, court, _, payload) in pairs.iter().skip(k).step_by(threads) {
+                    s.spawn(move || -> anyhow::Result<Vec<(usize, Vec<Uuid>)>> {
+                        let mut out = Vec::new();
+                        for (i, (court, _, payload)) in
+                            answers.iter().enumerate().skip(k).step_by(threads)
+                        {
                             let c = &self.courts[*court];
                             let (_, msgs) = protocol::open_messages(
                                 payload,
@@ -910,22 +928,23 @@ impl Bench {
                                     ),
                                 }
                             }
-                            let mut want = meta[*n].1.clone();
-                            want.sort();
                             ids.sort();
-                            if ids != want {
-                                bail!("court {}: the receipts do not match the envelope", c.code);
-                            }
+                            out.push((i, ids));
                         }
-                        Ok(())
+                        Ok(out)
                     })
                 })
                 .collect();
+            let mut all = vec![Vec::new(); answers.len()];
             for h in hs {
-                h.join()
-                    .map_err(|_| anyhow::anyhow!("verify thread panicked"))??;
+                for (i, ids) in h
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("verify thread panicked"))??
+                {
+                    all[i] = ids;
+                }
             }
-            Ok(())
+            Ok(all)
         })
     }
 }
@@ -1123,7 +1142,9 @@ async fn phase(
     // The broker; cjn-ingest's PKI directory (the cached CA; no court certificate in issued/:
     // the registry holds them all).
     // One gateway account per connection: the broker binds each account to one client id.
-    let mut users = vec![sandbox::BrokerUser::cjn("cjn-1", CJN_BROKER_PASSWORD)];
+    let mut users: Vec<sandbox::BrokerUser> = (1..=opts.instances)
+        .map(|k| sandbox::BrokerUser::cjn(&format!("cjn-{k}"), CJN_BROKER_PASSWORD))
+        .collect();
     for k in 0..opts.connections {
         users.push(sandbox::BrokerUser::gateway(
             &gateway_client(Some(k)),
@@ -1149,18 +1170,25 @@ async fn phase(
     ] {
         std::fs::copy(cache.pki_dir.join(f), pki_dir.join(f))?;
     }
-    let config = tmp.path().join("cjn-ingest.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"[database]
+    // One process per instance (accounts cjn-1, cjn-2, ...), sharing the broker's shared
+    // subscription as the CJN's instances do.
+    let mut children = Vec::new();
+    let mut ingest_pids = Vec::new();
+    let mut log_paths = Vec::new();
+    let spawned = Instant::now();
+    for k in 1..=opts.instances {
+        let config = tmp.path().join(format!("cjn-ingest-{k}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                r#"[database]
 url = "host=127.0.0.1 port={pg} dbname=cjn user=ingest"
 password = "{INGEST_PASSWORD}"
 
 [broker]
 host = "127.0.0.1"
 port = {mqtt}
-username = "cjn-1"
+username = "cjn-{k}"
 password = "{CJN_BROKER_PASSWORD}"
 receive_maximum = {rm}
 
@@ -1170,31 +1198,34 @@ dir = "{pki}"
 [ingest]
 workers = {workers}
 "#,
-            pg = cluster.port(),
-            mqtt = broker.port(),
-            rm = opts.receive_maximum,
-            pki = pki_dir.display(),
-            workers = opts.workers,
-        ),
-    )?;
-    let log_path = tmp.path().join("cjn-ingest.log");
-    let spawned = Instant::now();
-    let child = std::process::Command::new(&opts.ingest_bin)
-        .arg("--config")
-        .arg(&config)
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&log_path)?)
-        .spawn()
-        .context("starting cjn-ingest")?;
-    let ingest_pid = child.id();
-    let mut child = KillOnDrop(child);
-    let wait_log = |needle: &'static str, secs: u64| -> anyhow::Result<f64> {
+                pg = cluster.port(),
+                mqtt = broker.port(),
+                rm = opts.receive_maximum,
+                pki = pki_dir.display(),
+                workers = opts.workers,
+            ),
+        )?;
+        let log_path = tmp.path().join(format!("cjn-ingest-{k}.log"));
+        let child = std::process::Command::new(&opts.ingest_bin)
+            .arg("--config")
+            .arg(&config)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log_path)?)
+            .spawn()
+            .context("starting cjn-ingest")?;
+        ingest_pids.push(child.id());
+        children.push(KillOnDrop(child));
+        log_paths.push(log_path);
+    }
+    let log_path = log_paths[0].clone();
+    let ingest_pid = ingest_pids[0];
+    let wait_log = |path: &Path, needle: &'static str, secs: u64| -> anyhow::Result<f64> {
         let t = Instant::now();
         loop {
-            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let log = std::fs::read_to_string(path).unwrap_or_default();
             if log.contains(needle) {
                 return Ok(spawned.elapsed().as_secs_f64());
             }
@@ -1204,12 +1235,18 @@ workers = {workers}
             std::thread::sleep(Duration::from_millis(50));
         }
     };
-    let serving = wait_log("Subscribed to the courts' topics.", 300)?;
+    let mut serving = 0.0f64;
+    for path in &log_paths {
+        serving = serving.max(wait_log(path, "Subscribed to the courts' topics.", 300)?);
+    }
     let rss_serving = status_kib(ingest_pid, "VmRSS:");
     // Certificates are parsed per court on its first message (trust.rs): no background parsing
     // to wait for.
     let start_line = format!(
-        "{registered} courts: cjn-ingest serving {serving:.1} s after start (RSS {} MiB)",
+        "{registered} courts: {} cjn-ingest instance(s) of {} workers serving {serving:.1} s after start \
+         (RSS of the first {} MiB)",
+        opts.instances,
+        opts.workers,
         rss_serving / 1024
     );
     eprintln!("{start_line}");
@@ -1273,7 +1310,7 @@ workers = {workers}
         index_of,
         admin,
         pids: Pids {
-            ingest: ingest_pid,
+            ingest: ingest_pids.clone(),
             postmaster,
             broker: broker_pid,
         },
@@ -1397,11 +1434,13 @@ workers = {workers}
     }
     let hwm = status_kib(ingest_pid, "VmHWM:");
     let rss = status_kib(ingest_pid, "VmRSS:");
-    let _ = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(ingest_pid.to_string())
-        .status();
-    let _ = child.0.wait();
+    for (pid, mut child) in ingest_pids.iter().zip(children) {
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status();
+        let _ = child.0.wait();
+    }
     let start_line = format!(
         "{start_line}; at the end RSS {} MiB, peak (VmHWM) {} MiB",
         rss / 1024,

@@ -22,7 +22,7 @@ begin
         raise exception 'Juridiction inconnue du CJN : %.', court_code using errcode = 'XJ004';
     end if;
     return query
-    select m.seq, m.message_id, m.kind, m.payload ->> 'niu', (m.payload ->> 'version')::integer,
+    select m.seq, m.message_id, m.kind, m.niu, m.version,
            encode(m.signed_hash, 'hex'), m.received_at, m.applied_at is not null
       from registry.message m
      where m.court_code = court_manifest.court_code

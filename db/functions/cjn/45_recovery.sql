@@ -22,13 +22,12 @@ begin
         raise exception 'Juridiction inconnue du CJN : %.', court_code using errcode = 'XJ004';
     end if;
     for env in
-        select e.signed, e.max_seq
-          from (select m.signed_hash, min(m.seq) as min_seq, max(m.seq) as max_seq,
-                       (array_agg(m.message_id order by m.seq))[1] as first_id
+        select e.signed, h.max_seq
+          from (select m.signed_hash, min(m.seq) as min_seq, max(m.seq) as max_seq
                   from registry.message m
                  where m.court_code = court_recovery.court_code and m.seq > after_seq
                  group by m.signed_hash) h
-          join lateral (select x.signed, h.max_seq from registry.message x where x.message_id = h.first_id) e on true
+          join registry.envelope e on e.signed_hash = h.signed_hash
          order by h.min_seq
     loop
         exit when total > 0 and total + length(env.signed) > max_bytes;

@@ -6,6 +6,7 @@ grant usage on schema cjn to cjn_ingest, cjn_operator, cjn_statistician, cjn_aud
 -- The daemon: ingest and quarantine, nothing else.
 grant execute on function
     cjn.ingest(uuid, text, bigint, text, timestamptz, jsonb, bytea),
+    cjn.ingest_envelope(text, bytea, jsonb),
     cjn.quarantine(text, text, text, text, bytea)
 to cjn_ingest;
 
