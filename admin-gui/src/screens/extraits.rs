@@ -182,13 +182,16 @@ impl ExtraitsScreen {
             .frame(egui::Frame::new().inner_margin(egui::Margin::same(16)))
             .show(ui, |ui| {
                 let full = ui.available_height();
+                // The request form narrows on small screens (1366×768 at 125 %) so that the
+                // requests' table keeps its columns.
+                let form_w = (ui.available_width() * 0.36).clamp(330.0, 440.0);
                 ui.horizontal_top(|ui| {
                     ui.allocate_ui_with_layout(
-                        egui::vec2(440.0, full),
+                        egui::vec2(form_w, full),
                         egui::Layout::top_down(egui::Align::Min),
                         |ui| {
                             theme::card().show(ui, |ui| {
-                                ui.set_width(440.0 - 2.0 * spacing::SECTION_INNER);
+                                ui.set_width(form_w - 2.0 * spacing::SECTION_INNER);
                                 ui.set_min_height(
                                     (full - 2.0 * spacing::SECTION_INNER - 2.0).max(0.0),
                                 );
@@ -372,12 +375,12 @@ impl ExtraitsScreen {
             .sense(egui::Sense::click())
             .max_scroll_height(h - 30.0)
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-            .column(Column::exact(44.0))
-            .column(Column::exact(40.0))
-            .column(Column::remainder().at_least(150.0))
-            .column(Column::exact(92.0))
-            .column(Column::exact(128.0))
-            .column(Column::exact(205.0))
+            .column(Column::exact(34.0))
+            .column(Column::exact(38.0))
+            .column(Column::remainder().at_least(110.0).clip(true))
+            .column(Column::exact(84.0))
+            .column(Column::exact(122.0))
+            .column(Column::exact(178.0))
             .header(26.0, |mut header| {
                 for key in [
                     "extraits.col.id",
@@ -419,7 +422,11 @@ impl ExtraitsScreen {
                             ui.label(dates::format_date_time(row.requested_at));
                         });
                         r.col(|ui| {
-                            widgets::chip(ui, theme::extract_color(&row.state), &row.state_label);
+                            widgets::chip(
+                                ui,
+                                theme::extract_color(&row.state),
+                                &state_label(tr, row),
+                            );
                         });
                         if r.response().clicked() {
                             select = Some(row.id);
@@ -489,7 +496,7 @@ impl ExtraitsScreen {
                 );
             }
             "pending" => {
-                widgets::banner(ui, BannerKind::Info, &row.state_label);
+                widgets::banner(ui, BannerKind::Info, &state_label(tr, &row));
             }
             _ => {
                 let Some(detail) = self.detail() else {
@@ -622,6 +629,17 @@ fn entries_table(ui: &mut Ui, tr: &Tr, answer: &protocol::ExtractAnswer) {
         });
 }
 
+/// A request's state in the user's language (the database's `state_label` is French, for psql).
+fn state_label(tr: &Tr, row: &crate::queries::ExtractRow) -> String {
+    match (row.state.as_str(), row.entries_count) {
+        ("answered", Some(0) | None) => tr.t("extraits.state.answered_none").to_owned(),
+        ("answered", Some(n)) => tr.f("extraits.state.answered", &[("n", &n.to_string())]),
+        ("rejected", _) => tr.t("extraits.state.rejected").to_owned(),
+        _ if row.sent_at.is_none() => tr.t("extraits.state.waiting").to_owned(),
+        _ => tr.t("extraits.state.sent").to_owned(),
+    }
+}
+
 /// The sentence in a few words (the bulletin prints it in full).
 fn sentence(tr: &Tr, c: &protocol::Condamnation) -> String {
     let mut parts = Vec::new();
@@ -650,5 +668,57 @@ fn failure_text(tr: &Tr, f: Failure) -> String {
         Failure::Refused { message, .. } => message,
         Failure::Lost => tr.t("saisie.lost").to_owned(),
         Failure::Other(d) => d,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::Lang;
+
+    fn row(state: &str, sent: bool, entries: Option<i32>) -> crate::queries::ExtractRow {
+        let now = time::OffsetDateTime::now_utc();
+        crate::queries::ExtractRow {
+            id: 1,
+            bulletin: 3,
+            surname: "Kobila".into(),
+            given_names: "Mangué".into(),
+            birth_date: None,
+            purpose: "x".into(),
+            requested_by: "a".into(),
+            requested_at: now,
+            state: state.into(),
+            state_label: "étiquette de la base".into(),
+            sent_at: sent.then_some(now),
+            answered_at: None,
+            extract_number: None,
+            entries_count: entries,
+            near_matches_count: None,
+            rejection_reason: None,
+        }
+    }
+
+    #[test]
+    fn a_requests_state_is_told_in_the_users_language() {
+        let (fr, en) = (Tr::new(Lang::Fr), Tr::new(Lang::En));
+        let answered = row("answered", true, Some(2));
+        assert_eq!(state_label(&fr, &answered), "reçu : 2 condamnation(s)");
+        assert_eq!(state_label(&en, &answered), "received: 2 conviction(s)");
+        assert_eq!(
+            state_label(&en, &row("answered", true, Some(0))),
+            "received: no record"
+        );
+        assert_eq!(
+            state_label(&en, &row("pending", false, None)),
+            "waiting to be sent"
+        );
+        assert_eq!(
+            state_label(&en, &row("pending", true, None)),
+            "sent, awaiting the CJN's answer"
+        );
+        assert_eq!(
+            state_label(&fr, &row("rejected", true, None)),
+            "refusé par le CJN"
+        );
     }
 }
