@@ -112,7 +112,6 @@ pub struct ExtractRow {
     pub requested_at: OffsetDateTime,
     /// pending, answered or rejected.
     pub state: String,
-    pub state_label: String,
     pub sent_at: Option<OffsetDateTime>,
     pub answered_at: Option<OffsetDateTime>,
     pub extract_number: Option<String>,
@@ -282,7 +281,7 @@ async fn extract_requests(c: &Client) -> Result<Vec<ExtractRow>, tokio_postgres:
     let rows = c
         .query(
             "select id, bulletin, surname, given_names, birth_date, purpose, requested_by,
-                    requested_at, state, state_label, sent_at, answered_at, extract_number,
+                    requested_at, state, sent_at, answered_at, extract_number,
                     entries_count, near_matches_count, rejection_reason
                from juris.extract_requests(200)",
             &[],
@@ -300,13 +299,12 @@ async fn extract_requests(c: &Client) -> Result<Vec<ExtractRow>, tokio_postgres:
                 requested_by: r.try_get(6)?,
                 requested_at: r.try_get(7)?,
                 state: r.try_get(8)?,
-                state_label: r.try_get(9)?,
-                sent_at: r.try_get(10)?,
-                answered_at: r.try_get(11)?,
-                extract_number: r.try_get(12)?,
-                entries_count: r.try_get(13)?,
-                near_matches_count: r.try_get(14)?,
-                rejection_reason: r.try_get(15)?,
+                sent_at: r.try_get(9)?,
+                answered_at: r.try_get(10)?,
+                extract_number: r.try_get(11)?,
+                entries_count: r.try_get(12)?,
+                near_matches_count: r.try_get(13)?,
+                rejection_reason: r.try_get(14)?,
             })
         })
         .collect()

@@ -629,7 +629,8 @@ fn entries_table(ui: &mut Ui, tr: &Tr, answer: &protocol::ExtractAnswer) {
         });
 }
 
-/// A request's state in the user's language (the database's `state_label` is French, for psql).
+/// A request's state in the user's language (`juris.extract_requests`' `state_label` is French,
+/// for psql).
 fn state_label(tr: &Tr, row: &crate::queries::ExtractRow) -> String {
     match (row.state.as_str(), row.entries_count) {
         ("answered", Some(0) | None) => tr.t("extraits.state.answered_none").to_owned(),
@@ -688,7 +689,6 @@ mod tests {
             requested_by: "a".into(),
             requested_at: now,
             state: state.into(),
-            state_label: "étiquette de la base".into(),
             sent_at: sent.then_some(now),
             answered_at: None,
             extract_number: None,
