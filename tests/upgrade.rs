@@ -345,3 +345,37 @@ async fn a_cjn_of_the_previous_release_keeps_its_receipts_and_stores_each_envelo
     let again = db::migrate(&url, db::Schema::Cjn).await.unwrap();
     assert!(again.is_noop(), "{again}");
 }
+
+/// A release that changes only the CJN's functions rebuilds them in a session of its own, where
+/// no migration has loaded pg_trgm: its settings, named in the SET clauses of
+/// `cjn.ingest_envelope` and `cjn.find_person`, must still be accepted from cjn_owner.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cjn_rebuilds_changed_functions_in_a_new_session() {
+    let cluster = sandbox::PgCluster::start().expect("start PostgreSQL");
+    cluster.create_database("cjn").unwrap();
+    let url = cluster.admin_url("cjn");
+    db::migrate(&url, db::Schema::Cjn).await.unwrap();
+    db::connect(&url)
+        .await
+        .unwrap()
+        .batch_execute("update registry.functions_applied set digest = 'an earlier release'")
+        .await
+        .unwrap();
+    let report = db::migrate(&url, db::Schema::Cjn)
+        .await
+        .expect("rebuild the functions alone");
+    assert!(report.applied.is_empty(), "no migration was pending");
+    assert!(report.functions_rebuilt, "the functions were rebuilt");
+    let threshold: String = db::connect(&url)
+        .await
+        .unwrap()
+        .query_one(
+            "select c from pg_proc p, unnest(p.proconfig) c
+              where p.oid = 'cjn.ingest_envelope'::regproc and c like 'pg_trgm.%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(threshold, "pg_trgm.similarity_threshold=0.39");
+}

@@ -1,6 +1,12 @@
 -- The CJN's API: registering courts, ingesting messages (idempotent, in order), people.
 -- Error codes as at the courts (SQLSTATE class XJ).
 
+-- pg_trgm's settings exist once its library is loaded in the session; until then a non-superuser
+-- (cjn_owner, who creates these functions) may not name one in a function's SET clause
+-- (cjn.ingest_envelope, cjn.find_person). A migration that builds a trigram index loads it; a
+-- rebuild of the functions alone, in a new session, must load it first.
+select ext.similarity('', '');
+
 -- Search key of a name: unaccented, lower-case, punctuation as spaces, single spaces.
 -- Inlined where it is called (a standard SQL body, resolved when created, so no SET clause;
 -- stable, as ext.unaccent is: an immutable function calling it would not be inlined). Once
