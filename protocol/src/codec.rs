@@ -11,6 +11,7 @@
 //! [`encode`] keeps whichever is smaller. [`decode`] refuses anything that would
 //! decompress past [`MAX_PAYLOAD_BYTES`].
 
+use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
@@ -97,10 +98,30 @@ pub fn decode(payload: &[u8]) -> Result<Vec<Message>> {
     Ok(messages)
 }
 
+thread_local! {
+    /// A compressor and a decompressor per thread, reset for each use: their state (about
+    /// 300 kB for DEFLATE, zeroed) was allocated, faulted in and freed for every message sealed
+    /// or opened (bench/RESULTS.md § Sealing and opening).
+    static DEFLATE: RefCell<Option<Compress>> = const { RefCell::new(None) };
+    static INFLATE: RefCell<Option<Decompress>> = const { RefCell::new(None) };
+}
+
 /// Raw DEFLATE (level 9) primed with dictionary n°1.
 pub fn deflate(data: &[u8]) -> Result<Vec<u8>> {
+    DEFLATE.with_borrow_mut(|slot| {
+        let c = match slot {
+            Some(c) => {
+                c.reset();
+                c
+            }
+            None => slot.insert(Compress::new(Compression::best(), false)),
+        };
+        deflate_with(c, data)
+    })
+}
+
+fn deflate_with(c: &mut Compress, data: &[u8]) -> Result<Vec<u8>> {
     let fail = |what: &str| Error::new(Reason::SealFailed, format!("deflate: {what}"));
-    let mut c = Compress::new(Compression::best(), false);
     c.set_dictionary(dictionary())
         .map_err(|e| fail(&e.to_string()))?;
     let mut out = Vec::with_capacity(data.len() / 2 + 64);
@@ -120,8 +141,20 @@ pub fn deflate(data: &[u8]) -> Result<Vec<u8>> {
 
 /// Inverse of [`deflate`], refusing output past [`MAX_PAYLOAD_BYTES`].
 pub fn inflate(data: &[u8]) -> Result<Vec<u8>> {
+    INFLATE.with_borrow_mut(|slot| {
+        let d = match slot {
+            Some(d) => {
+                d.reset(false);
+                d
+            }
+            None => slot.insert(Decompress::new(false)),
+        };
+        inflate_with(d, data)
+    })
+}
+
+fn inflate_with(d: &mut Decompress, data: &[u8]) -> Result<Vec<u8>> {
     let bad = |what: String| Error::new(Reason::DecodeFailed, format!("inflate: {what}"));
-    let mut d = Decompress::new(false);
     d.set_dictionary(dictionary())
         .map_err(|e| bad(e.to_string()))?;
     let mut out = Vec::with_capacity((data.len() * 4).min(MAX_PAYLOAD_BYTES));

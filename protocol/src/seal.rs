@@ -141,6 +141,12 @@ pub struct TrustStore {
     intermediates: Vec<X509>,
     crl: Option<std::sync::Arc<X509Crl>>,
     peers: Vec<(Party, X509)>,
+    /// For each peer, once its chain was verified: the times at which every certificate of that
+    /// chain is valid, so that later messages signed within them skip OpenSSL's chain building
+    /// and the signature checks of the chain (about half of `open`'s cost: bench/RESULTS.md §
+    /// Sealing and opening). Only a success is kept; the root and issuing CAs never change in a
+    /// store, and revocation is checked apart.
+    chain_windows: Vec<std::sync::OnceLock<(i64, i64)>>,
     by_key_id: HashMap<Vec<u8>, usize>,
     by_issuer_serial: HashMap<(Vec<u8>, Vec<u8>), usize>,
 }
@@ -162,6 +168,16 @@ fn unix(t: &openssl::asn1::Asn1TimeRef) -> Result<i64> {
         .diff(t)
         .map_err(|e| Error::ssl(Reason::BadCertificate, "time", &e))?;
     Ok(i64::from(d.days) * 86_400 + i64::from(d.secs))
+}
+
+/// The latest notBefore and the earliest notAfter of `certs` (Unix seconds).
+fn validity<'a>(certs: impl Iterator<Item = &'a X509Ref>) -> Result<(i64, i64)> {
+    let mut window = (i64::MIN, i64::MAX);
+    for c in certs {
+        window.0 = window.0.max(unix(c.not_before())?);
+        window.1 = window.1.min(unix(c.not_after())?);
+    }
+    Ok(window)
 }
 
 /// The CRL number (a CRL without one counts as 0).
@@ -190,6 +206,7 @@ impl TrustStore {
             intermediates,
             crl: None,
             peers: Vec::new(),
+            chain_windows: Vec::new(),
             by_key_id: HashMap::new(),
             by_issuer_serial: HashMap::new(),
         }
@@ -239,6 +256,7 @@ impl TrustStore {
         self.by_issuer_serial
             .insert((issuer, der::strip_zeros(&serial)), idx);
         self.peers.push((party, cert));
+        self.chain_windows.push(std::sync::OnceLock::new());
         Ok(party)
     }
 
@@ -285,6 +303,28 @@ impl TrustStore {
     /// Checks that `cert` chains to the root and that every certificate in the
     /// chain was valid at `at` (Unix seconds).
     pub fn verify_chain_at(&self, cert: &X509Ref, at: i64) -> Result<()> {
+        self.chain_window_at(cert, at).map(|_| ())
+    }
+
+    /// [`Self::verify_chain_at`] for the peer certificate `idx`, from its chain's validity once
+    /// that chain was verified: a time strictly inside it needs no new verification (every
+    /// certificate of a chain already verified is valid then).
+    fn verify_peer_chain_at(&self, idx: usize, at: i64) -> Result<()> {
+        let window = &self.chain_windows[idx];
+        if let Some(&(from, to)) = window.get()
+            && from < at
+            && at < to
+        {
+            return Ok(());
+        }
+        let verified = self.chain_window_at(&self.peers[idx].1, at)?;
+        let _ = window.set(verified);
+        Ok(())
+    }
+
+    /// Verifies `cert`'s chain at `at`; the latest notBefore and earliest notAfter of the
+    /// chain OpenSSL built.
+    fn chain_window_at(&self, cert: &X509Ref, at: i64) -> Result<(i64, i64)> {
         let ssl =
             |e: openssl::error::ErrorStack| Error::ssl(Reason::UntrustedCertificate, "chain", &e);
         let mut builder = X509StoreBuilder::new().map_err(ssl)?;
@@ -298,11 +338,20 @@ impl TrustStore {
             chain.push(c.clone()).map_err(ssl)?;
         }
         let mut ctx = X509StoreContext::new().map_err(ssl)?;
-        let (ok, result) = ctx
-            .init(&store, cert, &chain, |c| Ok((c.verify_cert()?, c.error())))
+        let (ok, result, window) = ctx
+            .init(&store, cert, &chain, |c| {
+                let ok = c.verify_cert()?;
+                let window = match c.chain() {
+                    Some(built) if ok => Some(validity(built.iter())),
+                    _ => None,
+                };
+                Ok((ok, c.error(), window))
+            })
             .map_err(ssl)?;
         if ok {
-            return Ok(());
+            return window.unwrap_or_else(|| {
+                Err(Error::new(Reason::UntrustedCertificate, "no chain built"))
+            });
         }
         let reason = match result.as_raw() {
             9 => Reason::CertificateNotYetValid, // X509_V_ERR_CERT_NOT_YET_VALID
@@ -327,11 +376,16 @@ impl TrustStore {
     }
 
     pub(crate) fn signer_cert(&self, sid: &SignerId) -> Option<&(Party, X509)> {
-        let idx = match sid {
-            SignerId::KeyId(k) => self.by_key_id.get(k)?,
-            SignerId::IssuerSerial(i, s) => self.by_issuer_serial.get(&(i.clone(), s.clone()))?,
-        };
-        self.peers.get(*idx)
+        self.peers.get(self.signer_index(sid)?)
+    }
+
+    fn signer_index(&self, sid: &SignerId) -> Option<usize> {
+        match sid {
+            SignerId::KeyId(k) => self.by_key_id.get(k).copied(),
+            SignerId::IssuerSerial(i, s) => {
+                self.by_issuer_serial.get(&(i.clone(), s.clone())).copied()
+            }
+        }
     }
 }
 
@@ -448,9 +502,10 @@ pub fn verify_signed(
     }
     let facts =
         der::signer_facts(&signed_der).map_err(|_| Error::new(Reason::Malformed, "SignedData"))?;
-    let (signer, cert) = trust
-        .signer_cert(&facts.sid)
+    let idx = trust
+        .signer_index(&facts.sid)
         .ok_or_else(|| Error::new(Reason::UnknownSigner, "no known certificate for the signer"))?;
+    let (signer, cert) = &trust.peers[idx];
     if *signer != expected_sender {
         return Err(Error::new(
             Reason::SignerMismatch,
@@ -481,7 +536,7 @@ pub fn verify_signed(
             format!("signed at {signing_time}"),
         ));
     }
-    trust.verify_chain_at(cert, signing_time)?;
+    trust.verify_peer_chain_at(idx, signing_time)?;
     if let Some(revoked) = trust.revoked_at(cert)?
         && revoked <= signing_time
     {

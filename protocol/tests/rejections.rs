@@ -219,6 +219,44 @@ fn expired_certificate() {
     );
 }
 
+/// The trust store remembers a peer's chain once verified (`open` skips the chain's signatures
+/// after): a message signed after that certificate expired is refused all the same, by the same
+/// store, as is one signed before it was valid.
+#[test]
+fn a_chain_verified_once_still_expires() {
+    let s = common::setup();
+    let key = pki::generate_key().unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let cert = support::court_cert_valid(&s, &key, now - 86_400, now + 2);
+    let id = protocol::Identity::new(key, cert.clone()).unwrap();
+    let trust = support::trust_with_unchecked_peer(&s, cert);
+    let from = Party::Court(s.court_code);
+    for _ in 0..2 {
+        let sealed = seal_messages(&[common::typical()], &id, s.cjn.identity().cert()).unwrap();
+        open(&sealed, s.cjn.identity(), &trust, from).expect("signed while valid");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(3100));
+    let sealed = seal_messages(&[common::typical()], &id, s.cjn.identity().cert()).unwrap();
+    assert_eq!(
+        reason(open(&sealed, s.cjn.identity(), &trust, from)),
+        Reason::CertificateExpired
+    );
+
+    // Not yet valid: a certificate that starts in an hour, after one that chained well.
+    let key = pki::generate_key().unwrap();
+    let cert = support::court_cert_valid(&s, &key, now + 3_600, now + 86_400);
+    let id = protocol::Identity::new(key, cert.clone()).unwrap();
+    let mut trust = support::trust_with_unchecked_peer(&s, s.court.cert().clone());
+    let sealed = seal_messages(&[common::typical()], &s.court, s.cjn.identity().cert()).unwrap();
+    open(&sealed, s.cjn.identity(), &trust, from).unwrap();
+    trust.add_peer_unchecked(cert).unwrap();
+    let sealed = seal_messages(&[common::typical()], &id, s.cjn.identity().cert()).unwrap();
+    assert_eq!(
+        reason(open(&sealed, s.cjn.identity(), &trust, from)),
+        Reason::CertificateNotYetValid
+    );
+}
+
 #[test]
 fn unsigned_time_garbage_payload_and_bad_codec() {
     let s = common::setup();
@@ -395,6 +433,18 @@ mod support {
 
     /// A court certificate issued by the real issuing CA, expired yesterday.
     pub fn expired_court_cert(s: &Setup, key: &PKey<Private>) -> X509 {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        court_cert_valid(s, key, now - 10 * 86_400, now - 86_400)
+    }
+
+    /// A certificate of court 12345 for `key`, valid from `not_before` to `not_after` (Unix
+    /// seconds), issued by the test CJN's issuing CA.
+    pub fn court_cert_valid(
+        s: &Setup,
+        key: &PKey<Private>,
+        not_before: i64,
+        not_after: i64,
+    ) -> X509 {
         let dir = s.tmp.path().join("cjn");
         let issuing_key = protocol::pki::read_key(&dir.join("issuing.key")).unwrap();
         let mut b = X509::builder().unwrap();
@@ -412,10 +462,9 @@ mod support {
         b.set_subject_name(&n).unwrap();
         b.set_issuer_name(s.cjn.issuing().subject_name()).unwrap();
         b.set_pubkey(key).unwrap();
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        b.set_not_before(&openssl::asn1::Asn1Time::from_unix(now - 10 * 86_400).unwrap())
+        b.set_not_before(&openssl::asn1::Asn1Time::from_unix(not_before).unwrap())
             .unwrap();
-        b.set_not_after(&openssl::asn1::Asn1Time::from_unix(now - 86_400).unwrap())
+        b.set_not_after(&openssl::asn1::Asn1Time::from_unix(not_after).unwrap())
             .unwrap();
         let ski = openssl::x509::extension::SubjectKeyIdentifier::new()
             .build(&b.x509v3_context(Some(s.cjn.issuing()), None))

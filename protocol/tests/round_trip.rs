@@ -3,7 +3,7 @@
 
 mod common;
 
-use protocol::{Body, Party, codec, open_messages, seal_messages};
+use protocol::{Body, Party, codec, open_messages, samples, seal_messages};
 
 #[test]
 fn outbox_json_round_trips_through_cbor() {
@@ -225,4 +225,33 @@ fn the_compression_dictionary_never_changes() {
         digest,
         "16078ea3764028b4d132e2d3f8cd26381b72105b854be6ee9786f09bdbbb7ebc"
     );
+}
+
+/// The compressor and decompressor are kept per thread and reset for each use: the same input
+/// gives the same bytes every time (as a fresh one did), and a refused payload leaves nothing
+/// behind for the next one.
+#[test]
+fn compression_state_is_reset_between_uses() {
+    let data = samples::TYPICAL_OUTBOX_JSON.as_bytes();
+    let first = codec::deflate(data).unwrap();
+    let other = codec::deflate(samples::LONG_OUTBOX_JSON.as_bytes()).unwrap();
+    assert_ne!(first, other);
+    assert_eq!(
+        codec::deflate(data).unwrap(),
+        first,
+        "deflate is deterministic across uses"
+    );
+    // A truncated stream is refused, and the next stream decodes whole.
+    assert!(codec::inflate(&first[..first.len() / 2]).is_err());
+    assert!(codec::inflate(b"\xff\xfe garbage").is_err());
+    assert_eq!(codec::inflate(&first).unwrap(), data);
+    assert_eq!(
+        codec::inflate(&other).unwrap(),
+        samples::LONG_OUTBOX_JSON.as_bytes()
+    );
+    // On another thread, with its own state: the same bytes.
+    let again = std::thread::spawn(move || codec::deflate(data).unwrap())
+        .join()
+        .unwrap();
+    assert_eq!(again, first);
 }
