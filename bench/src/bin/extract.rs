@@ -432,10 +432,37 @@ async fn run(args: Args) -> anyhow::Result<()> {
             )
             .await?;
     }
+    // The floors, measured in the same run, just before each extract (issue 14): the same
+    // person looked up by a bare B-tree (the identity's name key and birth date, the index
+    // person_name_key), and a durable commit of one row (what the consultation log's commit
+    // costs at least), both as the superuser.
+    admin
+        .batch_execute(
+            "create table if not exists benchgen.commit_floor (id bigserial primary key, note text not null)",
+        )
+        .await?;
+    let lookup = admin
+        .prepare(
+            "select p.person_id from registry.person p
+              where registry.name_key(p.surname, p.given_names) = registry.name_key($1::jsonb ->> 'surname', $1::jsonb ->> 'given_names')
+                and p.birth_date = ($1::jsonb ->> 'birth_date')::date",
+        )
+        .await?;
+    let commit = admin
+        .prepare("insert into benchgen.commit_floor (note) values ($1)")
+        .await?;
+    let mut floor_lookup = Vec::with_capacity(reqs.len());
+    let mut floor_commit = Vec::with_capacity(reqs.len());
     let load_before = loadavg();
     let mut results: std::collections::BTreeMap<&str, Kind> = Default::default();
     let started = Instant::now();
     for (i, (kind, id)) in reqs.iter().enumerate() {
+        let t = Instant::now();
+        admin.query(&lookup, &[id]).await?;
+        floor_lookup.push(t.elapsed().as_secs_f64() * 1000.0);
+        let t = Instant::now();
+        admin.execute(&commit, &[&format!("{i}")]).await?;
+        floor_commit.push(t.elapsed().as_secs_f64() * 1000.0);
         let bulletin = 1 + (i % 3) as i32;
         let request_id = format!("bench-{}-{i}", std::process::id());
         let t = Instant::now();
@@ -496,5 +523,23 @@ async fn run(args: Args) -> anyhow::Result<()> {
         percentile(&all, 0.95),
         all.last().copied().unwrap_or(f64::NAN)
     );
+    for (name, mut ms) in [
+        (
+            "floor: the same people by a bare B-tree lookup",
+            floor_lookup,
+        ),
+        ("floor: a durable commit of one row", floor_commit),
+    ] {
+        ms.sort_by(f64::total_cmp);
+        println!(
+            "{name:<46} {:>5} {:>6.2}ms {:>6.2}ms {:>6.1}ms  all extracts ÷ floor: median {:.1}, p95 {:.1}",
+            ms.len(),
+            percentile(&ms, 0.5),
+            percentile(&ms, 0.95),
+            ms.last().copied().unwrap_or(f64::NAN),
+            percentile(&all, 0.5) / percentile(&ms, 0.5),
+            percentile(&all, 0.95) / percentile(&ms, 0.95)
+        );
+    }
     Ok(())
 }

@@ -25,6 +25,11 @@
 //! topics; every answer is then opened with the court's key and must be a receipt for exactly
 //! the envelope's messages, and `registry.fiche` must hold every fiche. Latency is also measured
 //! at a fixed offered load (`--paced-rate` single-fiche envelopes per second).
+//!
+//! The floor, in the same run (issue 14): the first run's envelopes of each scenario opened by
+//! OpenSSL alone — CMS decryption and the signature checked with the court's certificate, on as
+//! many threads as there are cores, no chain, no decoding, no database, no MQTT — in fiches a
+//! second, and the daemon's rate as a share of it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write as _;
@@ -731,6 +736,8 @@ struct Bench {
     courts: Vec<Court>,
     court_trust: TrustStore,
     cjn_cert: X509,
+    /// The CJN's key, for the OpenSSL floor.
+    cjn_key: openssl::pkey::PKey<openssl::pkey::Private>,
     templates: Templates,
     next_g: u64,
     publishers: Vec<AsyncClient>,
@@ -977,6 +984,8 @@ struct Row {
     cpu_pg_ms_per_fiche: f64,
     cpu_split: String,
     load: String,
+    /// The same envelopes opened by OpenSSL alone, fiches a second (see [`openssl_floor`]).
+    floor_fiches_per_sec: Option<f64>,
 }
 
 fn summarize(registered: u32, scenario: &str, results: &[RunResult], ticks: u64) -> Row {
@@ -1012,12 +1021,67 @@ fn summarize(registered: u32, scenario: &str, results: &[RunResult], ticks: u64)
             share(mid.cpu.bench)
         ),
         load: mid.load.clone(),
+        floor_fiches_per_sec: None,
     }
 }
 
+/// The floor of a scenario: `envelopes` (sealed bytes, sending court, fiches) opened by
+/// OpenSSL alone — `CmsContentInfo::decrypt` with the CJN's key, then `verify` with the
+/// court's certificate (no chain, no decoding) — on as many threads as the machine has cores,
+/// wall clock; fiches a second.
+fn openssl_floor(
+    envelopes: &[(Vec<u8>, usize, usize)],
+    courts: &[Court],
+    cjn_key: &openssl::pkey::PKeyRef<openssl::pkey::Private>,
+    cjn_cert: &X509,
+) -> anyhow::Result<f64> {
+    use openssl::cms::{CMSOptions, CmsContentInfo};
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let start = Instant::now();
+    std::thread::scope(|s| -> anyhow::Result<()> {
+        let handles: Vec<_> = (0..threads)
+            .map(|k| {
+                s.spawn(move || -> anyhow::Result<()> {
+                    for (sealed, court, _) in envelopes.iter().skip(k).step_by(threads) {
+                        let signed =
+                            CmsContentInfo::from_der(sealed)?.decrypt(cjn_key, cjn_cert)?;
+                        let mut certs = openssl::stack::Stack::new()?;
+                        certs.push(courts[*court].identity.cert().clone())?;
+                        let mut content = Vec::new();
+                        CmsContentInfo::from_der(&signed)?.verify(
+                            Some(&certs),
+                            None,
+                            None,
+                            Some(&mut content),
+                            CMSOptions::BINARY
+                                | CMSOptions::NOINTERN
+                                | CMSOptions::NO_SIGNER_CERT_VERIFY,
+                        )?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("floor thread panicked"))??;
+        }
+        Ok(())
+    })?;
+    let fiches: usize = envelopes.iter().map(|e| e.2).sum();
+    Ok(fiches as f64 / start.elapsed().as_secs_f64())
+}
+
 fn print_row(r: &Row) {
+    let (floor, share) = match r.floor_fiches_per_sec {
+        Some(f) => (
+            format!("{f:.0}"),
+            format!("{:.0} %", r.fiches_per_sec / f * 100.0),
+        ),
+        None => (String::new(), String::new()),
+    };
     println!(
-        "{:>10} | {:<22} | {:>8.0} | {:>8.0} | {:>7.0} | {:>7.0} | {:>9.2} | {:>9.2} | {}",
+        "{:>10} | {:<22} | {:>8.0} | {:>8.0} | {:>7.0} | {:>7.0} | {:>9.2} | {:>9.2} | {:>9} | {:>8} | {}",
         r.registered,
         r.scenario,
         r.fiches_per_sec,
@@ -1026,16 +1090,27 @@ fn print_row(r: &Row) {
         r.p95_ms,
         r.cpu_ingest_ms_per_fiche,
         r.cpu_pg_ms_per_fiche,
+        floor,
+        share,
         r.load
     );
 }
 
 fn print_header() {
     println!(
-        "{:>10} | {:<22} | {:>8} | {:>8} | {:>7} | {:>7} | {:>9} | {:>9} | load avg at start",
-        "registered", "scenario", "fiches/s", "env/s", "p50 ms", "p95 ms", "ingest ms", "pg ms"
+        "{:>10} | {:<22} | {:>8} | {:>8} | {:>7} | {:>7} | {:>9} | {:>9} | {:>9} | {:>8} | load avg at start",
+        "registered",
+        "scenario",
+        "fiches/s",
+        "env/s",
+        "p50 ms",
+        "p95 ms",
+        "ingest ms",
+        "pg ms",
+        "floor f/s",
+        "of floor"
     );
-    println!("{}", "-".repeat(120));
+    println!("{}", "-".repeat(142));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1300,6 +1375,7 @@ workers = {workers}
         courts,
         court_trust,
         cjn_cert,
+        cjn_key: pki::read_key(&cache.pki_dir.join(pki::files::CJN_KEY))?,
         templates: Templates {
             typical: OutboxPayload::from_json(samples::TYPICAL_OUTBOX_JSON.as_bytes())?,
             long: OutboxPayload::from_json(samples::LONG_OUTBOX_JSON.as_bytes())?,
@@ -1350,6 +1426,7 @@ workers = {workers}
             continue;
         }
         let mut results = Vec::new();
+        let mut floor_envelopes = Vec::new();
         for r in 0..opts.runs {
             let envs = seal_envelopes(
                 &mut bench.courts,
@@ -1359,6 +1436,12 @@ workers = {workers}
                 size,
                 &mut bench.next_g,
             )?;
+            if r == 0 {
+                floor_envelopes = envs
+                    .iter()
+                    .map(|e| (e.payload.clone(), e.court, e.ids.len()))
+                    .collect();
+            }
             let res = bench.run(envs, None).await?;
             eprintln!(
                 "{name}, run {}: {} fiches in {} envelopes, {:.2} s: {:.0} fiches/s; cpu ingest {:.1} s, postgres {:.1} s, mosquitto {:.1} s, bench {:.1} s; load {}",
@@ -1383,8 +1466,20 @@ workers = {workers}
             results.push(res);
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        let row = summarize(registered, &name, &results, ticks);
+        let mut row = summarize(registered, &name, &results, ticks);
         eprintln!("  {}", row.cpu_split);
+        let floor = openssl_floor(
+            &floor_envelopes,
+            &bench.courts,
+            &bench.cjn_key,
+            &bench.cjn_cert,
+        )?;
+        eprintln!(
+            "  floor: the first run's {} envelopes opened by OpenSSL alone: {floor:.0} fiches/s; the daemon does {:.0} % of it",
+            floor_envelopes.len(),
+            row.fiches_per_sec / floor * 100.0
+        );
+        row.floor_fiches_per_sec = Some(floor);
         rows.push(row);
     }
     if opts.paced_secs > 0 && opts.paced_rate > 0.0 {
@@ -1496,7 +1591,7 @@ fn main() -> anyhow::Result<()> {
             .unwrap_or(0)
     );
     println!(
-        "fiches/s, env/s: median of the runs; p50/p95: publish → receipt received, in the median run; ingest ms, pg ms: CPU per fiche"
+        "fiches/s, env/s: median of the runs; p50/p95: publish → receipt received, in the median run; ingest ms, pg ms: CPU per fiche; floor: the same envelopes opened by OpenSSL alone on every core (fiches/s), and the daemon's share of it"
     );
     print_header();
     for r in &reports {
