@@ -108,16 +108,23 @@ thread_local! {
 
 /// Raw DEFLATE (level 9) primed with dictionary n°1.
 pub fn deflate(data: &[u8]) -> Result<Vec<u8>> {
-    DEFLATE.with_borrow_mut(|slot| {
-        let c = match slot {
-            Some(c) => {
-                c.reset();
-                c
-            }
-            None => slot.insert(Compress::new(Compression::best(), false)),
-        };
-        deflate_with(c, data)
-    })
+    let fresh = || Compress::new(Compression::best(), false);
+    // A fresh state where the thread's is gone (a thread-local's destructor) or in use.
+    DEFLATE
+        .try_with(|cell| {
+            let mut slot = cell.try_borrow_mut().ok()?;
+            let c = match &mut *slot {
+                Some(c) => {
+                    c.reset();
+                    c
+                }
+                None => slot.insert(fresh()),
+            };
+            Some(deflate_with(c, data))
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| deflate_with(&mut fresh(), data))
 }
 
 fn deflate_with(c: &mut Compress, data: &[u8]) -> Result<Vec<u8>> {
@@ -141,16 +148,21 @@ fn deflate_with(c: &mut Compress, data: &[u8]) -> Result<Vec<u8>> {
 
 /// Inverse of [`deflate`], refusing output past [`MAX_PAYLOAD_BYTES`].
 pub fn inflate(data: &[u8]) -> Result<Vec<u8>> {
-    INFLATE.with_borrow_mut(|slot| {
-        let d = match slot {
-            Some(d) => {
-                d.reset(false);
-                d
-            }
-            None => slot.insert(Decompress::new(false)),
-        };
-        inflate_with(d, data)
-    })
+    INFLATE
+        .try_with(|cell| {
+            let mut slot = cell.try_borrow_mut().ok()?;
+            let d = match &mut *slot {
+                Some(d) => {
+                    d.reset(false);
+                    d
+                }
+                None => slot.insert(Decompress::new(false)),
+            };
+            Some(inflate_with(d, data))
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| inflate_with(&mut Decompress::new(false), data))
 }
 
 fn inflate_with(d: &mut Decompress, data: &[u8]) -> Result<Vec<u8>> {

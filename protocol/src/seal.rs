@@ -240,10 +240,7 @@ impl TrustStore {
     pub fn add_peer_unchecked(&mut self, cert: X509) -> Result<Party> {
         let party = party_of(&cert)
             .ok_or_else(|| Error::new(Reason::BadCertificate, "certificate names no party"))?;
-        let idx = self.peers.len();
-        if let Some(ski) = cert.subject_key_id() {
-            self.by_key_id.insert(ski.as_slice().to_vec(), idx);
-        }
+        // Every key first: a certificate refused here leaves no index pointing past the peers.
         let issuer = cert
             .issuer_name()
             .to_der()
@@ -253,6 +250,10 @@ impl TrustStore {
             .to_bn()
             .map_err(|e| Error::ssl(Reason::BadCertificate, "serial", &e))?
             .to_vec();
+        let idx = self.peers.len();
+        if let Some(ski) = cert.subject_key_id() {
+            self.by_key_id.insert(ski.as_slice().to_vec(), idx);
+        }
         self.by_issuer_serial
             .insert((issuer, der::strip_zeros(&serial)), idx);
         self.peers.push((party, cert));
@@ -310,14 +311,17 @@ impl TrustStore {
     /// that chain was verified: a time strictly inside it needs no new verification (every
     /// certificate of a chain already verified is valid then).
     fn verify_peer_chain_at(&self, idx: usize, at: i64) -> Result<()> {
-        let window = &self.chain_windows[idx];
+        let (Some((_, cert)), Some(window)) = (self.peers.get(idx), self.chain_windows.get(idx))
+        else {
+            return Err(Error::new(Reason::UnknownSigner, "no such peer"));
+        };
         if let Some(&(from, to)) = window.get()
             && from < at
             && at < to
         {
             return Ok(());
         }
-        let verified = self.chain_window_at(&self.peers[idx].1, at)?;
+        let verified = self.chain_window_at(cert, at)?;
         let _ = window.set(verified);
         Ok(())
     }
@@ -342,7 +346,7 @@ impl TrustStore {
             .init(&store, cert, &chain, |c| {
                 let ok = c.verify_cert()?;
                 let window = match c.chain() {
-                    Some(built) if ok => Some(validity(built.iter())),
+                    Some(built) if ok && !built.is_empty() => Some(validity(built.iter())),
                     _ => None,
                 };
                 Ok((ok, c.error(), window))
@@ -502,10 +506,10 @@ pub fn verify_signed(
     }
     let facts =
         der::signer_facts(&signed_der).map_err(|_| Error::new(Reason::Malformed, "SignedData"))?;
-    let idx = trust
+    let (idx, (signer, cert)) = trust
         .signer_index(&facts.sid)
+        .and_then(|idx| Some((idx, trust.peers.get(idx)?)))
         .ok_or_else(|| Error::new(Reason::UnknownSigner, "no known certificate for the signer"))?;
-    let (signer, cert) = &trust.peers[idx];
     if *signer != expected_sender {
         return Err(Error::new(
             Reason::SignerMismatch,
@@ -627,4 +631,69 @@ pub fn fingerprint(cert: &X509Ref) -> Result<String> {
     cert.digest(MessageDigest::sha256())
         .map(|d| crate::ids::hex(&d))
         .map_err(|e| Error::ssl(Reason::BadCertificate, "fingerprint", &e))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::pki::{self, CjnPki};
+
+    /// A chain remembered once verified answers as OpenSSL would at every time around its
+    /// window's edges: valid from the latest notBefore, expired from the earliest notAfter.
+    #[test]
+    fn a_remembered_chain_answers_as_openssl_at_its_edges() {
+        let dir = tempfile::tempdir().unwrap();
+        let cjn = CjnPki::init(&dir.path().join("cjn")).unwrap();
+        let court: CourtCode = "12345".parse().unwrap();
+        let code = cjn.new_enrollment_code(court, 1).unwrap();
+        let (_, req) =
+            pki::court_prepare_enrollment(&dir.path().join("court"), &code.code).unwrap();
+        let answer = cjn.handle_enrollment(court, &req).unwrap();
+        let (court_id, _) = pki::court_complete_enrollment(
+            &dir.path().join("court"),
+            court,
+            &code.ca_fingerprint,
+            &answer,
+        )
+        .unwrap();
+        let trust = cjn.trust_store().unwrap();
+        let ski = court_id
+            .cert()
+            .subject_key_id()
+            .unwrap()
+            .as_slice()
+            .to_vec();
+        let idx = trust.signer_index(&SignerId::KeyId(ski)).unwrap();
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        assert!(trust.chain_windows[idx].get().is_none());
+        trust.verify_peer_chain_at(idx, now).unwrap();
+        let (from, to) = *trust.chain_windows[idx].get().expect("remembered");
+        assert!(from <= now && now < to);
+        let reason = |r: Result<()>| r.err().map(|e| e.reason());
+        for (at, expected) in [
+            (from - 1, Some(Reason::CertificateNotYetValid)),
+            (from, None),
+            (from + 1, None),
+            (to - 1, None),
+            (to, Some(Reason::CertificateExpired)),
+            (to + 1, Some(Reason::CertificateExpired)),
+        ] {
+            assert_eq!(
+                reason(trust.verify_peer_chain_at(idx, at)),
+                expected,
+                "remembered chain at {at} (window {from}..{to})"
+            );
+            assert_eq!(
+                reason(trust.verify_chain_at(court_id.cert(), at)),
+                expected,
+                "OpenSSL at {at}"
+            );
+        }
+        // A peer index that does not exist is an unknown signer, not a panic.
+        assert_eq!(
+            reason(trust.verify_peer_chain_at(trust.peers.len(), now)),
+            Some(Reason::UnknownSigner)
+        );
+    }
 }

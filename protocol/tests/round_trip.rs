@@ -255,3 +255,39 @@ fn compression_state_is_reset_between_uses() {
         .unwrap();
     assert_eq!(again, first);
 }
+
+/// What a message decompressed before stays out of the next one: a stream whose references
+/// reach back past the dictionary, into bytes the previous message decompressed to, is
+/// refused (a decompressor that kept its window would rebuild it from those bytes).
+#[test]
+fn inflate_does_not_reach_into_the_previous_message() {
+    use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
+    // 1 000 bytes found nowhere in the dictionary.
+    let prev: Vec<u8> = (0..1000u32)
+        .map(|i| b'a' + (i.wrapping_mul(2_654_435_761) >> 27) as u8 % 26)
+        .collect();
+    let raw = |dict: &[u8], data: &[u8]| {
+        let mut c = Compress::new(Compression::best(), false);
+        c.set_dictionary(dict).unwrap();
+        let mut out = Vec::with_capacity(4096);
+        c.compress_vec(data, &mut out, FlushCompress::Finish)
+            .unwrap();
+        out
+    };
+    // The same bytes compressed as if `prev` preceded the dictionary.
+    let mut reaching = prev.clone();
+    reaching.extend_from_slice(codec::dictionary());
+    let crafted = raw(&reaching, &prev);
+    assert!(crafted.len() < 100, "the stream refers back to prev");
+    // It decodes only where prev precedes the dictionary.
+    let mut d = Decompress::new(false);
+    d.set_dictionary(&reaching).unwrap();
+    let mut out = Vec::with_capacity(2048);
+    d.decompress_vec(&crafted, &mut out, FlushDecompress::Finish)
+        .unwrap();
+    assert_eq!(out, prev);
+    // The codec has just decompressed prev (its window holds it) and must still refuse it.
+    let honest = raw(codec::dictionary(), &prev);
+    assert_eq!(codec::inflate(&honest).unwrap(), prev);
+    assert!(codec::inflate(&crafted).is_err());
+}
