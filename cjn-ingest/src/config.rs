@@ -107,8 +107,9 @@ pub struct IngestConfig {
     /// How often the PKI directory's CRL is looked at (a revocation takes effect within this).
     #[serde(default = "default_crl_check")]
     pub crl_check_secs: u64,
-    /// How often the CRL is published again (retained) even when unchanged (a day: each
-    /// publication reaches every court; a new CRL is published at once).
+    /// How often the CRL is published again (retained) even when unchanged (a week: each
+    /// publication reaches every court, and is queued for every disconnected one; a new CRL,
+    /// a revocation or the list signed again at half its validity, is published at once).
     #[serde(default = "default_crl_publish")]
     pub crl_publish_interval_secs: u64,
     /// `--once`: exit after this long without a message.
@@ -172,7 +173,7 @@ fn default_crl_check() -> u64 {
     30
 }
 fn default_crl_publish() -> u64 {
-    86_400
+    7 * 86_400
 }
 fn default_once_idle() -> u64 {
     5
@@ -226,10 +227,11 @@ workers = 4
 max_sealed_bytes = 262144
 # Look at the PKI directory's CRL this often (revocations take effect within this delay).
 crl_check_secs = 30
-# Publish the CRL again (retained) this often even when unchanged: once a day. A new CRL (a
-# revocation) is published at once; each publication reaches every court over its satellite
-# link (bench/RESULTS.md § Link and satellite), and the broker keeps the retained one meanwhile.
-crl_publish_interval_secs = 86400
+# Publish the CRL again (retained) this often even when unchanged: once a week. A new CRL (a
+# revocation, or the list signed again when half its 30 days are gone) is published at once;
+# each publication reaches every court over its satellite link, and is queued for each
+# disconnected one (bench/RESULTS.md § Link and satellite); the broker keeps the retained one.
+crl_publish_interval_secs = 604800
 # --once: exit after this long without a message.
 once_idle_secs = 5
 # Courts whose certificates stay parsed (the most recently used, 5–7 kB each); the others are

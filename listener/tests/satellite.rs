@@ -204,11 +204,12 @@ async fn satellite_link_idle_bytes() {
     let w = real_cjn::World::new(&[A], &[B]).await;
     w.enroll_in_process(A);
     w.enroll_in_process(B);
-    // cjn-ingest as in production: the revocation list published at start, on change, and
-    // again every crl_publish_interval_secs (its default, a day).
+    // cjn-ingest as in production: the revocation list published at start, on change (a
+    // revocation, or signed again at half its validity), and again every
+    // crl_publish_interval_secs (its default, a week).
     let ingest_toml = w.ingest_toml("cjn-1").replace(
         "crl_publish_interval_secs = 3600",
-        "crl_publish_interval_secs = 86400",
+        "crl_publish_interval_secs = 604800",
     );
     let ingest = cjn_ingest::Config::from_toml(&ingest_toml, []).unwrap();
     assert_eq!(
@@ -219,6 +220,7 @@ async fn satellite_link_idle_bytes() {
             .crl_publish_interval_secs,
         "the benchmark runs cjn-ingest's default"
     );
+    let publish_interval = ingest.ingest.crl_publish_interval_secs;
     let (stop_cjn, daemon) = real_cjn::spawn_ingest(ingest).await;
     let relay = sandbox::SlowRelay::start_asymmetric(
         w.broker.port(),
@@ -257,12 +259,15 @@ async fn satellite_link_idle_bytes() {
     let idle_wire = (idle_up + idle_down) as f64 + HEADERS * idle_chunks as f64;
     let crl_wire = crl_bytes as f64 + HEADERS * crl_chunks as f64;
     let per_month_idle = idle_wire / idle_secs as f64 * month;
-    let per_month_crl = crl_wire * 30.0;
+    // Lists a month: one every crl_publish_interval_secs, and one each time the list is signed
+    // again (every CRL_DAYS / 2 days), the ones a revocation sends besides.
+    let lists = month / publish_interval as f64 + 30.0 / f64::from(protocol::pki::CRL_DAYS / 2);
+    let per_month_crl = crl_wire * lists;
     println!(
         "idle court for {idle_secs} s (keep-alive {keep_alive} s): {idle_up} bytes up, {idle_down} down \
          in {idle_chunks} packets ({idle_wire:.0} bytes with TCP/IP headers); \
          a revocation list published: {crl_bytes} bytes in {crl_chunks} packets ({crl_wire:.0} with headers); \
-         a month: {:.0} kB idle + {:.0} kB for a daily list (30 publications) = {:.0} kB",
+         a month: {:.0} kB idle + {:.0} kB for {lists:.1} lists = {:.0} kB",
         per_month_idle / 1000.0,
         per_month_crl / 1000.0,
         (per_month_idle + per_month_crl) / 1000.0,
