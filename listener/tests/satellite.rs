@@ -43,6 +43,12 @@ fn production_listener(w: &real_cjn::World, port: u16) -> listener::Config {
 }
 
 /// Waits until the listener has been in contact with the broker.
+/// The satellite link as a court pays for it: 15 kbit/s up, 60 down, 600 ms round trip.
+fn asymmetric_link(w: &real_cjn::World) -> sandbox::SlowRelay {
+    sandbox::SlowRelay::start_asymmetric(w.broker.port(), BITS_PER_SEC, DOWN_BITS_PER_SEC, ONE_WAY)
+        .unwrap()
+}
+
 async fn wait_connected(config: &listener::Config) {
     while listener::status(config).await.unwrap()["last_contact"].is_null() {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -123,13 +129,7 @@ async fn satellite_link_one_fiche_to_archived() {
     w.enroll_in_process(A);
     let ids = w.verified_fiches(A, n).await;
     let (stop_cjn, daemon) = real_cjn::spawn_ingest(w.ingest_config("cjn-1")).await;
-    let relay = sandbox::SlowRelay::start_asymmetric(
-        w.broker.port(),
-        BITS_PER_SEC,
-        DOWN_BITS_PER_SEC,
-        ONE_WAY,
-    )
-    .unwrap();
+    let relay = asymmetric_link(&w);
     let config = production_listener(&w, relay.port());
     let (stop, handle) = spawn_listener(config.clone());
     wait_connected(&config).await;
@@ -222,13 +222,7 @@ async fn satellite_link_idle_bytes() {
     );
     let publish_interval = ingest.ingest.crl_publish_interval_secs;
     let (stop_cjn, daemon) = real_cjn::spawn_ingest(ingest).await;
-    let relay = sandbox::SlowRelay::start_asymmetric(
-        w.broker.port(),
-        BITS_PER_SEC,
-        DOWN_BITS_PER_SEC,
-        ONE_WAY,
-    )
-    .unwrap();
+    let relay = asymmetric_link(&w);
     let config = production_listener(&w, relay.port());
     let keep_alive = config.broker.keep_alive_secs;
     let (stop, handle) = spawn_listener(config.clone());

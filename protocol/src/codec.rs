@@ -13,6 +13,7 @@
 
 use std::cell::RefCell;
 use std::sync::OnceLock;
+use std::thread::LocalKey;
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use time::macros::{date, datetime};
@@ -106,25 +107,38 @@ thread_local! {
     static INFLATE: RefCell<Option<Decompress>> = const { RefCell::new(None) };
 }
 
+/// Runs `f` on this thread's state in `key`: reset, or made by `fresh` on first use; on a fresh
+/// one where the thread's is gone (in a thread-local's destructor) or already in use.
+fn with_reused<S, T>(
+    key: &'static LocalKey<RefCell<Option<S>>>,
+    fresh: impl Fn() -> S,
+    reset: impl Fn(&mut S),
+    f: impl Fn(&mut S) -> T,
+) -> T {
+    key.try_with(|cell| {
+        let mut slot = cell.try_borrow_mut().ok()?;
+        let state = match &mut *slot {
+            Some(state) => {
+                reset(state);
+                state
+            }
+            None => slot.insert(fresh()),
+        };
+        Some(f(state))
+    })
+    .ok()
+    .flatten()
+    .unwrap_or_else(|| f(&mut fresh()))
+}
+
 /// Raw DEFLATE (level 9) primed with dictionary n°1.
 pub fn deflate(data: &[u8]) -> Result<Vec<u8>> {
-    let fresh = || Compress::new(Compression::best(), false);
-    // A fresh state where the thread's is gone (a thread-local's destructor) or in use.
-    DEFLATE
-        .try_with(|cell| {
-            let mut slot = cell.try_borrow_mut().ok()?;
-            let c = match &mut *slot {
-                Some(c) => {
-                    c.reset();
-                    c
-                }
-                None => slot.insert(fresh()),
-            };
-            Some(deflate_with(c, data))
-        })
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| deflate_with(&mut fresh(), data))
+    with_reused(
+        &DEFLATE,
+        || Compress::new(Compression::best(), false),
+        Compress::reset,
+        |c| deflate_with(c, data),
+    )
 }
 
 fn deflate_with(c: &mut Compress, data: &[u8]) -> Result<Vec<u8>> {
@@ -148,21 +162,12 @@ fn deflate_with(c: &mut Compress, data: &[u8]) -> Result<Vec<u8>> {
 
 /// Inverse of [`deflate`], refusing output past [`MAX_PAYLOAD_BYTES`].
 pub fn inflate(data: &[u8]) -> Result<Vec<u8>> {
-    INFLATE
-        .try_with(|cell| {
-            let mut slot = cell.try_borrow_mut().ok()?;
-            let d = match &mut *slot {
-                Some(d) => {
-                    d.reset(false);
-                    d
-                }
-                None => slot.insert(Decompress::new(false)),
-            };
-            Some(inflate_with(d, data))
-        })
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| inflate_with(&mut Decompress::new(false), data))
+    with_reused(
+        &INFLATE,
+        || Decompress::new(false),
+        |d| d.reset(false),
+        |d| inflate_with(d, data),
+    )
 }
 
 fn inflate_with(d: &mut Decompress, data: &[u8]) -> Result<Vec<u8>> {
